@@ -1,0 +1,80 @@
+package stripesync
+
+import (
+	"context"
+	"iter"
+	"time"
+)
+
+// CRM is the system of record for accounts (Salesforce). Implemented by
+// crm.Client; errors are *Error values (ENOTFOUND, ELIMIT when the daily API
+// allocation is spent, EUNAVAILABLE for outages, EUNAUTHORIZED, EINVALID).
+type CRM interface {
+	// Accounts streams the accounts whose SystemModstamp is at or after
+	// since, oldest first (SystemModstamp, then Id), deleted ones included
+	// (Deleted set). Pages are fetched as the caller iterates; the whole
+	// result is never held in memory. Iteration stops at the first error,
+	// which is yielded with a zero Account.
+	Accounts(ctx context.Context, since time.Time) iter.Seq2[Account, error]
+
+	// WriteAccountSync writes push results back to the CRM in batches of at
+	// most 200 records per call. perRecord is index-aligned with updates (nil
+	// for a record that was written). err is set when a whole call failed;
+	// the records of that call and of the calls not made get err too.
+	WriteAccountSync(ctx context.Context, updates []AccountSyncUpdate) (perRecord []error, err error)
+}
+
+// Billing is the payment processor (Stripe). Implemented by
+// stripeclient.Client. Every write takes the idempotency key to send; the
+// implementation retries transport errors, 409s, 429s and 5xx with that same
+// key. Errors are *Error values: ENOTFOUND for a missing customer,
+// ECONFLICT for an idempotency-key mismatch, ERATELIMITED, EUNAVAILABLE when
+// the outcome is unknown, EINVALID for rejected input.
+type Billing interface {
+	// CreateCustomer creates a customer and returns its cus_ id.
+	CreateCustomer(ctx context.Context, c Customer, idempotencyKey string) (string, error)
+	// UpdateCustomer overwrites the daemon-owned fields of customer id.
+	UpdateCustomer(ctx context.Context, id string, c Customer, idempotencyKey string) error
+	// Customer retrieves customer id; a deleted customer is returned with
+	// Deleted set, a missing one is ENOTFOUND.
+	Customer(ctx context.Context, id string) (CustomerState, error)
+	// FindCustomerByAccount returns the id of a live customer whose
+	// metadata[crm_account_id] is crmAccountID, or "" when there is none.
+	FindCustomerByAccount(ctx context.Context, crmAccountID string) (string, error)
+}
+
+// Ledger is the daemon's own database: account links, cursors and the run
+// log. Implemented by store.DB on SQLite and Postgres.
+type Ledger interface {
+	// AccountLinks returns the links of the given CRM ids that exist.
+	AccountLinks(ctx context.Context, crmIDs []string) (map[string]AccountLink, error)
+	// SaveAccountLink inserts or replaces the link of l.CRMID.
+	SaveAccountLink(ctx context.Context, l AccountLink) error
+
+	// Cursor returns the named watermark, zero when none was saved.
+	Cursor(ctx context.Context, name string) (time.Time, error)
+	// SetCursor saves the named watermark.
+	SetCursor(ctx context.Context, name string, at time.Time) error
+
+	// StartRun records a new running SyncRun and returns it with its ID.
+	StartRun(ctx context.Context, kind string, at time.Time) (SyncRun, error)
+	// FinishRun stores the final state of run (matched by ID).
+	FinishRun(ctx context.Context, run SyncRun) error
+}
+
+// Queue is the durable job queue. Implemented by store.DB; on Postgres jobs
+// are claimed with FOR UPDATE SKIP LOCKED, so several processes can work
+// one queue.
+type Queue interface {
+	// Enqueue stores a job. A job whose (Kind, Key) already exists is not
+	// added again; inserted reports whether this call added it.
+	Enqueue(ctx context.Context, j Job) (inserted bool, err error)
+	// Claim leases up to n due jobs of kind for lease; they are not handed
+	// out again until the lease ends or they are completed or failed.
+	Claim(ctx context.Context, kind string, n int, lease time.Duration) ([]Job, error)
+	// Complete removes a finished job.
+	Complete(ctx context.Context, id int64) error
+	// Fail records a failed attempt: the job runs again at retryAt, or moves
+	// to the dead letters once it has used MaxAttempts.
+	Fail(ctx context.Context, id int64, cause error, retryAt time.Time) error
+}
