@@ -1,0 +1,152 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"hash/fnv"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"github.com/pressly/goose/v3"
+	"github.com/stripesync/stripesync"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// This file holds everything that differs between SQLite and Postgres, apart
+// from the two migration directories. Queries elsewhere are shared.
+
+// The dialects, as [DB.Dialect] reports them. They are also the database/sql
+// driver names.
+const (
+	DialectSQLite   = "sqlite"
+	DialectPostgres = "postgres"
+)
+
+func init() {
+	// sqlx knows "sqlite3" (mattn) but not "sqlite" (modernc). An unknown
+	// name happens to mean "?" too, but say it rather than rely on it.
+	sqlx.BindDriver(DialectSQLite, sqlx.QUESTION)
+}
+
+// sqliteBusyTimeout is how long a SQLite connection waits for another
+// process's write lock before failing with SQLITE_BUSY.
+const sqliteBusyTimeout = 10 * time.Second
+
+// postgresMaxConns bounds one process's share of the server's
+// max_connections (100 by default), leaving room for a few replicas. Each lock
+// held through TryLock pins one of them.
+const postgresMaxConns = 10
+
+// connect opens and configures the pool for t; it does not touch the server.
+func connect(t target) (*sqlx.DB, error) {
+	switch t.dialect {
+	case DialectSQLite:
+		// WAL lets readers proceed during a write; immediate transactions
+		// take the write lock at BEGIN, so two writers queue on the busy
+		// timeout instead of one failing when it upgrades a read lock.
+		dsn := fmt.Sprintf("%s?_busy_timeout=%d&_foreign_keys=1&_journal_mode=WAL&_txlock=immediate",
+			t.path, sqliteBusyTimeout.Milliseconds())
+		x, err := sqlx.Open(DialectSQLite, dsn)
+		if err != nil {
+			return nil, err
+		}
+		// One connection: SQLite has a single writer, and one connection
+		// serialises this process's calls without SQLITE_BUSY between them.
+		x.SetMaxOpenConns(1)
+		x.SetMaxIdleConns(1)
+		x.SetConnMaxLifetime(0)
+		x.SetConnMaxIdleTime(0)
+		return x, nil
+	case DialectPostgres:
+		connector, err := pq.NewConnector(t.dsn)
+		if err != nil {
+			return nil, err
+		}
+		x := sqlx.NewDb(sql.OpenDB(connector), DialectPostgres)
+		x.SetMaxOpenConns(postgresMaxConns)
+		x.SetMaxIdleConns(postgresMaxConns / 2)
+		x.SetConnMaxIdleTime(5 * time.Minute)
+		return x, nil
+	}
+	return nil, fmt.Errorf("unknown dialect %q", t.dialect)
+}
+
+// gooseDialect names the dialect for the migration tool.
+func (db *DB) gooseDialect() goose.Dialect {
+	if db.dialect == DialectPostgres {
+		return goose.DialectPostgres
+	}
+	return goose.DialectSQLite3
+}
+
+// skipLocked is appended to the SELECT that picks jobs to claim. On Postgres
+// it lets concurrent claimers pass over each other's rows; SQLite needs
+// nothing, its immediate transaction already excludes other writers.
+func (db *DB) skipLocked() string {
+	if db.dialect == DialectPostgres {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
+}
+
+// ts converts t into the value stored for it: NULL for the zero time,
+// otherwise UTC truncated to the microsecond (Postgres would round instead,
+// so truncating first keeps both dialects identical), as unix microseconds
+// on SQLite and as a timestamptz on Postgres.
+func (db *DB) ts(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC().Truncate(time.Microsecond)
+	if db.dialect == DialectSQLite {
+		return t.UnixMicro()
+	}
+	return t
+}
+
+// dbTime reads a timestamp column written by ts on either dialect.
+type dbTime time.Time
+
+func (t *dbTime) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*t = dbTime{}
+	case int64:
+		*t = dbTime(time.UnixMicro(v).UTC())
+	case time.Time:
+		*t = dbTime(v.UTC())
+	default:
+		return fmt.Errorf("store: cannot read %T as a timestamp", src)
+	}
+	return nil
+}
+
+// currentSchema returns the schema unqualified names resolve to on Postgres
+// ("" on SQLite). Advisory locks are database-wide, so their keys are
+// namespaced by it: deployments (or tests) in different schemas of one
+// database never share a lock.
+func currentSchema(ctx context.Context, x *sqlx.DB, dialect string) (string, error) {
+	if dialect != DialectPostgres {
+		return "", nil
+	}
+	var schema sql.NullString
+	if err := x.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		return "", err
+	}
+	if !schema.Valid {
+		return "", stripesync.Errorf(stripesync.EINVALID, "the database URL's search_path names no existing schema")
+	}
+	return schema.String, nil
+}
+
+// advisoryKey hashes a lock name into the int64 key space of
+// pg_try_advisory_lock, within the DB's schema.
+func (db *DB) advisoryKey(name string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(db.schema))
+	h.Write([]byte{0})
+	h.Write([]byte(name))
+	return int64(h.Sum64())
+}

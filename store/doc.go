@@ -1,0 +1,43 @@
+// Package store is the daemon's database: the ledger (account links, sync
+// cursors, the run log), the durable job queue, and the bookkeeping that lets
+// several replicas share one schedule (claimed ticks and advisory locks). It
+// implements [stripesync.Ledger] and [stripesync.Queue] on top of sqlx.
+//
+// # Dialects
+//
+// Two databases are supported, chosen by the URL given to [Open]:
+//
+//   - "sqlite:PATH": the embedded default (modernc.org/sqlite, pure Go, no
+//     cgo) for a single process. The file runs in WAL mode with foreign keys
+//     on, a busy timeout and BEGIN IMMEDIATE transactions, so a second process
+//     (a CLI command next to the daemon) queues behind a writer instead of
+//     failing with SQLITE_BUSY. The pool holds one connection: SQLite has one
+//     writer anyway, and one connection makes every call safe to use from many
+//     goroutines.
+//   - "postgres://…" or "postgresql://…" (github.com/lib/pq): for several
+//     replicas. Jobs are claimed with FOR UPDATE SKIP LOCKED and [DB.TryLock]
+//     is a session advisory lock, so replicas can share one queue and one
+//     schedule.
+//
+// Queries are written once, with "?" placeholders rebound per driver; what
+// differs between the dialects (connection setup, lock clauses, how a
+// timestamp is stored) lives in dialect.go, and the schema lives in one
+// embedded migration directory per dialect, applied by goose ([DB.Migrate]).
+//
+// # Time
+//
+// Every timestamp is stored in UTC with microsecond precision, the precision
+// of a Postgres timestamptz: values are truncated to the microsecond before
+// they are written, so what is read back is identical on both dialects.
+// SQLite stores them as INTEGER unix microseconds (sortable, exact, and
+// compared with plain integer operators); Postgres as timestamptz. A zero
+// time.Time is stored as NULL and read back as zero.
+//
+// # Errors
+//
+// Every error returned is a *[stripesync.Error]: EINVALID for bad input or a
+// bad URL, ENOTFOUND for a missing row, ECONFLICT for a constraint violation,
+// EUNAVAILABLE for a busy or unreachable database (retryable), EUNAUTHORIZED
+// for rejected credentials and EINTERNAL for the rest. Messages never carry
+// the password of a database URL.
+package store

@@ -1,0 +1,13 @@
+package store_test
+
+import (
+	"testing"
+
+	"github.com/stripesync/stripesync/store"
+	"github.com/stripesync/stripesync/store/storetest"
+)
+
+func TestSQLite(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T) *store.DB { return storetest.OpenSQLite(t) })
+}
