@@ -26,8 +26,9 @@ type CRM interface {
 
 // Billing is the payment processor (Stripe). Implemented by
 // stripeclient.Client. Every write takes the idempotency key to send; the
-// implementation retries transport errors, 409s, 429s and 5xx with that same
-// key. Errors are *Error values: ENOTFOUND for a missing customer,
+// implementation retries transport errors, 409s, 429s, 502-504 and 500s on
+// reads with that same key (a 500 on a POST is not retried: Stripe stores it
+// under the key, so a retry could only replay it). Errors are *Error values: ENOTFOUND for a missing customer,
 // ECONFLICT for an idempotency-key mismatch, ERATELIMITED, EUNAVAILABLE when
 // the outcome is unknown, EINVALID for rejected input.
 type Billing interface {

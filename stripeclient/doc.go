@@ -1,0 +1,30 @@
+// Package stripeclient is the daemon's Stripe adapter: it implements
+// [stripesync.Billing] over stripe-go v76 (API version 2023-10-16).
+//
+// The engine (package sync) calls it through the Billing interface;
+// cmd/stripesync builds it from STRIPE_SECRET_KEY, STRIPE_API_BASE and
+// STRIPE_ACCOUNT. It is the only package that talks to Stripe.
+//
+// What it adds to stripe-go, and why:
+//
+//   - Retries are ours, not the library's (its MaxNetworkRetries is 0):
+//     network errors, 409, every 429 and 5xx are retried with exponential
+//     backoff and jitter, reusing the same parameters and so the same
+//     Idempotency-Key, and honouring ctx and Stripe-Should-Retry. A 500 on a
+//     POST is not retried unless Stripe asks for it, because Stripe saves
+//     that 500 under the key and a retry would only replay it.
+//   - Pacing: a token bucket on every HTTP attempt (retries included) keeps
+//     the request rate under Stripe's limit (25/s in test mode, 100/s live)
+//     even momentarily, and slows down further while Stripe answers 429.
+//   - Writes must carry the caller's deterministic idempotency key; the
+//     library's random per-call key would not survive a restart.
+//   - Errors become [*stripesync.Error] values with stable codes, wrapping
+//     the *stripe.Error. Nothing this package logs or returns contains the
+//     API key.
+//   - Connect: with Config.Account set, every request carries
+//     Stripe-Account.
+//
+// Tests run it against the stateful emulator in package stripetest and
+// replay every request shape against stripe-mock, which validates them
+// against Stripe's OpenAPI spec.
+package stripeclient

@@ -1,0 +1,100 @@
+package stripeclient
+
+import (
+	"bufio"
+	"context"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stripesync/stripesync"
+)
+
+// startStripeMock runs stripe-mock (the go tool pinned in go.mod) on
+// ephemeral loopback ports and returns its base URL. The contract test must
+// not be skipped, so any failure to start it fails the test.
+func startStripeMock(t *testing.T) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	// "go tool -n" builds the tool once (then serves it from the build
+	// cache) and prints the binary's path.
+	out, err := exec.CommandContext(ctx, "go", "tool", "-n", "stripe-mock").Output()
+	if err != nil {
+		t.Fatalf("build stripe-mock: %v", err)
+	}
+	bin := strings.TrimSpace(string(out))
+
+	// Both listeners get explicit ephemeral addresses: stripe-mock would
+	// otherwise also open HTTPS on the fixed port 12112.
+	cmd := exec.Command(bin, "-http-addr", "127.0.0.1:0", "-https-addr", "127.0.0.1:0")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start stripe-mock: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if a, ok := strings.CutPrefix(sc.Text(), "Listening for HTTP at address: "); ok {
+				addr <- a
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		return "http://" + a
+	case <-time.After(30 * time.Second):
+		t.Fatal("stripe-mock did not start listening within 30s")
+	}
+	return ""
+}
+
+// TestStripeMockContract sends every request shape the Client makes to
+// stripe-mock, which validates them against Stripe's OpenAPI spec and
+// rejects unknown or malformed parameters. Its answers are canned, so only
+// acceptance is asserted.
+func TestStripeMockContract(t *testing.T) {
+	url := startStripeMock(t)
+	c, err := New(Config{Key: "sk_test_123", BaseURL: url, MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	full := stripesync.Customer{
+		Name:  "Acme Corp",
+		Email: "billing@acme.example",
+		Phone: "+1 555 0100",
+		Address: stripesync.Address{
+			Line1: "1 Main St", City: "Springfield", State: "IL", PostalCode: "62701", Country: "US",
+		},
+		CRMAccountID: "001000000000001AAA",
+	}
+	if _, err := c.CreateCustomer(ctx, full, "contract-create-full"); err != nil {
+		t.Errorf("CreateCustomer(all fields): %v", err)
+	}
+	if _, err := c.CreateCustomer(ctx, stripesync.Customer{Name: "Only Name"}, "contract-create-min"); err != nil {
+		t.Errorf("CreateCustomer(name only): %v", err)
+	}
+	if err := c.UpdateCustomer(ctx, "cus_123", full, "contract-update-full"); err != nil {
+		t.Errorf("UpdateCustomer(all fields): %v", err)
+	}
+	if err := c.UpdateCustomer(ctx, "cus_123", stripesync.Customer{}, "contract-update-clear"); err != nil {
+		t.Errorf("UpdateCustomer(all fields empty): %v", err)
+	}
+	if _, err := c.Customer(ctx, "cus_123"); err != nil {
+		t.Errorf("Customer: %v", err)
+	}
+	if _, err := c.FindCustomerByAccount(ctx, "001'quoted\\id"); err != nil {
+		t.Errorf("FindCustomerByAccount: %v", err)
+	}
+}

@@ -1,0 +1,86 @@
+package stripetest
+
+import (
+	"encoding/base64"
+	"net/http"
+	"regexp"
+	"strings"
+)
+
+// scope is what a request may see: objects of one mode on one account.
+type scope struct {
+	livemode bool
+	account  string // Stripe-Account; "" is the key's own account
+}
+
+var (
+	secretKeyRE      = regexp.MustCompile(`^(sk|rk)_(test|live)_[A-Za-z0-9]+$`)
+	publishableKeyRE = regexp.MustCompile(`^pk_(test|live)_`)
+	accountRE        = regexp.MustCompile(`^acct_[A-Za-z0-9]+$`)
+)
+
+// authenticate checks the API key the way Stripe does and returns the scope
+// the request runs in. Keys are accepted by shape: any well-formed secret or
+// restricted key works, so tests need no key set-up.
+func authenticate(r *http.Request) (scope, *apiError) {
+	key, ok := apiKey(r)
+	if !ok || key == "" {
+		return scope{}, invalidRequest(http.StatusUnauthorized, "", "",
+			"You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, or we can help at https://support.stripe.com/.")
+	}
+	if publishableKeyRE.MatchString(key) {
+		return scope{}, invalidRequest(http.StatusUnauthorized, "secret_key_required", "",
+			"This API call cannot be made with a publishable API key. Please use a secret API key. You can find a list of your API keys at https://dashboard.stripe.com/account/apikeys.")
+	}
+	if !secretKeyRE.MatchString(key) {
+		return scope{}, invalidRequest(http.StatusUnauthorized, "", "",
+			"Invalid API Key provided: %s", maskKey(key))
+	}
+	sc := scope{livemode: strings.Contains(key, "_live_")}
+	if acct := r.Header.Get("Stripe-Account"); acct != "" {
+		if !accountRE.MatchString(acct) {
+			return scope{}, invalidRequest(http.StatusForbidden, "", "",
+				"The provided key '%s' does not have access to account '%s' (or that account does not exist). Application access may have been revoked.",
+				maskKey(key), acct)
+		}
+		sc.account = acct
+	}
+	return sc, nil
+}
+
+// apiKey reads the key from Bearer auth, or from Basic auth's user name as
+// curl -u sends it.
+func apiKey(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return "", false
+	}
+	scheme, cred, ok := strings.Cut(h, " ")
+	if !ok {
+		return "", false
+	}
+	switch strings.ToLower(scheme) {
+	case "bearer":
+		return strings.TrimSpace(cred), true
+	case "basic":
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cred))
+		if err != nil {
+			return "", false
+		}
+		user, _, _ := strings.Cut(string(raw), ":")
+		return user, true
+	}
+	return "", false
+}
+
+var keyPrefixRE = regexp.MustCompile(`^(sk|rk|pk)_(test|live)_`)
+
+// maskKey shows a key as Stripe does in errors: its prefix and last four
+// characters only.
+func maskKey(key string) string {
+	prefix := keyPrefixRE.FindString(key)
+	if len(key)-len(prefix) < 8 {
+		return prefix + "****"
+	}
+	return prefix + "****" + key[len(key)-4:]
+}

@@ -1,0 +1,154 @@
+package stripeclient
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// transport wraps the HTTP transport that stripe-go uses. Sitting below the
+// library, it sees every attempt: it paces them, adds Stripe-Account,
+// reports each to OnCall, and records what the response said for the retry
+// loop (which only gets stripe-go's error value back).
+type transport struct {
+	base    http.RoundTripper
+	pace    *pacer
+	account string
+	onCall  func(outcome string, status int)
+}
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	a := attemptFrom(ctx)
+	if err := t.pace.wait(ctx); err != nil {
+		if req.Body != nil {
+			_ = req.Body.Close()
+		}
+		return nil, err
+	}
+	if t.account != "" {
+		req = req.Clone(ctx)
+		req.Header.Set("Stripe-Account", t.account)
+	}
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		t.report("network_error", 0)
+		if a != nil {
+			a.netErr = err
+		}
+		return nil, err
+	}
+	t.pace.observe(resp.StatusCode)
+	t.report(outcome(resp.StatusCode), resp.StatusCode)
+	if a != nil {
+		a.method = req.Method
+		a.status = resp.StatusCode
+		a.shouldRetry = resp.Header.Get("Stripe-Should-Retry")
+		a.requestID = resp.Header.Get("Request-Id")
+		resp.Body = &watchedBody{ReadCloser: resp.Body, a: a}
+	}
+	return resp, nil
+}
+
+func (t *transport) report(outcome string, status int) {
+	if t.onCall != nil {
+		t.onCall(outcome, status)
+	}
+}
+
+func outcome(status int) string {
+	switch {
+	case status == http.StatusTooManyRequests:
+		return "rate_limited"
+	case status >= 500:
+		return "server_error"
+	case status >= 400:
+		return "client_error"
+	}
+	return "ok"
+}
+
+// attempt is what the transport learned about one HTTP attempt. It travels
+// in the request context; the retry loop reads it after stripe-go returns,
+// which happens after the transport wrote it.
+type attempt struct {
+	method      string
+	status      int    // 0 when no response arrived
+	shouldRetry string // Stripe-Should-Retry
+	requestID   string
+	netErr      error // the request failed before a response arrived
+	bodyErr     error // the response body broke off
+}
+
+type attemptKey struct{}
+
+func withAttempt(ctx context.Context, a *attempt) context.Context {
+	return context.WithValue(ctx, attemptKey{}, a)
+}
+
+func attemptFrom(ctx context.Context) *attempt {
+	a, _ := ctx.Value(attemptKey{}).(*attempt)
+	return a
+}
+
+// watchedBody records a response body that breaks off: the status line
+// arrived but the answer did not, so the outcome is unknown.
+type watchedBody struct {
+	io.ReadCloser
+	a *attempt
+}
+
+func (b *watchedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		b.a.bodyErr = err
+	}
+	return n, err
+}
+
+// pacer is a token bucket with a burst of one, so requests never exceed the
+// rate even momentarily (Stripe counts per second and a burst at a second's
+// edge would spill over). On a 429 it halves its rate (at most once a
+// second, down to an eighth), then creeps back up with each answered
+// request: Stripe's budget may be shared with other integrations.
+type pacer struct {
+	lim  *rate.Limiter
+	max  rate.Limit
+	mu   sync.Mutex
+	last time.Time // last slow-down
+}
+
+func newPacer(perSecond float64) *pacer {
+	return &pacer{lim: rate.NewLimiter(rate.Limit(perSecond), 1), max: rate.Limit(perSecond)}
+}
+
+func (p *pacer) wait(ctx context.Context) error {
+	if err := p.lim.Wait(ctx); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("stripe pacing: no request slot before the deadline: %w", context.DeadlineExceeded)
+	}
+	return nil
+}
+
+func (p *pacer) observe(status int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	cur := p.lim.Limit()
+	if status == http.StatusTooManyRequests {
+		if time.Since(p.last) >= time.Second {
+			p.last = time.Now()
+			p.lim.SetLimit(max(p.max/8, cur/2))
+		}
+		return
+	}
+	if cur < p.max {
+		p.lim.SetLimit(min(p.max, cur+p.max/50))
+	}
+}
