@@ -24,15 +24,21 @@ type AccountLink struct {
 	StripeID string // "" until bound
 	Policy   Policy
 	State    LinkState
-	// Hash is the Customer.Hash of the fields last pushed successfully.
+	// Hash is the Customer.Hash of the fields last pushed successfully or,
+	// after a permanent failure (LastError set), a fingerprint of the input
+	// that failed, so that the same input is not tried again.
 	Hash string
 	// Version counts successful pushes; it is part of update idempotency keys
 	// so that A→B→A edits within Stripe's 24 h key window are all applied.
 	Version int64
-	// CreateAttempt numbers customer-create attempts whose outcome Stripe
-	// left unknown; it is part of the create idempotency key.
-	CreateAttempt int64
-	LastError     string
-	SyncedAt      time.Time // last successful push; zero if never
-	UpdatedAt     time.Time
+	// WriteAttempt numbers Stripe writes whose outcome Stripe left unknown
+	// (a 500 or a lost response after every retry). It is part of the next
+	// write's idempotency key: Stripe keeps a failed response under its key,
+	// so resending the same key could only replay that failure. A create is
+	// re-keyed only after the customer was looked for by metadata and not
+	// found.
+	WriteAttempt int64
+	LastError    string
+	SyncedAt     time.Time // last successful push; zero if never
+	UpdatedAt    time.Time
 }

@@ -12,7 +12,7 @@ import (
 // dialects' limits on bound parameters.
 const linkBatch = 500
 
-const linkColumns = "crm_id, stripe_id, policy, state, hash, version, create_attempt, last_error, synced_at, updated_at"
+const linkColumns = "crm_id, stripe_id, policy, state, hash, version, write_attempt, last_error, synced_at, updated_at"
 
 type linkRow struct {
 	CRMID         string `db:"crm_id"`
@@ -21,7 +21,7 @@ type linkRow struct {
 	State         string `db:"state"`
 	Hash          string `db:"hash"`
 	Version       int64  `db:"version"`
-	CreateAttempt int64  `db:"create_attempt"`
+	WriteAttempt int64  `db:"write_attempt"`
 	LastError     string `db:"last_error"`
 	SyncedAt      dbTime `db:"synced_at"`
 	UpdatedAt     dbTime `db:"updated_at"`
@@ -35,7 +35,7 @@ func (r linkRow) link() stripesync.AccountLink {
 		State:         stripesync.LinkState(r.State),
 		Hash:          r.Hash,
 		Version:       r.Version,
-		CreateAttempt: r.CreateAttempt,
+		WriteAttempt: r.WriteAttempt,
 		LastError:     r.LastError,
 		SyncedAt:      time.Time(r.SyncedAt),
 		UpdatedAt:     time.Time(r.UpdatedAt),
@@ -83,10 +83,10 @@ func (db *DB) SaveAccountLink(ctx context.Context, l stripesync.AccountLink) err
 	const q = "INSERT INTO account_links (" + linkColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
 		" ON CONFLICT (crm_id) DO UPDATE SET" +
 		" stripe_id = excluded.stripe_id, policy = excluded.policy, state = excluded.state," +
-		" hash = excluded.hash, version = excluded.version, create_attempt = excluded.create_attempt," +
+		" hash = excluded.hash, version = excluded.version, write_attempt = excluded.write_attempt," +
 		" last_error = excluded.last_error, synced_at = excluded.synced_at, updated_at = excluded.updated_at"
 	_, err := db.x.ExecContext(ctx, db.x.Rebind(q),
-		l.CRMID, l.StripeID, string(l.Policy), string(l.State), l.Hash, l.Version, l.CreateAttempt,
+		l.CRMID, l.StripeID, string(l.Policy), string(l.State), l.Hash, l.Version, l.WriteAttempt,
 		l.LastError, db.ts(l.SyncedAt), db.ts(l.UpdatedAt))
 	return wrap(err, "save account link %s", l.CRMID)
 }

@@ -20,7 +20,7 @@ func testLinks(t *testing.T, setup setupFunc) {
 			State:         stripesync.LinkBound,
 			Hash:          "9f86d081884c7d659a2feaa0c55ad015",
 			Version:       7,
-			CreateAttempt: 2,
+			WriteAttempt: 2,
 			LastError:     "card_declined: ünïcode kept",
 			SyncedAt:      start.Add(-time.Hour),
 			UpdatedAt:     start.Add(-time.Minute),

@@ -9,7 +9,7 @@ CREATE TABLE account_links (
     state          text        NOT NULL,
     hash           text        NOT NULL DEFAULT '',
     version        bigint      NOT NULL DEFAULT 0,
-    create_attempt bigint      NOT NULL DEFAULT 0,
+    write_attempt bigint      NOT NULL DEFAULT 0,
     last_error     text        NOT NULL DEFAULT '',
     synced_at      timestamptz,
     updated_at     timestamptz NOT NULL

@@ -9,7 +9,7 @@ CREATE TABLE account_links (
     state          TEXT    NOT NULL,
     hash           TEXT    NOT NULL DEFAULT '',
     version        INTEGER NOT NULL DEFAULT 0,
-    create_attempt INTEGER NOT NULL DEFAULT 0,
+    write_attempt INTEGER NOT NULL DEFAULT 0,
     last_error     TEXT    NOT NULL DEFAULT '',
     synced_at      INTEGER,
     updated_at     INTEGER NOT NULL

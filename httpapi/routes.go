@@ -1,0 +1,24 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/stripesync/stripesync"
+)
+
+// routes registers every route. Each comment says who calls the route.
+func (s *Server) routes() {
+	// operators, load balancers: liveness, answered without touching
+	// dependencies so that a database outage does not get the process killed.
+	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
+	// operators, load balancers: readiness, which does check dependencies.
+	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
+	// Prometheus.
+	if s.metrics != nil {
+		s.mux.Handle("GET /metrics", s.metrics)
+	}
+	// anyone: unknown paths get the JSON error body every other error has.
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, r, s.logger, stripesync.Errorf(stripesync.ENOTFOUND, "no such route"))
+	})
+}

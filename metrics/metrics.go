@@ -1,0 +1,115 @@
+package metrics
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics holds the daemon's collectors. A nil *Metrics is valid and records
+// nothing, so commands that serve no metrics can pass nil around.
+type Metrics struct {
+	apiCalls    *prometheus.CounterVec
+	rateLimited *prometheus.CounterVec
+	pushed      prometheus.Counter
+	skipped     prometheus.Counter
+	failed      prometheus.Counter
+	runs        *prometheus.CounterVec
+	runDuration *prometheus.HistogramVec
+}
+
+// runBuckets span a no-op run (well under a second) to a full push of a
+// large CRM (an hour), in seconds.
+var runBuckets = []float64{0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600}
+
+// New creates the metrics and registers them, with the Go runtime and process
+// collectors, on reg. It panics if reg already holds any of them: that is a
+// wiring bug, and a fresh registry per process avoids it.
+func New(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		apiCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stripesync_api_calls_total",
+			Help: "Calls made to upstream APIs, by service and outcome.",
+		}, []string{"service", "outcome"}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stripesync_api_rate_limited_total",
+			Help: "Upstream API calls answered with a rate limit, by service.",
+		}, []string{"service"}),
+		pushed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "stripesync_accounts_pushed_total",
+			Help: "CRM accounts whose push cost Stripe writes (created, updated or bound).",
+		}),
+		skipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "stripesync_accounts_skipped_total",
+			Help: "CRM accounts that needed no Stripe call (unchanged, ignored or unbound).",
+		}),
+		failed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "stripesync_accounts_failed_total",
+			Help: "CRM accounts whose push failed.",
+		}),
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stripesync_sync_runs_total",
+			Help: "Finished sync runs, by job and final status.",
+		}, []string{"job", "status"}),
+		runDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "stripesync_sync_run_duration_seconds",
+			Help:    "Wall time of finished sync runs, by job and final status.",
+			Buckets: runBuckets,
+		}, []string{"job", "status"}),
+	}
+	reg.MustRegister(
+		m.apiCalls, m.rateLimited, m.pushed, m.skipped, m.failed, m.runs, m.runDuration,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+// OnCall returns the observer an adapter calls once per upstream request to
+// service ("stripe", "salesforce"). outcome is the adapter's classification
+// ("ok", "rate_limited", "error", …); "rate_limited" is also counted on its
+// own so that alerts need not know the other outcomes. status is the HTTP
+// status (0 when no response arrived); it is not a label, because outcome
+// already classifies it and a label per status would multiply the series.
+func (m *Metrics) OnCall(service string) func(outcome string, status int) {
+	if m == nil {
+		return func(string, int) {}
+	}
+	limited := m.rateLimited.WithLabelValues(service)
+	return func(outcome string, _ int) {
+		m.apiCalls.WithLabelValues(service, outcome).Inc()
+		if outcome == "rate_limited" {
+			limited.Inc()
+		}
+	}
+}
+
+// AccountsHandled adds one run's (or one batch's) account counts.
+func (m *Metrics) AccountsHandled(pushed, skipped, failed int) {
+	if m == nil {
+		return
+	}
+	m.pushed.Add(float64(pushed))
+	m.skipped.Add(float64(skipped))
+	m.failed.Add(float64(failed))
+}
+
+// RunFinished records a finished run of job ("accounts", "payments", …) with
+// its final status (a stripesync.RunStatus) and wall time.
+func (m *Metrics) RunFinished(job string, status string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.runs.WithLabelValues(job, status).Inc()
+	m.runDuration.WithLabelValues(job, status).Observe(d.Seconds())
+}
+
+// Handler serves the metrics gathered from g in the Prometheus exposition
+// format. A collector that fails is reported in the response rather than
+// failing the scrape, so one broken collector does not blind the operator.
+func Handler(g prometheus.Gatherer) http.Handler {
+	return promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+}
