@@ -15,30 +15,30 @@ const linkBatch = 500
 const linkColumns = "crm_id, stripe_id, policy, state, hash, version, write_attempt, last_error, synced_at, updated_at"
 
 type linkRow struct {
-	CRMID         string `db:"crm_id"`
-	StripeID      string `db:"stripe_id"`
-	Policy        string `db:"policy"`
-	State         string `db:"state"`
-	Hash          string `db:"hash"`
-	Version       int64  `db:"version"`
+	CRMID        string `db:"crm_id"`
+	StripeID     string `db:"stripe_id"`
+	Policy       string `db:"policy"`
+	State        string `db:"state"`
+	Hash         string `db:"hash"`
+	Version      int64  `db:"version"`
 	WriteAttempt int64  `db:"write_attempt"`
-	LastError     string `db:"last_error"`
-	SyncedAt      dbTime `db:"synced_at"`
-	UpdatedAt     dbTime `db:"updated_at"`
+	LastError    string `db:"last_error"`
+	SyncedAt     dbTime `db:"synced_at"`
+	UpdatedAt    dbTime `db:"updated_at"`
 }
 
 func (r linkRow) link() stripesync.AccountLink {
 	return stripesync.AccountLink{
-		CRMID:         r.CRMID,
-		StripeID:      r.StripeID,
-		Policy:        stripesync.Policy(r.Policy),
-		State:         stripesync.LinkState(r.State),
-		Hash:          r.Hash,
-		Version:       r.Version,
+		CRMID:        r.CRMID,
+		StripeID:     r.StripeID,
+		Policy:       stripesync.Policy(r.Policy),
+		State:        stripesync.LinkState(r.State),
+		Hash:         r.Hash,
+		Version:      r.Version,
 		WriteAttempt: r.WriteAttempt,
-		LastError:     r.LastError,
-		SyncedAt:      time.Time(r.SyncedAt),
-		UpdatedAt:     time.Time(r.UpdatedAt),
+		LastError:    r.LastError,
+		SyncedAt:     time.Time(r.SyncedAt),
+		UpdatedAt:    time.Time(r.UpdatedAt),
 	}
 }
 

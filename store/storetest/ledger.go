@@ -14,16 +14,16 @@ func testLinks(t *testing.T, setup setupFunc) {
 		db, clock := setup(t)
 		ctx := t.Context()
 		in := stripesync.AccountLink{
-			CRMID:         "001000000000001AAA",
-			StripeID:      "cus_PQRst12345",
-			Policy:        stripesync.PolicyExisting,
-			State:         stripesync.LinkBound,
-			Hash:          "9f86d081884c7d659a2feaa0c55ad015",
-			Version:       7,
+			CRMID:        "001000000000001AAA",
+			StripeID:     "cus_PQRst12345",
+			Policy:       stripesync.PolicyExisting,
+			State:        stripesync.LinkBound,
+			Hash:         "9f86d081884c7d659a2feaa0c55ad015",
+			Version:      7,
 			WriteAttempt: 2,
-			LastError:     "card_declined: ünïcode kept",
-			SyncedAt:      start.Add(-time.Hour),
-			UpdatedAt:     start.Add(-time.Minute),
+			LastError:    "card_declined: ünïcode kept",
+			SyncedAt:     start.Add(-time.Hour),
+			UpdatedAt:    start.Add(-time.Minute),
 		}
 		if err := db.SaveAccountLink(ctx, in); err != nil {
 			t.Fatalf("SaveAccountLink: %v", err)

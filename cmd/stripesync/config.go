@@ -1,0 +1,465 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"net/mail"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stripesync/stripesync"
+	"github.com/stripesync/stripesync/store"
+	"github.com/stripesync/stripesync/stripeclient"
+)
+
+// Config is the daemon's whole configuration, read from the environment and
+// the command line by loadConfig. SPEC §7 lists the variables.
+type Config struct {
+	DatabaseURL string // STRIPESYNC_DATABASE_URL: sqlite:PATH or postgres://…
+	Listen      string // STRIPESYNC_LISTEN: host:port of the HTTP server
+	PublicURL   string // STRIPESYNC_PUBLIC_URL: base of customer links, no trailing slash
+
+	StripeKey           string  // STRIPE_SECRET_KEY: sk_… or rk_…; secret
+	StripeAPIBase       string  // STRIPE_API_BASE: "" means Stripe's
+	StripeWebhookSecret string  // STRIPE_WEBHOOK_SECRET: whsec_…; secret
+	StripeAccount       string  // STRIPE_ACCOUNT: acct_… for direct charges, "" for none
+	StripeRate          float64 // STRIPESYNC_STRIPE_RATE: requests per second; 0 means by key mode
+
+	SalesforceLoginURL       string // SALESFORCE_LOGIN_URL
+	SalesforceClientID       string // SALESFORCE_CLIENT_ID: the connected app's consumer key
+	SalesforceClientSecret   string // SALESFORCE_CLIENT_SECRET: client-credentials flow; secret
+	SalesforceUsername       string // SALESFORCE_USERNAME: JWT bearer flow
+	SalesforcePrivateKeyFile string // SALESFORCE_PRIVATE_KEY_FILE: JWT bearer flow, PEM
+	SalesforceAPIVersion     string // SALESFORCE_API_VERSION, e.g. "62.0"
+	SalesforceOrgID          string // SALESFORCE_ORG_ID: 18-character 00D… id
+	MappingFile              string // STRIPESYNC_MAPPING_FILE: CRM field names; "" means the defaults
+
+	TriggerSecret   string // STRIPESYNC_TRIGGER_SECRET: HMAC key and outbound-message path secret; secret
+	StaffTokensFile string // STRIPESYNC_STAFF_TOKENS_FILE: "" turns the staff API off
+	SMTPURL         string // STRIPESYNC_SMTP_URL: smtp:// or smtps://, may hold a password; "" turns mail off
+	MailFrom        string // STRIPESYNC_MAIL_FROM
+	OpsEmail        string // STRIPESYNC_OPS_EMAIL: where failure notices go
+
+	AccountSyncEvery time.Duration // STRIPESYNC_ACCOUNT_SYNC_EVERY
+	PaymentSyncEvery time.Duration // STRIPESYNC_PAYMENT_SYNC_EVERY
+
+	LogFormat string // STRIPESYNC_LOG_FORMAT: "json" or "text"
+	LogLevel  string // STRIPESYNC_LOG_LEVEL: debug, info, warn or error
+}
+
+// Needs says which upstream credentials a command cannot run without.
+// Credentials that are set are checked either way.
+type Needs struct {
+	Stripe     bool
+	Salesforce bool
+}
+
+// ConfigError lists every configuration problem found, so that an operator
+// fixes them in one go rather than one restart at a time. main answers it
+// with exit code 2. Problems never quote a secret.
+type ConfigError struct {
+	Problems []string
+	err      error // errors.Join of the problems, for errors.Is/As
+}
+
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	for i, p := range e.Problems {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString("configuration: ")
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+func (e *ConfigError) Unwrap() error { return e.err }
+
+// setting is one configuration value: where it comes from and where it
+// goes. Settings without a flag are secrets, which are read only from the
+// environment so that they never appear in a process listing.
+type setting struct {
+	env, flag, def, usage string
+	dst                   *string
+}
+
+// loadConfig reads the configuration with the precedence flag > environment
+// > default. It registers its flags on fs and parses args with it; positional
+// arguments are left in fs.Args(). A bad flag is a usage error; every other
+// problem is reported together in a *ConfigError.
+func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, needs Needs) (Config, error) {
+	var c Config
+	var rate, accountEvery, paymentEvery string
+	settings := []setting{
+		{"STRIPESYNC_DATABASE_URL", "database-url", "sqlite:stripesync.db", "database, sqlite:PATH or postgres://…", &c.DatabaseURL},
+		{"STRIPESYNC_LISTEN", "listen", "127.0.0.1:8080", "HTTP listen address", &c.Listen},
+		{"STRIPESYNC_PUBLIC_URL", "public-url", "", "base URL of links sent to customers (default http:// + listen address)", &c.PublicURL},
+		{"STRIPE_SECRET_KEY", "", "", "", &c.StripeKey},
+		{"STRIPE_API_BASE", "stripe-api-base", "", "Stripe API base URL (emulator, stripe-mock); empty means Stripe's", &c.StripeAPIBase},
+		{"STRIPE_WEBHOOK_SECRET", "", "", "", &c.StripeWebhookSecret},
+		{"STRIPE_ACCOUNT", "stripe-account", "", "connected account acct_… for direct charges", &c.StripeAccount},
+		{"STRIPESYNC_STRIPE_RATE", "stripe-rate", "", "Stripe requests per second; empty or 0 means by key mode", &rate},
+		{"SALESFORCE_LOGIN_URL", "salesforce-login-url", "https://login.salesforce.com", "Salesforce token endpoint host (My Domain)", &c.SalesforceLoginURL},
+		{"SALESFORCE_CLIENT_ID", "salesforce-client-id", "", "connected app consumer key", &c.SalesforceClientID},
+		{"SALESFORCE_CLIENT_SECRET", "", "", "", &c.SalesforceClientSecret},
+		{"SALESFORCE_USERNAME", "salesforce-username", "", "user for the JWT bearer flow", &c.SalesforceUsername},
+		{"SALESFORCE_PRIVATE_KEY_FILE", "salesforce-private-key-file", "", "PEM private key for the JWT bearer flow", &c.SalesforcePrivateKeyFile},
+		{"SALESFORCE_API_VERSION", "salesforce-api-version", "62.0", "Salesforce REST API version", &c.SalesforceAPIVersion},
+		{"SALESFORCE_ORG_ID", "salesforce-org-id", "", "18-character org id outbound messages must carry", &c.SalesforceOrgID},
+		{"STRIPESYNC_MAPPING_FILE", "mapping-file", "", "CRM object and field mapping file", &c.MappingFile},
+		{"STRIPESYNC_TRIGGER_SECRET", "", "", "", &c.TriggerSecret},
+		{"STRIPESYNC_STAFF_TOKENS_FILE", "staff-tokens-file", "", "staff bearer tokens; empty turns the staff API off", &c.StaffTokensFile},
+		{"STRIPESYNC_SMTP_URL", "", "", "", &c.SMTPURL},
+		{"STRIPESYNC_MAIL_FROM", "mail-from", "", "sender address of mail", &c.MailFrom},
+		{"STRIPESYNC_OPS_EMAIL", "ops-email", "", "address that receives failure notices", &c.OpsEmail},
+		{"STRIPESYNC_ACCOUNT_SYNC_EVERY", "account-sync-every", "1h", "interval of the account push", &accountEvery},
+		{"STRIPESYNC_PAYMENT_SYNC_EVERY", "payment-sync-every", "15m", "interval of the payment pull", &paymentEvery},
+		{"STRIPESYNC_LOG_FORMAT", "log-format", "json", "log format, json or text", &c.LogFormat},
+		{"STRIPESYNC_LOG_LEVEL", "log-level", "info", "log level: debug, info, warn or error", &c.LogLevel},
+	}
+	flags := map[string]*string{}
+	for _, s := range settings {
+		if s.flag == "" {
+			continue
+		}
+		usage := s.usage + " (env " + s.env
+		if s.def != "" {
+			usage += ", default " + s.def
+		}
+		flags[s.flag] = fs.String(s.flag, "", usage+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+
+	// source names where each value came from, so that a problem points at
+	// what the operator has to change.
+	source := map[*string]string{}
+	for _, s := range settings {
+		v, src := s.def, s.env
+		if env := strings.TrimSpace(getenv(s.env)); env != "" {
+			v = env
+		}
+		if s.flag != "" && given[s.flag] {
+			v, src = strings.TrimSpace(*flags[s.flag]), "-"+s.flag
+		}
+		*s.dst, source[s.dst] = v, src
+	}
+
+	var p problems
+	if c.PublicURL == "" {
+		c.PublicURL = defaultPublicURL(c.Listen)
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	c.StripeRate = parseRate(&p, source[&rate], rate)
+	c.AccountSyncEvery = parseInterval(&p, source[&accountEvery], accountEvery)
+	c.PaymentSyncEvery = parseInterval(&p, source[&paymentEvery], paymentEvery)
+	c.validate(&p, needs, func(field *string) string { return source[field] })
+	if len(p.list) > 0 {
+		return Config{}, &ConfigError{Problems: p.list, err: errors.Join(p.errs...)}
+	}
+	return c, nil
+}
+
+// problems collects configuration problems.
+type problems struct {
+	list []string
+	errs []error
+}
+
+func (p *problems) add(format string, args ...any) {
+	err := fmt.Errorf(format, args...)
+	p.list = append(p.list, err.Error())
+	p.errs = append(p.errs, err)
+}
+
+// defaultPublicURL is http:// + listen, with a wildcard host (":8080",
+// "0.0.0.0:8080") replaced by localhost, which a browser can open. It is ""
+// when listen is not host:port.
+func defaultPublicURL(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil || !validPort(port) {
+		return ""
+	}
+	if host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+func parseRate(p *problems, name, raw string) float64 {
+	if raw == "" {
+		return 0
+	}
+	r, err := strconv.ParseFloat(raw, 64)
+	switch {
+	case err != nil:
+		p.add("%s: %q is not a number of requests per second", name, raw)
+	case r < 0 || math.IsNaN(r) || math.IsInf(r, 0):
+		p.add("%s: %q must be 0 (by key mode) or a positive number of requests per second", name, raw)
+	default:
+		return r
+	}
+	return 0
+}
+
+func parseInterval(p *problems, name, raw string) time.Duration {
+	d, err := time.ParseDuration(raw)
+	switch {
+	case err != nil:
+		p.add("%s: %q is not a duration (e.g. 15m, 1h)", name, raw)
+	case d <= 0:
+		p.add("%s: %q must be positive", name, raw)
+	}
+	return d
+}
+
+var (
+	apiVersionRe = regexp.MustCompile(`^[0-9]+\.[0-9]+$`)
+	orgIDRe      = regexp.MustCompile(`^00D[0-9A-Za-z]{15}$`)
+)
+
+// minTriggerSecret is the shortest HMAC key accepted, so that a trigger
+// signature cannot be brute-forced.
+const minTriggerSecret = 16
+
+// validate adds every problem of c to p. name tells which flag or variable a
+// field came from. Messages quote values only when they are not secret.
+func (c *Config) validate(p *problems, needs Needs, name func(field *string) string) {
+	if err := store.ValidateURL(c.DatabaseURL); err != nil {
+		p.add("%s: %s", name(&c.DatabaseURL), stripesync.MessageOf(err))
+	}
+	if host, port, err := net.SplitHostPort(c.Listen); err != nil || !validPort(port) {
+		p.add("%s: %q is not host:port (e.g. 127.0.0.1:8080 or :8080)", name(&c.Listen), c.Listen)
+	} else if strings.ContainsAny(host, "/@") {
+		p.add("%s: %q has an invalid host", name(&c.Listen), c.Listen)
+	}
+	// A public URL left empty could not be derived from a bad listen
+	// address, which is reported already.
+	if c.PublicURL != "" {
+		if err := checkHTTPURL(c.PublicURL); err != nil {
+			p.add("%s: %q %v", name(&c.PublicURL), c.PublicURL, err)
+		}
+	}
+
+	switch {
+	case c.StripeKey == "" && needs.Stripe:
+		p.add("%s is required (a secret sk_… or restricted rk_… key)", name(&c.StripeKey))
+	case c.StripeKey != "":
+		// ParseKey's messages show the key only masked.
+		if _, err := stripeclient.ParseKey(c.StripeKey); err != nil {
+			p.add("%s: %s", name(&c.StripeKey), stripesync.MessageOf(err))
+		}
+	}
+	if c.StripeAPIBase != "" {
+		if err := checkHTTPURL(c.StripeAPIBase); err != nil {
+			p.add("%s: %q %v", name(&c.StripeAPIBase), c.StripeAPIBase, err)
+		}
+	}
+	if c.StripeWebhookSecret != "" && !strings.HasPrefix(c.StripeWebhookSecret, "whsec_") {
+		p.add("%s does not start with whsec_ (copy the endpoint's signing secret)", name(&c.StripeWebhookSecret))
+	}
+	if c.StripeAccount != "" && !strings.HasPrefix(c.StripeAccount, "acct_") {
+		p.add("%s: %q is not a connected account id (acct_…)", name(&c.StripeAccount), c.StripeAccount)
+	}
+
+	c.validateSalesforce(p, needs, name)
+
+	if c.TriggerSecret != "" && len(c.TriggerSecret) < minTriggerSecret {
+		p.add("%s is too short: use at least %d random characters", name(&c.TriggerSecret), minTriggerSecret)
+	}
+	for _, f := range []*string{&c.StaffTokensFile, &c.MappingFile} {
+		if *f != "" {
+			if err := checkReadable(*f); err != nil {
+				p.add("%s: %w", name(f), err)
+			}
+		}
+	}
+	if c.SMTPURL != "" {
+		// The URL holds the SMTP password: describe it, never quote it.
+		u, err := url.Parse(c.SMTPURL)
+		switch {
+		case err != nil:
+			p.add("%s is not a URL (want smtp://user:pass@host:port or smtps://…)", name(&c.SMTPURL))
+		case u.Scheme != "smtp" && u.Scheme != "smtps":
+			p.add("%s must start with smtp:// (STARTTLS) or smtps://", name(&c.SMTPURL))
+		case u.Hostname() == "":
+			p.add("%s names no host", name(&c.SMTPURL))
+		}
+		if c.MailFrom == "" {
+			p.add("%s is required when %s is set", name(&c.MailFrom), name(&c.SMTPURL))
+		}
+	}
+	for _, f := range []*string{&c.MailFrom, &c.OpsEmail} {
+		if *f != "" {
+			if _, err := mail.ParseAddress(*f); err != nil {
+				p.add("%s: %q is not an e-mail address", name(f), *f)
+			}
+		}
+	}
+
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		p.add("%s: %q is not json or text", name(&c.LogFormat), c.LogFormat)
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		p.add("%s: %q is not debug, info, warn or error", name(&c.LogLevel), c.LogLevel)
+	}
+}
+
+// validateSalesforce checks the login URL and that one complete OAuth flow
+// is configured: client credentials (id + secret) or JWT bearer (id +
+// username + private key). Both flows need the consumer key.
+func (c *Config) validateSalesforce(p *problems, needs Needs, name func(field *string) string) {
+	if err := checkHTTPURL(c.SalesforceLoginURL); err != nil {
+		p.add("%s: %q %v", name(&c.SalesforceLoginURL), c.SalesforceLoginURL, err)
+	}
+	if !apiVersionRe.MatchString(c.SalesforceAPIVersion) {
+		p.add("%s: %q is not a version like 62.0", name(&c.SalesforceAPIVersion), c.SalesforceAPIVersion)
+	}
+	if c.SalesforceOrgID != "" && !orgIDRe.MatchString(c.SalesforceOrgID) {
+		p.add("%s: %q is not an 18-character org id (00D…)", name(&c.SalesforceOrgID), c.SalesforceOrgID)
+	}
+	if c.SalesforcePrivateKeyFile != "" {
+		if err := checkReadable(c.SalesforcePrivateKeyFile); err != nil {
+			p.add("%s: %w", name(&c.SalesforcePrivateKeyFile), err)
+		}
+	}
+	jwt := c.SalesforceUsername != "" || c.SalesforcePrivateKeyFile != ""
+	switch {
+	case c.SalesforceUsername != "" && c.SalesforcePrivateKeyFile == "":
+		p.add("%s is set but %s is not (the JWT bearer flow needs both)", name(&c.SalesforceUsername), name(&c.SalesforcePrivateKeyFile))
+	case c.SalesforceUsername == "" && c.SalesforcePrivateKeyFile != "":
+		p.add("%s is set but %s is not (the JWT bearer flow needs both)", name(&c.SalesforcePrivateKeyFile), name(&c.SalesforceUsername))
+	case !jwt && c.SalesforceClientSecret == "" && (needs.Salesforce || c.SalesforceClientID != ""):
+		p.add("Salesforce credentials are missing: set %s and %s (client credentials), or %s and %s (JWT bearer)",
+			name(&c.SalesforceClientID), name(&c.SalesforceClientSecret), name(&c.SalesforceUsername), name(&c.SalesforcePrivateKeyFile))
+		return
+	}
+	if c.SalesforceClientID == "" && (needs.Salesforce || jwt || c.SalesforceClientSecret != "") {
+		p.add("%s is required (the connected app's consumer key)", name(&c.SalesforceClientID))
+	}
+}
+
+func validPort(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n >= 0 && n <= 65535
+}
+
+// checkHTTPURL reports why s is not an absolute http(s) URL; the caller
+// puts the value in front of the reason.
+func checkHTTPURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https"):
+		return errors.New("is not an http:// or https:// URL")
+	case u.Host == "":
+		return errors.New("names no host")
+	case u.User != nil:
+		return errors.New("must not hold credentials")
+	}
+	return nil
+}
+
+// checkReadable reports whether path can be opened for reading, naming the
+// path (paths are not secret) and the reason.
+func checkReadable(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		var perr *os.PathError
+		if errors.As(err, &perr) {
+			err = perr.Err
+		}
+		return fmt.Errorf("cannot read %s: %w", path, err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return fmt.Errorf("%s is a directory", path)
+	}
+	return nil
+}
+
+// LogValue is the configuration with every secret redacted, for the startup
+// log line.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("database_url", redactURL(c.DatabaseURL)),
+		slog.String("listen", c.Listen),
+		slog.String("public_url", c.PublicURL),
+		slog.String("stripe_key", maskKey(c.StripeKey)),
+		slog.String("stripe_api_base", c.StripeAPIBase),
+		slog.String("stripe_webhook_secret", redact(c.StripeWebhookSecret)),
+		slog.String("stripe_account", c.StripeAccount),
+		slog.Float64("stripe_rate", c.StripeRate),
+		slog.String("salesforce_login_url", c.SalesforceLoginURL),
+		slog.String("salesforce_client_id", c.SalesforceClientID),
+		slog.String("salesforce_client_secret", redact(c.SalesforceClientSecret)),
+		slog.String("salesforce_username", c.SalesforceUsername),
+		slog.String("salesforce_private_key_file", c.SalesforcePrivateKeyFile),
+		slog.String("salesforce_api_version", c.SalesforceAPIVersion),
+		slog.String("salesforce_org_id", c.SalesforceOrgID),
+		slog.String("mapping_file", c.MappingFile),
+		slog.String("trigger_secret", redact(c.TriggerSecret)),
+		slog.String("staff_tokens_file", c.StaffTokensFile),
+		slog.String("smtp_url", redactURL(c.SMTPURL)),
+		slog.String("mail_from", c.MailFrom),
+		slog.String("ops_email", c.OpsEmail),
+		slog.Duration("account_sync_every", c.AccountSyncEvery),
+		slog.Duration("payment_sync_every", c.PaymentSyncEvery),
+		slog.String("log_format", c.LogFormat),
+		slog.String("log_level", c.LogLevel),
+	)
+}
+
+// String is the redacted form too, so that printing a Config with %v by
+// mistake leaks nothing.
+func (c Config) String() string {
+	var b strings.Builder
+	for i, a := range c.LogValue().Group() {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%s=%s", a.Key, a.Value)
+	}
+	return b.String()
+}
+
+// maskKey is stripeclient.MaskKey, which keeps "" (unset) as it is.
+func maskKey(key string) string {
+	if key == "" {
+		return ""
+	}
+	return stripeclient.MaskKey(key)
+}
+
+// redact shows whether a secret is set, not what it is.
+func redact(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// redactURL hides the password of a URL (database, SMTP). A value that does
+// not parse is hidden whole, as it may still hold one.
+func redactURL(s string) string {
+	if s == "" || strings.HasPrefix(s, "sqlite:") {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "[redacted]"
+	}
+	return u.Redacted()
+}

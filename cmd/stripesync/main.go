@@ -1,0 +1,84 @@
+// Command stripesync is the daemon that keeps Salesforce and Stripe in sync.
+// Run "stripesync help" for the commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `stripesync keeps Salesforce accounts and Stripe customers in sync.
+
+Usage:
+  stripesync serve                   HTTP API, schedules and workers (the daemon)
+  stripesync demo [--once]           the daemon against built-in emulators with sample data
+  stripesync emulate                 serve the Salesforce and Stripe emulators for local development
+  stripesync migrate                 apply database migrations
+  stripesync sync accounts [--full]  push changed CRM accounts to Stripe now
+  stripesync version                 print the version
+
+Configuration comes from the environment (STRIPESYNC_*, STRIPE_*, SALESFORCE_*);
+flags override it. "stripesync COMMAND -h" lists a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+// errUsage marks a mistake in the command line; run answers it with exit 2.
+var errUsage = errors.New("usage")
+
+// run is the whole program behind main, with its inputs injected so tests
+// can drive it. It returns the exit code: 0 success, 1 failure, 2 bad
+// configuration or usage.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	var err error
+	switch cmd {
+	case "serve":
+		err = cmdServe(ctx, rest, getenv, stdout, stderr)
+	case "demo":
+		err = cmdDemo(ctx, rest, getenv, stdout, stderr)
+	case "emulate":
+		err = cmdEmulate(ctx, rest, getenv, stdout, stderr)
+	case "migrate":
+		err = cmdMigrate(ctx, rest, getenv, stdout, stderr)
+	case "sync":
+		err = cmdSync(ctx, rest, getenv, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "stripesync", version)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "stripesync: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	var cfgErr *ConfigError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &cfgErr):
+		fmt.Fprintln(stderr, err)
+		return 2
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(stderr, "stripesync:", err)
+		return 2
+	}
+	fmt.Fprintln(stderr, "stripesync:", err)
+	return 1
+}

@@ -1,0 +1,244 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stripesync/stripesync"
+	"github.com/stripesync/stripesync/store"
+	"github.com/stripesync/stripesync/store/storetest"
+)
+
+// binary is the stripesync executable built once for the end-to-end tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "stripesync-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "stripesync")
+	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build stripesync: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func mapEnv(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestBadConfigListsEveryProblemAndExits2(t *testing.T) {
+	env := map[string]string{
+		"STRIPE_SECRET_KEY":             "pk_test_1234567890abcdef",
+		"STRIPESYNC_DATABASE_URL":       "mysql://root@localhost/db",
+		"STRIPESYNC_ACCOUNT_SYNC_EVERY": "soon",
+		"SALESFORCE_CLIENT_ID":          "cid",
+		"SALESFORCE_CLIENT_SECRET":      "csecret-value",
+	}
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), []string{"sync", "accounts"}, mapEnv(env), &stdout, &stderr)
+	if code != 2 {
+		t.Fatalf("exit code %d, want 2; stderr:\n%s", code, stderr.String())
+	}
+	msg := stderr.String()
+	for _, want := range []string{"STRIPE_SECRET_KEY", "publishable", "STRIPESYNC_DATABASE_URL", "STRIPESYNC_ACCOUNT_SYNC_EVERY", "soon"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message does not mention %q:\n%s", want, msg)
+		}
+	}
+	for _, secret := range []string{"pk_test_1234567890abcdef", "csecret-value"} {
+		if strings.Contains(msg, secret) {
+			t.Errorf("message leaks the secret %q:\n%s", secret, msg)
+		}
+	}
+
+	// The same through the real binary: one message, exit status 2.
+	cmd := exec.CommandContext(t.Context(), binary, "serve")
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
+		t.Fatalf("binary: %v, want exit status 2; output:\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "STRIPESYNC_DATABASE_URL") || !strings.Contains(string(out), "STRIPE_SECRET_KEY") {
+		t.Errorf("binary output does not list every problem:\n%s", out)
+	}
+}
+
+func TestUnknownCommandExits2(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run(t.Context(), []string{"frobnicate"}, mapEnv(nil), &stdout, &stderr); code != 2 {
+		t.Errorf("exit code %d, want 2", code)
+	}
+	if code := run(t.Context(), []string{"version"}, mapEnv(nil), &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "stripesync") {
+		t.Errorf("version: exit %d, output %q", code, stdout.String())
+	}
+}
+
+func TestDemoOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole demo")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "demo", "--once")
+	cmd.Dir = t.TempDir()
+	cmd.Env = []string{"HOME=" + cmd.Dir, "TMPDIR=" + cmd.Dir}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("demo --once: %v\n%s", err, out)
+	}
+	text := string(out)
+	for _, want := range []string{
+		"First push", "pushed 47", // 50 sample accounts: 2 Ignore, 1 error
+		"error: Stripe customer cus_DemoDoesNotExist does not exist",
+		"Second push", "pushed 2", "unbound",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+// emulatorEnv starts emulators in the test process and returns the
+// environment that points a daemon process at them.
+func emulatorEnv(t *testing.T, dbURL string, accounts int) (*emulators, []string) {
+	t.Helper()
+	emu, err := startEmulators("127.0.0.1:0", "127.0.0.1:0", 0, 0, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(emu.Close)
+	seedSample(emu, accounts)
+	env := []string{"HOME=" + t.TempDir(), "STRIPESYNC_DATABASE_URL=" + dbURL, "STRIPESYNC_LOG_FORMAT=text"}
+	for k, v := range emu.env() {
+		env = append(env, k+"="+v)
+	}
+	return emu, env
+}
+
+func TestTwoServeProcessesRunEachTickOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two daemons for several seconds")
+	}
+	dbURL := storetest.PostgresURL(t)
+	_, env := emulatorEnv(t, dbURL, 10)
+	env = append(env, "STRIPESYNC_ACCOUNT_SYNC_EVERY=1s", "STRIPESYNC_LISTEN=127.0.0.1:0")
+
+	var procs []*exec.Cmd
+	var logs []*bytes.Buffer
+	for range 2 {
+		var log bytes.Buffer
+		cmd := exec.Command(binary, "serve")
+		cmd.Env = env
+		cmd.Stdout, cmd.Stderr = &log, &log
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		procs = append(procs, cmd)
+		logs = append(logs, &log)
+	}
+	time.Sleep(5500 * time.Millisecond)
+	for i, p := range procs {
+		if err := p.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Wait(); err != nil {
+			t.Errorf("serve %d exited with %v after SIGTERM; log:\n%s", i, err, logs[i])
+		}
+	}
+
+	db, err := store.Open(t.Context(), dbURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	runs, err := db.Runs(t.Context(), "accounts", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int64]int{}
+	for _, r := range runs {
+		seen[r.StartedAt.Unix()]++
+	}
+	for sec, n := range seen {
+		if n > 1 {
+			t.Errorf("tick at %d ran %d times, want once", sec, n)
+		}
+	}
+	if len(runs) < 3 {
+		t.Errorf("%d runs in 5.5 s of 1 s ticks, want at least 3; logs:\n%s\n---\n%s", len(runs), logs[0], logs[1])
+	}
+	// Every tick ran to the end (the sample's one bad account makes the
+	// first run partial, not failed).
+	for _, r := range runs {
+		if r.Status == stripesync.RunFailed || r.Status == stripesync.RunRunning {
+			t.Errorf("run %d: %s %s", r.ID, r.Status, r.Error)
+		}
+	}
+}
+
+func TestKilledMidPushLeavesNoDuplicates(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills a real process")
+	}
+	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "ledger.db")
+	emu, env := emulatorEnv(t, dbURL, 0)
+	for i := range 300 {
+		emu.sf.Insert("Account", map[string]any{"Name": fmt.Sprintf("Kill %03d", i)})
+	}
+	// Slow Stripe down so the kill lands mid-run, between creates and
+	// ledger commits.
+	emu.st.SetLatency(20 * time.Millisecond)
+
+	cmd := exec.Command(binary, "sync", "accounts")
+	cmd.Env = env
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(emu.st.Customers()) < 60 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	created := len(emu.st.Customers())
+	if created == 0 || created >= 300 {
+		t.Fatalf("kill landed at %d customers; the test needs a mid-run kill", created)
+	}
+
+	emu.st.SetLatency(0)
+	rerun := exec.Command(binary, "sync", "accounts")
+	rerun.Env = env
+	if out, err := rerun.CombinedOutput(); err != nil {
+		t.Fatalf("rerun: %v\n%s", err, out)
+	}
+	if got := len(emu.st.Customers()); got != 300 {
+		t.Errorf("after kill at %d and a rerun, Stripe has %d customers, want exactly 300", created, got)
+	}
+	for _, c := range emu.st.Customers() {
+		if n := len(emu.st.CustomersWithMetadata(stripesync.MetadataAccountID, c.Metadata[stripesync.MetadataAccountID])); n != 1 {
+			t.Fatalf("account %s has %d customers", c.Metadata[stripesync.MetadataAccountID], n)
+		}
+	}
+}

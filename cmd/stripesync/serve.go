@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/stripesync/stripesync/httpapi"
+	"github.com/stripesync/stripesync/metrics"
+	"github.com/stripesync/stripesync/schedules"
+	syncer "github.com/stripesync/stripesync/sync"
+)
+
+// shutdownGrace bounds how long a SIGTERM waits for requests and a running
+// job to finish.
+const shutdownGrace = 30 * time.Second
+
+func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg, err := loadConfig(fs, args, getenv, Needs{Stripe: true, Salesforce: true})
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stderr)
+	a, err := openApp(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return a.serve(ctx, nil)
+}
+
+// serve runs the HTTP API and the schedules until ctx ends, then shuts both
+// down gracefully. listening, if set, is told the bound address.
+func (a *app) serve(ctx context.Context, listening func(addr string)) error {
+	a.logger.Info("starting", "version", version, "config", a.cfg, "stripe_mode", a.billing.Mode())
+	var locker schedules.Locker
+	if a.db.Dialect() == "postgres" {
+		// Several replicas may share this database: each tick runs once
+		// cluster-wide. SQLite is single-process by design.
+		locker = a.db
+	}
+	sched, err := schedules.New(schedules.Config{Logger: a.logger.With("component", "schedules"), Locker: locker})
+	if err != nil {
+		return err
+	}
+	err = sched.Every("accounts", a.cfg.AccountSyncEvery, a.cfg.AccountSyncEvery, func(ctx context.Context) error {
+		run, err := a.engine.PushAccounts(ctx, syncer.PushOptions{})
+		if err != nil {
+			return err
+		}
+		if run.Error != "" {
+			return fmt.Errorf("account push %d ended %s: %s", run.ID, run.Status, run.Error)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+
+	handler := httpapi.NewServer(httpapi.Config{
+		Logger:  a.logger.With("component", "http"),
+		Ready:   a.db.Ping,
+		Metrics: metrics.Handler(a.registry),
+	})
+	ln, err := net.Listen("tcp", a.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.cfg.Listen, err)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	a.logger.Info("listening", "addr", ln.Addr().String())
+	if listening != nil {
+		listening(ln.Addr().String())
+	}
+	sched.Start()
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		a.logger.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+		defer cancel()
+		return errors.Join(srv.Shutdown(sctx), sched.Shutdown(sctx))
+	})
+	err = g.Wait()
+	a.logger.Info("stopped")
+	return err
+}

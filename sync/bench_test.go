@@ -1,0 +1,66 @@
+package sync_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stripesync/stripesync/crm"
+	"github.com/stripesync/stripesync/crm/crmtest"
+	"github.com/stripesync/stripesync/store/storetest"
+	"github.com/stripesync/stripesync/stripeclient"
+	"github.com/stripesync/stripesync/stripeclient/stripetest"
+	syncer "github.com/stripesync/stripesync/sync"
+)
+
+// BenchmarkPushPacedByStripe pushes 2,000 new accounts to a Stripe emulator
+// that allows 100 requests per second and answers after 50 ms, with the
+// client paced at the same 100 requests per second. One create per account
+// makes 20 s the floor; the figure of merit is wall time over that floor,
+// with no account failed and no 429 seen.
+func BenchmarkPushPacedByStripe(b *testing.B) {
+	const (
+		accounts = 2000
+		rate     = 100.0
+		latency  = 50 * time.Millisecond
+	)
+	floor := time.Duration(float64(accounts)/rate) * time.Second
+	for range b.N {
+		b.StopTimer()
+		sf := crmtest.NewServer(b, crmtest.Options{ClientID: "cid", ClientSecret: "csecret"})
+		st := stripetest.NewServer(b, stripetest.Options{RateLimit: rate, Latency: latency})
+		for i := range accounts {
+			sf.Insert("Account", map[string]any{"Name": fmt.Sprintf("Bench %05d", i), "Billing_Email__c": fmt.Sprintf("b%05d@example.test", i)})
+		}
+		c, err := crm.New(crm.Config{LoginURL: sf.URL(), ClientID: "cid", ClientSecret: "csecret"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		bill, err := stripeclient.New(stripeclient.Config{Key: "sk_live_bench", BaseURL: st.URL(), RatePerSecond: rate})
+		if err != nil {
+			b.Fatal(err)
+		}
+		e, err := syncer.New(syncer.Config{CRM: c, Billing: bill, Ledger: storetest.OpenSQLite(b)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start := time.Now()
+		run, err := e.PushAccounts(b.Context(), syncer.PushOptions{})
+		wall := time.Since(start)
+		b.StopTimer()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if run.Pushed != accounts || run.Failed != 0 {
+			b.Fatalf("run = %+v, want %d pushed and none failed", run, accounts)
+		}
+		if n := len(st.Customers()); n != accounts {
+			b.Fatalf("Stripe has %d customers, want %d", n, accounts)
+		}
+		b.ReportMetric(wall.Seconds(), "wall-s")
+		b.ReportMetric(wall.Seconds()/floor.Seconds(), "x-floor")
+		b.ReportMetric(float64(st.Stats().RateLimited), "429s")
+		b.ReportMetric(float64(len(st.Requests())), "stripe-calls")
+	}
+}

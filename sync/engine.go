@@ -1,0 +1,99 @@
+package sync
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/stripesync/stripesync"
+)
+
+// Observer is told about the outcome of runs, for metrics. metrics.Metrics
+// implements it.
+type Observer interface {
+	AccountsHandled(pushed, skipped, failed int)
+	RunFinished(job, status string, d time.Duration)
+}
+
+// Config configures an Engine.
+type Config struct {
+	CRM     stripesync.CRM
+	Billing stripesync.Billing
+	Ledger  stripesync.Ledger
+
+	// Logger receives the run log; nil discards it.
+	Logger *slog.Logger
+	// Observer receives run outcomes for metrics; nil means none.
+	Observer Observer
+	// Workers is how many accounts are pushed at once. Stripe calls are
+	// paced by the Billing client, so this only needs to cover latency:
+	// rate × round-trip time. Defaults to 16.
+	Workers int
+	// BatchSize is how many accounts are read from the stream, looked up in
+	// the ledger and written back to the CRM together. Defaults to 500.
+	BatchSize int
+	// Now returns the current time; defaults to time.Now.
+	Now func() time.Time
+}
+
+// Validate reports every missing dependency at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.CRM == nil {
+		errs = append(errs, errors.New("sync: Config.CRM is required"))
+	}
+	if c.Billing == nil {
+		errs = append(errs, errors.New("sync: Config.Billing is required"))
+	}
+	if c.Ledger == nil {
+		errs = append(errs, errors.New("sync: Config.Ledger is required"))
+	}
+	if c.Workers < 0 || c.BatchSize < 0 {
+		errs = append(errs, errors.New("sync: Workers and BatchSize must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Engine runs the sync jobs. It is safe for concurrent use, but the
+// scheduler runs each job one at a time.
+type Engine struct {
+	crm      stripesync.CRM
+	billing  stripesync.Billing
+	ledger   stripesync.Ledger
+	logger   *slog.Logger
+	observer Observer
+	workers  int
+	batch    int
+	now      func() time.Time
+}
+
+// New returns an Engine.
+func New(cfg Config) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	e := &Engine{
+		crm:      cfg.CRM,
+		billing:  cfg.Billing,
+		ledger:   cfg.Ledger,
+		logger:   cfg.Logger,
+		observer: cfg.Observer,
+		workers:  cfg.Workers,
+		batch:    cfg.BatchSize,
+		now:      cfg.Now,
+	}
+	if e.logger == nil {
+		e.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if e.workers == 0 {
+		e.workers = 16
+	}
+	if e.batch == 0 {
+		e.batch = 500
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	return e, nil
+}
