@@ -4,15 +4,20 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
+	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
 
 // runMeasured runs the stripesync binary to completion and returns its wall
-// time and peak resident set size in bytes (Linux reports ru_maxrss in KiB).
+// time and peak resident set size in bytes. The peak is the kernel's VmHWM
+// of the process, polled until it exits: rusage's ru_maxrss would also count
+// the benchmark process itself, whose memory the child shares between fork
+// and exec.
 func runMeasured(b *testing.B, env []string, args ...string) (time.Duration, int64) {
 	b.Helper()
 	cmd := exec.CommandContext(b.Context(), binary, args...)
@@ -20,12 +25,43 @@ func runMeasured(b *testing.B, env []string, args ...string) (time.Duration, int
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		b.Fatalf("stripesync %v: %v\n%s", args, err, out.String())
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
 	}
-	wall := time.Since(start)
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	return wall, ru.Maxrss * 1024
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var peak int64
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if hwm := readVmHWM(cmd.Process.Pid); hwm > peak {
+			peak = hwm
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				b.Fatalf("stripesync %v: %v\n%s", args, err, out.String())
+			}
+			return time.Since(start), peak
+		case <-tick.C:
+		}
+	}
+}
+
+// readVmHWM returns the peak RSS of a live process from /proc, 0 if it is
+// gone or not yet readable.
+func readVmHWM(pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
 }
 
 // BenchmarkPush100kOnePercentChanged measures the incremental push of a
