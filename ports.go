@@ -22,6 +22,25 @@ type CRM interface {
 	// for a record that was written). err is set when a whole call failed;
 	// the records of that call and of the calls not made get err too.
 	WriteAccountSync(ctx context.Context, updates []AccountSyncUpdate) (perRecord []error, err error)
+
+	// Account reads one account as it is now (ENOTFOUND if it does not
+	// exist; a deleted one is returned with Deleted set).
+	Account(ctx context.Context, id string) (Account, error)
+
+	// Invoices streams the invoices whose SystemModstamp is at or after
+	// since, oldest first, deleted ones included, like Accounts.
+	Invoices(ctx context.Context, since time.Time) iter.Seq2[Invoice, error]
+	// Invoice reads one invoice as it is now.
+	Invoice(ctx context.Context, id string) (Invoice, error)
+
+	// UpsertPayments upserts Payment__c records keyed by
+	// Stripe_Payment_Id__c, at most 200 per call. A payment whose InvoiceID
+	// is empty is written without the Invoice__c lookup (an unmatched
+	// payment). Results are as for WriteAccountSync.
+	UpsertPayments(ctx context.Context, payments []Payment) (perRecord []error, err error)
+	// UpdateInvoices writes rollups to Invoice__c (Amount_Paid__c,
+	// Balance_Due__c, Status__c), at most 200 per call.
+	UpdateInvoices(ctx context.Context, updates []InvoiceUpdate) (perRecord []error, err error)
 }
 
 // Billing is the payment processor (Stripe). Implemented by
@@ -42,6 +61,17 @@ type Billing interface {
 	// FindCustomerByAccount returns the id of a live customer whose
 	// metadata[crm_account_id] is crmAccountID, or "" when there is none.
 	FindCustomerByAccount(ctx context.Context, crmAccountID string) (string, error)
+
+	// PaymentIntent reads a PaymentIntent's current state, with its latest
+	// charge (method, refunds, dispute). The engine calls it for every
+	// event instead of trusting the event's copy, which may be stale.
+	PaymentIntent(ctx context.Context, id string) (Payment, error)
+	// PaymentIntents lists the PaymentIntents created at or after since,
+	// oldest first, with their latest charges: the safety net that finds
+	// payments whose events were never seen.
+	PaymentIntents(ctx context.Context, since time.Time) iter.Seq2[Payment, error]
+	// Events lists the events created at or after since, oldest first.
+	Events(ctx context.Context, since time.Time) iter.Seq2[Event, error]
 }
 
 // Ledger is the daemon's own database: account links, cursors and the run
@@ -78,4 +108,41 @@ type Queue interface {
 	// Fail records a failed attempt: the job runs again at retryAt, or moves
 	// to the dead letters once it has used MaxAttempts.
 	Fail(ctx context.Context, id int64, cause error, retryAt time.Time) error
+}
+
+// PaymentLedger is the ledger's side of payments: invoices copied from the
+// CRM, one row per Stripe payment, the rollups, and the inbox of Stripe
+// events. Implemented by store.DB. Every method that changes a rollup
+// enqueues the CRM write-back (and receipt) jobs in the same transaction.
+type PaymentLedger interface {
+	// SaveInvoices upserts invoices read from the CRM and recomputes their
+	// rollups. It enqueues a JobCRMInvoice for each invoice whose rollup
+	// differs from what the CRM shows, and a JobCRMPayment for payments
+	// that were waiting for a now-known invoice.
+	SaveInvoices(ctx context.Context, invoices []Invoice) error
+	// RecordPayment stores p if it supersedes the stored state of the same
+	// PaymentIntent (Payment.Supersedes) and returns what is stored and
+	// whether it changed. When it changed, in the same transaction: the
+	// invoice's rollup is recomputed, a JobCRMPayment (and, for a known
+	// invoice, a JobCRMInvoice) is enqueued, and a payment that succeeded
+	// for the first time gets the next receipt number and a JobSendReceipt.
+	RecordPayment(ctx context.Context, p Payment) (stored Payment, changed bool, err error)
+	// Payment returns one payment (ENOTFOUND if unknown).
+	Payment(ctx context.Context, id string) (Payment, error)
+	// Payments returns an invoice's payments, oldest first.
+	Payments(ctx context.Context, invoiceID string) ([]Payment, error)
+	// Invoice returns an invoice and its rollup (ENOTFOUND if unknown).
+	Invoice(ctx context.Context, id string) (Invoice, Rollup, error)
+	// AccountLinkByStripeID finds the link of a Stripe customer
+	// (ENOTFOUND if none).
+	AccountLinkByStripeID(ctx context.Context, customerID string) (AccountLink, error)
+
+	// AcceptEvent stores a verified Stripe event durably, once per event
+	// id (inserted is false for a repeat). Concurrent calls are committed
+	// together (group commit), so a webhook burst costs few fsyncs.
+	AcceptEvent(ctx context.Context, e Event) (inserted bool, err error)
+	// ClaimEvents leases up to n unprocessed events, oldest first.
+	ClaimEvents(ctx context.Context, n int, lease time.Duration) ([]Event, error)
+	// MarkEventsProcessed records that the events were applied.
+	MarkEventsProcessed(ctx context.Context, ids []string) error
 }

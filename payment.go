@@ -1,0 +1,121 @@
+package stripesync
+
+import "time"
+
+// PaymentStatus is where a payment stands, as the ledger and
+// Payment__c.Status__c see it (refunds are shown by CRMStatus).
+type PaymentStatus string
+
+// The payment statuses. A PaymentIntent in requires_payment_method after a
+// confirmation attempt is Failed; one that was never confirmed is Pending.
+const (
+	PaymentPending    PaymentStatus = "Pending"
+	PaymentProcessing PaymentStatus = "Processing" // ACH in flight: never counted as paid
+	PaymentSucceeded  PaymentStatus = "Succeeded"
+	PaymentFailed     PaymentStatus = "Failed"
+	PaymentCanceled   PaymentStatus = "Canceled"
+)
+
+// Payment channels (Payment__c.Channel__c), carried in the PaymentIntent's
+// metadata[channel]; a payment made outside the daemon is "Stripe".
+const (
+	ChannelPaymentLink = "Payment Link"
+	ChannelPhone       = "Phone"
+	ChannelAutoPay     = "Auto-Pay"
+	ChannelStripe      = "Stripe"
+)
+
+// Payment methods (Payment__c.Method__c).
+const (
+	MethodCard = "Card"
+	MethodACH  = "ACH"
+)
+
+// Metadata keys the daemon puts on PaymentIntents.
+const (
+	MetadataInvoiceID = "crm_invoice_id"
+	MetadataChannel   = "channel"
+)
+
+// Payment is one Stripe PaymentIntent as the ledger keeps it: exactly one
+// row per PaymentIntent id, whatever the number or order of deliveries.
+type Payment struct {
+	ID         string // pi_…
+	InvoiceID  string // metadata[crm_invoice_id]; may name an invoice the ledger does not know
+	AccountID  string // the CRM account, from metadata or the customer's link
+	CustomerID string // cus_…
+	Amount     Money
+	Refunded   int64 // minor units of Amount.Currency
+	Status     PaymentStatus
+	Method     string // MethodCard, MethodACH or ""
+	// MethodDetail describes the instrument for people: "Visa •••• 4242",
+	// "Bank •••• 6789".
+	MethodDetail  string
+	Channel       string
+	FailureReason string // decline code and message of the last failure
+	Disputed      bool
+	Created       time.Time
+	PaidAt        time.Time // when it succeeded (the charge's time); zero otherwise
+	// ChargeID and ChargeCreated identify the attempt the state belongs to;
+	// with the status rank and the refunded amount they order states, so a
+	// stale delivery never overwrites newer state (see Supersedes).
+	ChargeID      string
+	ChargeCreated time.Time
+	ReceiptNumber string // assigned by the ledger when it first succeeds
+}
+
+// rank orders the states of one charge attempt: a later state never
+// goes back to an earlier one.
+func (s PaymentStatus) rank() int {
+	switch s {
+	case PaymentPending:
+		return 0
+	case PaymentProcessing:
+		return 1
+	case PaymentFailed, PaymentCanceled:
+		return 2
+	case PaymentSucceeded:
+		return 3
+	}
+	return -1
+}
+
+// Supersedes reports whether p is at least as new as old, so that applying
+// p cannot lose information: a newer charge attempt wins; within one
+// attempt the status only moves forward (pending → processing →
+// failed/canceled/succeeded) and refunds and disputes only grow.
+func (p Payment) Supersedes(old Payment) bool {
+	if !p.ChargeCreated.Equal(old.ChargeCreated) {
+		return p.ChargeCreated.After(old.ChargeCreated)
+	}
+	if p.ChargeID != old.ChargeID && old.ChargeID != "" && p.ChargeID != "" {
+		return p.ChargeID > old.ChargeID // same second: any fixed order, applied consistently
+	}
+	if r, o := p.Status.rank(), old.Status.rank(); r != o {
+		return r > o
+	}
+	if p.Refunded != old.Refunded {
+		return p.Refunded > old.Refunded
+	}
+	return !old.Disputed || p.Disputed
+}
+
+// Settled is what the payment contributes to its invoice: the succeeded
+// amount less refunds, zero otherwise.
+func (p Payment) Settled() int64 {
+	if p.Status != PaymentSucceeded {
+		return 0
+	}
+	return p.Amount.Amount - p.Refunded
+}
+
+// CRMStatus is the Payment__c.Status__c value, which shows refunds.
+func (p Payment) CRMStatus() string {
+	if p.Status == PaymentSucceeded && p.Refunded > 0 {
+		if p.Refunded >= p.Amount.Amount {
+			return "Refunded"
+		}
+		return "Partially Refunded"
+	}
+	return string(p.Status)
+}

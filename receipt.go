@@ -1,0 +1,39 @@
+package stripesync
+
+import "time"
+
+// Business is the seller printed on receipts.
+type Business struct {
+	Name    string
+	Address []string // lines
+	Email   string
+}
+
+// Receipt is everything a payment receipt shows.
+type Receipt struct {
+	Number        string // unique and sequential, e.g. "R-000042"
+	PaymentID     string
+	Business      Business
+	CustomerName  string
+	CustomerEmail string
+	InvoiceNumber string
+	Amount        Money
+	Method        string // "Visa •••• 4242"
+	PaidAt        time.Time
+	BalanceLeft   Money
+}
+
+// Job kinds of the durable queue. Jobs are enqueued in the same transaction
+// as the ledger change that calls for them, so none is lost.
+const (
+	// JobCRMPayment upserts Payment__c from the ledger's current state.
+	// Payload {"id":"pi_…"}, no Key: a change enqueues a new job, and the
+	// worker coalesces the jobs of one payment into one record.
+	JobCRMPayment = "crm.payment"
+	// JobCRMInvoice writes an invoice's rollup to Invoice__c. Payload
+	// {"id":"a0…"}, no Key, coalesced like JobCRMPayment.
+	JobCRMInvoice = "crm.invoice"
+	// JobSendReceipt e-mails the receipt of a payment that succeeded.
+	// Payload {"id":"pi_…"}, Key = the PaymentIntent id, so it is sent once.
+	JobSendReceipt = "receipt.send"
+)
