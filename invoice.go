@@ -41,8 +41,11 @@ type Invoice struct {
 	DueDate   time.Time
 	AutoPay   bool
 	Status    InvoiceStatus // as the CRM holds it
-	ModStamp  time.Time
-	Deleted   bool
+	// AmountPaid is Amount_Paid__c as the CRM holds it, so the ledger can
+	// tell whether its rollup still has to be written back.
+	AmountPaid Money
+	ModStamp   time.Time
+	Deleted    bool
 }
 
 // InvoiceUpdate is the write-back of a rollup to Invoice__c.
