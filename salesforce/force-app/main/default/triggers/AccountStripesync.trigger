@@ -1,0 +1,8 @@
+/*
+ * Tells stripesync which Accounts were created or edited (see
+ * StripesyncTrigger). Does nothing until Stripesync_Settings__c holds the
+ * daemon's endpoint and secret.
+ */
+trigger AccountStripesync on Account (after insert, after update) {
+    StripesyncTrigger.enqueue('Account', Trigger.newMap.keySet());
+}

@@ -1,0 +1,8 @@
+/*
+ * Tells stripesync which invoices were created or edited (see
+ * StripesyncTrigger). Does nothing until Stripesync_Settings__c holds the
+ * daemon's endpoint and secret.
+ */
+trigger InvoiceStripesync on Invoice__c (after insert, after update) {
+    StripesyncTrigger.enqueue('Invoice__c', Trigger.newMap.keySet());
+}
