@@ -30,51 +30,32 @@ const syncErrorMax = 255
 // account is yielded with Policy "" so that the caller can record a
 // failure for that account alone and go on. The currency is upper-cased.
 func (c *Client) Accounts(ctx context.Context, since time.Time) iter.Seq2[stripesync.Account, error] {
-	soql := c.accountsSOQL(since)
-	return func(yield func(stripesync.Account, error) bool) {
-		for r, err := range c.QueryAll(ctx, soql) {
-			if err != nil {
-				yield(stripesync.Account{}, err)
-				return
-			}
-			a, err := c.accountFrom(r)
-			if err != nil {
-				yield(stripesync.Account{}, err)
-				return
-			}
-			if !yield(a, nil) {
-				return
-			}
-		}
+	return convertAll(c.QueryAll(ctx, c.accountsSOQL(since)), c.accountFrom)
+}
+
+// Account reads one account as it is now, with the fields Accounts reads.
+// It asks queryAll by Id rather than GET /sobjects, so that a deleted
+// account (still in the recycle bin) is returned with Deleted set in the
+// same single call; one that does not exist, or was purged, is ENOTFOUND.
+// A malformed id is EINVALID and costs no call.
+func (c *Client) Account(ctx context.Context, id string) (stripesync.Account, error) {
+	r, err := c.recordByID(ctx, c.cfg.Mapping.Account.Object, c.accountFields(), id)
+	if err != nil {
+		return stripesync.Account{}, err
 	}
+	return c.accountFrom(r)
 }
 
 // accountFields lists the Account fields Accounts selects, in order;
 // optional fields mapped to "" are left out.
 func (c *Client) accountFields() []string {
 	m := c.cfg.Mapping.Account
-	fields := []string{"Id"}
-	for _, f := range []string{m.Name, m.Phone, m.Email, m.Street, m.City, m.State, m.PostalCode,
-		m.Country, m.Currency, m.Policy, m.StripeCustomerID, m.SyncError} {
-		if f != "" {
-			fields = append(fields, f)
-		}
-	}
-	return append(fields, "SystemModstamp", "IsDeleted")
+	return selectList(m.Name, m.Phone, m.Email, m.Street, m.City, m.State, m.PostalCode,
+		m.Country, m.Currency, m.Policy, m.StripeCustomerID, m.SyncError)
 }
 
 func (c *Client) accountsSOQL(since time.Time) string {
-	var sb strings.Builder
-	sb.WriteString("SELECT ")
-	sb.WriteString(strings.Join(c.accountFields(), ", "))
-	sb.WriteString(" FROM ")
-	sb.WriteString(c.cfg.Mapping.Account.Object)
-	if !since.IsZero() {
-		sb.WriteString(" WHERE SystemModstamp >= ")
-		sb.WriteString(soqlDateTime(since))
-	}
-	sb.WriteString(" ORDER BY SystemModstamp ASC, Id ASC")
-	return sb.String()
+	return changedSOQL(c.cfg.Mapping.Account.Object, c.accountFields(), since)
 }
 
 // accountFrom converts a queried record. A field mapped to "" reads as "".

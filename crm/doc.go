@@ -1,7 +1,12 @@
 // Package crm is the Salesforce adapter: a small typed REST client that
-// implements stripesync.CRM for the sync engine and offers the building
-// blocks later features use (SOQL streaming, record reads, sObject
-// Collections updates and upserts, upsert by external id).
+// implements stripesync.CRM for the sync engine (accounts and invoices
+// streamed by SystemModstamp, single reads, account write-back, Payment__c
+// upserts, invoice rollups) and offers the building blocks later features
+// use (SOQL streaming, record reads, sObject Collections updates and
+// upserts, upsert by external id). It also decodes the Outbound Messages
+// Salesforce pushes (ParseOutboundMessage) and builds the answers a
+// listener sends back (AckResponse, SOAPFault); the HTTP listener itself
+// belongs to httpapi.
 //
 // It exists instead of a third-party library because the daemon needs what
 // those lack (reference/salesforce.md §4): a context on every call, typed
@@ -25,6 +30,9 @@
 //     the daily allocation runs out.
 //   - Object and field names come from a Mapping (DefaultMapping is SPEC
 //     §6; LoadMapping reads overrides from JSON).
+//   - Money never passes through a float: JSON numbers are decoded as
+//     json.Number, read with stripesync.ParseMoney (scientific notation
+//     expanded as text first) and written back as exact decimals.
 //
 // cmd/stripesync builds the Client from SALESFORCE_* settings; tests run
 // it against crm/crmtest over real HTTP.

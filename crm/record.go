@@ -78,6 +78,20 @@ func (r Record) Time(field string) (time.Time, error) {
 	return time.Time{}, stripesync.Errorf(stripesync.EINVALID, "salesforce field %s: %q is not a dateTime", field, s)
 }
 
+// Date parses a date field ("2024-05-31") as midnight UTC. Null or absent
+// is the zero time; anything else unparsable is EINVALID.
+func (r Record) Date(field string) (time.Time, error) {
+	s := r.String(field)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return time.Time{}, stripesync.Errorf(stripesync.EINVALID, "salesforce field %s: %q is not a date", field, s)
+	}
+	return t, nil
+}
+
 // sfDateTime formats t in the input form Salesforce accepts for dateTime
 // fields.
 func sfDateTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }

@@ -166,7 +166,7 @@ func (s *Server) planCreate(rec map[string]any) (func() saveResult, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	vals, err := t.convert(rec, true)
+	vals, err := s.convertAPI(t, rec)
 	if err == nil {
 		err = t.schema.missingRequired(vals)
 	}
@@ -190,7 +190,7 @@ func (s *Server) planUpdate(rec map[string]any) (func() saveResult, *apiError) {
 		return nil, err
 	}
 	fields := without(rec, key)
-	vals, err := t.convert(fields, true)
+	vals, err := s.convertAPI(t, fields)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +209,7 @@ func (s *Server) planUpsert(t *table, extIdx int, rec map[string]any) (func() sa
 		return nil, &apiError{code: "INVALID_FIELD", fields: []string{"Id"},
 			message: "Id not allowed in an upsert by external id; send the external id field only"}
 	}
-	vals, err := t.convert(without(rec, key), true)
+	vals, err := s.convertAPI(t, without(rec, key))
 	if err != nil {
 		return nil, err
 	}

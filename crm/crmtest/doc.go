@@ -19,6 +19,14 @@
 //   - Faults on demand (HTML 503, UNABLE_TO_LOCK_ROW, session expiry,
 //     request limit, a response lost after the write), latency, and call
 //     counters for assertions.
+//   - Lookups are checked on API writes (MALFORMED_ID,
+//     FIELD_INTEGRITY_EXCEPTION, INVALID_CROSS_REFERENCE_KEY,
+//     ENTITY_IS_DELETED); Go-side seeds are not.
+//   - Outbound Messages (AddOutbound, reference §1): the SOAP envelope of
+//     §1.6 POSTed to a listener, batched up to 100 notifications, retried
+//     with backoff until acknowledged with <Ack>true</Ack>, optionally
+//     duplicated, reordered and fired by every write, each attempt
+//     carrying the record as it is when sent.
 //
 // The org knows Account, Invoice__c and Payment__c with the fields of SPEC
 // §6 plus the standard ones (Id, Name, IsDeleted, CreatedDate,

@@ -114,7 +114,7 @@ func compileCond(c *cond, s *schema) (func(*record) bool, *apiError) {
 		return nil, noSuchColumn(s.name, c.field)
 	}
 	f := s.fields[idx]
-	for _, v := range c.vals {
+	for i, v := range c.vals {
 		if v.kind == litNull {
 			if c.op != "=" && c.op != "!=" && c.op != "IN" && c.op != "NOT IN" {
 				return nil, malformed("null can only be compared with = or !=")
@@ -128,6 +128,11 @@ func compileCond(c *cond, s *schema) (func(*record) bool, *apiError) {
 			}
 			return nil, &apiError{status: 400, code: "INVALID_FIELD", fields: []string{f.name}, message: fmt.Sprintf(
 				"value of filter criterion for field '%s' must be of type %s and %s", f.name, f.typ, quoted)}
+		}
+		// Salesforce accepts an id in its case-sensitive 15-character form
+		// too; rows hold the 18-character form.
+		if id, ok := v.val.(string); ok && f.typ == FieldID && len(id) == 15 && wellFormedID(id) {
+			c.vals[i].val = id + idSuffix(id)
 		}
 	}
 	equal := func(have any, want literal) bool {

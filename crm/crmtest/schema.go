@@ -45,6 +45,9 @@ type field struct {
 	typ      FieldType
 	system   bool // maintained by the platform; API writes are refused
 	external bool // an External ID field: indexed and usable for upserts
+	// ref names the sObject a lookup (FieldID) points to; API writes must
+	// name a live record of it. "" for Id and unchecked id fields.
+	ref string
 }
 
 // schema describes one sObject: its API name, key prefix and fields.
@@ -95,7 +98,7 @@ func builtinObjects() []*schema {
 		field{name: "Stripe_Synced_At__c", typ: FieldDateTime},
 	)
 	invoice := append(text("Status__c", "Payment_Link__c"),
-		field{name: "Account__c", typ: FieldID},
+		field{name: "Account__c", typ: FieldID, ref: "Account"},
 		field{name: "Amount__c", typ: FieldDecimal},
 		field{name: "Due_Date__c", typ: FieldDate},
 		field{name: "Auto_Pay__c", typ: FieldBool},
@@ -105,8 +108,8 @@ func builtinObjects() []*schema {
 	payment := append(text("Status__c", "Method__c", "Payment_Method_Detail__c", "Receipt_Number__c",
 		"Failure_Reason__c", "Channel__c"),
 		field{name: "Stripe_Payment_Id__c", typ: FieldText, external: true},
-		field{name: "Invoice__c", typ: FieldID},
-		field{name: "Account__c", typ: FieldID},
+		field{name: "Invoice__c", typ: FieldID, ref: "Invoice__c"},
+		field{name: "Account__c", typ: FieldID, ref: "Account"},
 		field{name: "Amount__c", typ: FieldDecimal},
 		field{name: "Amount_Refunded__c", typ: FieldDecimal},
 		field{name: "Paid_At__c", typ: FieldDateTime},

@@ -84,6 +84,12 @@ type Server struct {
 	srvMu   sync.Mutex
 	httpSrv *http.Server
 	url     string
+
+	obMu      sync.Mutex // guards outbounds and closed
+	outbounds []*Outbound
+	closed    bool
+	noticeSeq atomic.Int64 // numbers Outbound Message notification ids
+	actionSeq atomic.Int64 // numbers generated Outbound Message action ids
 }
 
 // New returns an emulator that is not listening yet; call Start, or mount
@@ -184,8 +190,17 @@ func (s *Server) URL() string {
 	return s.url
 }
 
-// Close stops the listener and drops open connections.
+// Close stops the Outbound Message senders (messages not acknowledged yet
+// are never sent), then the listener, and drops open connections.
 func (s *Server) Close() {
+	s.obMu.Lock()
+	s.closed = true
+	obs := s.outbounds
+	s.outbounds = nil
+	s.obMu.Unlock()
+	for _, o := range obs {
+		o.stop()
+	}
 	s.srvMu.Lock()
 	srv := s.httpSrv
 	s.httpSrv = nil

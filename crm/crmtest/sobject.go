@@ -46,7 +46,7 @@ func (s *Server) handleCreate(c *call, obj string) {
 		writeAPIError(c.w, errNotFound)
 		return
 	}
-	vals, err := t.convert(body, true)
+	vals, err := s.convertAPI(t, body)
 	if err == nil {
 		err = t.schema.missingRequired(vals)
 	}
@@ -104,7 +104,7 @@ func (s *Server) handleRecord(c *call, obj, id string) {
 		}
 		writeRawJSON(c.w, http.StatusOK, renderRecord(nil, c.version, t.schema, r, fields))
 	case http.MethodPatch:
-		vals, err := t.convert(body, true)
+		vals, err := s.convertAPI(t, body)
 		if err != nil {
 			writeAPIError(c.w, err)
 			return
@@ -138,7 +138,7 @@ func (s *Server) handleUpsert(c *call, obj, extField, value string) {
 		writeAPIError(c.w, errNotFound)
 		return
 	}
-	vals, err := t.convert(body, true)
+	vals, err := s.convertAPI(t, body)
 	if err != nil {
 		writeAPIError(c.w, err)
 		return

@@ -26,6 +26,9 @@ type table struct {
 	ext  map[int]map[string][]*record
 	live int
 	seq  int64
+	// onWrite is called with the id of every row inserted or updated and
+	// not deleted (AddOutbound's OnWrite), under the server's write lock.
+	onWrite []func(id string)
 }
 
 func newTable(s *schema) *table {
@@ -88,6 +91,7 @@ func (t *table) insert(vals map[int]any, now time.Time) *record {
 	t.byID[r.id()] = r
 	if !r.deleted() {
 		t.live++
+		t.wrote(r)
 	}
 	return r
 }
@@ -104,6 +108,17 @@ func (t *table) update(r *record, vals map[int]any, now time.Time) {
 		t.live++
 	case !wasDeleted && r.deleted():
 		t.live--
+	}
+	if !r.deleted() {
+		t.wrote(r)
+	}
+}
+
+// wrote tells the watchers about a write; a delete is not one (workflow
+// rules do not fire on delete).
+func (t *table) wrote(r *record) {
+	for _, f := range t.onWrite {
+		f(r.id())
 	}
 }
 
