@@ -17,6 +17,14 @@ func (s *Server) routes() {
 	if s.metrics != nil {
 		s.mux.Handle("GET /metrics", s.metrics)
 	}
+	// Stripe: signed webhook events, stored before they are acknowledged.
+	if s.webhook != nil {
+		s.mux.HandleFunc("POST /stripe/webhook", s.handleStripeWebhook)
+	}
+	// customers and staff: receipt downloads by signed token.
+	if s.receipt != nil {
+		s.mux.HandleFunc("GET /receipts/{file}", s.handleReceiptPDF)
+	}
 	// anyone: unknown paths get the JSON error body every other error has.
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, s.logger, stripesync.Errorf(stripesync.ENOTFOUND, "no such route"))

@@ -20,6 +20,12 @@ type Config struct {
 	// Metrics serves GET /metrics (metrics.Handler). Nil leaves the route
 	// out.
 	Metrics http.Handler
+	// Webhook serves POST /stripe/webhook; nil leaves the route out.
+	Webhook *WebhookConfig
+	// ReceiptPDF serves GET /receipts/{token}.pdf: it returns the PDF of
+	// the receipt the signed token names (EINVALID or ENOTFOUND for a bad
+	// token). Nil leaves the route out.
+	ReceiptPDF func(ctx context.Context, token string) ([]byte, error)
 }
 
 // Server is the daemon's HTTP handler. It is safe for concurrent use.
@@ -27,6 +33,8 @@ type Server struct {
 	logger  *slog.Logger
 	ready   func(ctx context.Context) error
 	metrics http.Handler
+	webhook *WebhookConfig
+	receipt func(ctx context.Context, token string) ([]byte, error)
 	mux     *http.ServeMux
 }
 
@@ -36,6 +44,8 @@ func NewServer(cfg Config) *Server {
 		logger:  cfg.Logger,
 		ready:   cfg.Ready,
 		metrics: cfg.Metrics,
+		webhook: cfg.Webhook,
+		receipt: cfg.ReceiptPDF,
 		mux:     http.NewServeMux(),
 	}
 	if s.logger == nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -60,7 +61,15 @@ func connect(t target) (*sqlx.DB, error) {
 		x.SetConnMaxIdleTime(0)
 		return x, nil
 	case DialectPostgres:
-		connector, err := pq.NewConnector(t.dsn)
+		cfg, err := pq.NewConfig(t.dsn)
+		if err != nil {
+			return nil, err
+		}
+		// Without binary parameters lib/pq spends two round trips on a
+		// query with arguments (parse, then bind and execute); with them,
+		// one, and []byte (the bytea payloads) goes as is instead of hex.
+		cfg.BinaryParameters = true
+		connector, err := pq.NewConnectorConfig(cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -149,4 +158,71 @@ func (db *DB) advisoryKey(name string) int64 {
 	h.Write([]byte{0})
 	h.Write([]byte(name))
 	return int64(h.Sum64())
+}
+
+// forUpdate is appended to a SELECT that reads a row the transaction will
+// rewrite from what it read: on Postgres it locks the row until commit.
+// SQLite needs nothing, its immediate transaction already excludes other
+// writers.
+func (db *DB) forUpdate() string {
+	if db.dialect == DialectPostgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// lockNames takes transaction-scoped locks on names (such as "invoice:"+id)
+// that are held until tx ends. They serialise the transactions that derive
+// one row from others (an invoice's rollup from its payments) even when the
+// row does not exist yet, which a row lock cannot do. On Postgres they are
+// advisory locks, taken in key order so that two transactions never wait
+// on each other in a cycle; SQLite needs none, its immediate transactions
+// already run one at a time.
+func (db *DB) lockNames(ctx context.Context, tx *sqlx.Tx, names ...string) error {
+	if db.dialect != DialectPostgres || len(names) == 0 {
+		return nil
+	}
+	keys := make([]int64, len(names))
+	for i, n := range names {
+		keys[i] = db.advisoryKey(n)
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	// unnest yields the keys in array order, so the locks are taken in it.
+	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k", pq.Array(keys))
+	return err
+}
+
+// The counters that only grow: a Postgres sequence each, a row of the
+// counters table each on SQLite.
+const (
+	counterReceipts = "receipt_numbers"
+	counterTriggers = "trigger_seqs"
+)
+
+// nextValues draws n values from counter inside tx, each greater than any
+// drawn before. On SQLite they are consecutive and the counter row stays
+// locked by the immediate transaction; on Postgres a sequence hands them
+// out without blocking other transactions, and a rollback leaves a gap.
+func (db *DB) nextValues(ctx context.Context, tx *sqlx.Tx, counter string, n int) ([]int64, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	vals := make([]int64, 0, n)
+	if db.dialect == DialectPostgres {
+		if err := tx.SelectContext(ctx, &vals, "SELECT nextval($1::regclass) FROM generate_series(1, $2)", counter, n); err != nil {
+			return nil, err
+		}
+		slices.Sort(vals)
+		return vals, nil
+	}
+	var last int64
+	err := tx.QueryRowxContext(ctx, "UPDATE counters SET value = value + ? WHERE name = ? RETURNING value", n, counter).Scan(&last)
+	if err != nil {
+		return nil, err
+	}
+	for v := last - int64(n) + 1; v <= last; v++ {
+		vals = append(vals, v)
+	}
+	return vals, nil
 }

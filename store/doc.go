@@ -1,7 +1,30 @@
 // Package store is the daemon's database: the ledger (account links, sync
-// cursors, the run log), the durable job queue, and the bookkeeping that lets
-// several replicas share one schedule (claimed ticks and advisory locks). It
-// implements [stripesync.Ledger] and [stripesync.Queue] on top of sqlx.
+// cursors, the run log), the payment ledger (invoices with their rollups,
+// payments, receipt numbers), the inboxes that make webhooks and CRM
+// triggers durable before they are acknowledged, the durable job queue, and
+// the bookkeeping that lets several replicas share one schedule (claimed
+// ticks and advisory locks). It implements [stripesync.Ledger],
+// [stripesync.Queue] and [stripesync.PaymentLedger] on top of sqlx.
+//
+// # Payments
+//
+// [DB.RecordPayment] and [DB.SaveInvoices] change a payment or an invoice,
+// recompute the invoice's rollup and enqueue the CRM write-back and receipt
+// jobs in one transaction, so a job is never lost and never enqueued for a
+// change that did not commit. On Postgres the transactions that touch one
+// invoice's rollup take a transaction-scoped advisory lock on its id (and
+// the row lock), so two payments of one invoice never compute the rollup
+// from each other's stale view, even before the invoice is known.
+//
+// # Inboxes
+//
+// [DB.AcceptEvent] stores Stripe events with group commit: one committer
+// goroutine per DB writes every request waiting at that moment in one
+// statement, so a burst of webhooks costs one fsync per batch, without any
+// batching delay. [DB.Close] commits what is queued before it closes the
+// pool. [DB.AcceptTriggers] stores CRM notifications, de-duplicated by
+// notification id and coalesced per record into pending rows that workers
+// lease with [DB.ClaimTriggers].
 //
 // # Dialects
 //
@@ -15,9 +38,11 @@
 //     writer anyway, and one connection makes every call safe to use from many
 //     goroutines.
 //   - "postgres://…" or "postgresql://…" (github.com/lib/pq): for several
-//     replicas. Jobs are claimed with FOR UPDATE SKIP LOCKED and [DB.TryLock]
-//     is a session advisory lock, so replicas can share one queue and one
-//     schedule.
+//     replicas. Jobs, events and triggers are claimed with FOR UPDATE SKIP
+//     LOCKED and [DB.TryLock] is a session advisory lock, so replicas can
+//     share one queue and one schedule. Connections use lib/pq's binary
+//     parameters, which makes a query with arguments one round trip
+//     instead of two.
 //
 // Queries are written once, with "?" placeholders rebound per driver; what
 // differs between the dialects (connection setup, lock clauses, how a

@@ -64,6 +64,13 @@ func (r jobRow) job() stripesync.Job {
 // empty Payload comes back nil.
 // An empty Kind or a negative MaxAttempts is EINVALID.
 func (db *DB) Enqueue(ctx context.Context, j stripesync.Job) (bool, error) {
+	return db.enqueue(ctx, db.x, j)
+}
+
+// enqueue is Enqueue on ex, which is the pool or a transaction: the ledger
+// writes the jobs a change calls for in the transaction that makes the
+// change, so that either both are stored or neither is.
+func (db *DB) enqueue(ctx context.Context, ex sqlx.ExecerContext, j stripesync.Job) (bool, error) {
 	switch {
 	case j.Kind == "":
 		return false, stripesync.Errorf(stripesync.EINVALID, "store: job has no kind")
@@ -81,7 +88,7 @@ func (db *DB) Enqueue(ctx context.Context, j stripesync.Job) (bool, error) {
 	}
 	const q = "INSERT INTO jobs (kind, key, payload, max_attempts, run_at, created_at) VALUES (?, ?, ?, ?, ?, ?)" +
 		" ON CONFLICT DO NOTHING"
-	res, err := db.x.ExecContext(ctx, db.x.Rebind(q), j.Kind, j.Key, j.Payload, j.MaxAttempts, db.ts(j.RunAt), db.ts(now))
+	res, err := ex.ExecContext(ctx, db.x.Rebind(q), j.Kind, j.Key, j.Payload, j.MaxAttempts, db.ts(j.RunAt), db.ts(now))
 	if err != nil {
 		return false, wrap(err, "enqueue %s job", j.Kind)
 	}

@@ -8,9 +8,9 @@ import (
 	"github.com/stripesync/stripesync"
 )
 
-// linkBatch bounds the ids per AccountLinks query, well under both
+// idBatch bounds the ids bound in one "IN (…)" query, well under both
 // dialects' limits on bound parameters.
-const linkBatch = 500
+const idBatch = 500
 
 const linkColumns = "crm_id, stripe_id, policy, state, hash, version, write_attempt, last_error, synced_at, updated_at"
 
@@ -53,8 +53,8 @@ var linkStates = []stripesync.LinkState{
 // CRM id. Ids without a link are absent from the map.
 func (db *DB) AccountLinks(ctx context.Context, crmIDs []string) (map[string]stripesync.AccountLink, error) {
 	links := make(map[string]stripesync.AccountLink, len(crmIDs))
-	for start := 0; start < len(crmIDs); start += linkBatch {
-		batch := crmIDs[start:min(start+linkBatch, len(crmIDs))]
+	for start := 0; start < len(crmIDs); start += idBatch {
+		batch := crmIDs[start:min(start+idBatch, len(crmIDs))]
 		q, args, err := sqlx.In("SELECT "+linkColumns+" FROM account_links WHERE crm_id IN (?)", batch)
 		if err != nil {
 			return nil, wrap(err, "read account links")
@@ -126,4 +126,23 @@ func (db *DB) CountAccountLinks(ctx context.Context) (map[stripesync.LinkState]i
 		counts[stripesync.LinkState(r.State)] = r.N
 	}
 	return counts, nil
+}
+
+// AccountLinkByStripeID returns the link of Stripe customer customerID,
+// preferring a bound link when, after re-binding, several links once named
+// the customer. No link is ENOTFOUND; an empty customerID is EINVALID.
+func (db *DB) AccountLinkByStripeID(ctx context.Context, customerID string) (stripesync.AccountLink, error) {
+	if customerID == "" {
+		return stripesync.AccountLink{}, stripesync.Errorf(stripesync.EINVALID, "store: find account link: no Stripe customer id")
+	}
+	q := "SELECT " + linkColumns + " FROM account_links WHERE stripe_id = ?" +
+		" ORDER BY CASE WHEN state = ? THEN 0 ELSE 1 END, updated_at DESC, crm_id LIMIT 1"
+	var rows []linkRow
+	if err := db.x.SelectContext(ctx, &rows, db.x.Rebind(q), customerID, string(stripesync.LinkBound)); err != nil {
+		return stripesync.AccountLink{}, wrap(err, "find the account link of %s", customerID)
+	}
+	if len(rows) == 0 {
+		return stripesync.AccountLink{}, stripesync.Errorf(stripesync.ENOTFOUND, "store: no account is linked to Stripe customer %s", customerID)
+	}
+	return rows[0].link(), nil
 }

@@ -24,11 +24,16 @@ type DB struct {
 	schema string
 	// local holds the in-process locks TryLock hands out on SQLite.
 	local *localLocks
+	// events group-commits AcceptEvent calls; see batcher.
+	events *batcher[acceptedEvent, bool]
+	// triggerWindow delays a new pending trigger; see WithTriggerWindow.
+	triggerWindow time.Duration
 }
 
 var (
-	_ stripesync.Ledger = (*DB)(nil)
-	_ stripesync.Queue  = (*DB)(nil)
+	_ stripesync.Ledger        = (*DB)(nil)
+	_ stripesync.Queue         = (*DB)(nil)
+	_ stripesync.PaymentLedger = (*DB)(nil)
 )
 
 // Open parses url ("sqlite:PATH", "postgres://…" or "postgresql://…"),
@@ -49,7 +54,8 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*DB, error) {
 	if err != nil {
 		return nil, stripesync.WrapError(stripesync.EINVALID, t.scrub(err), "database URL is not usable")
 	}
-	db := &DB{x: x, dialect: t.dialect, logger: logger, now: time.Now, local: &localLocks{}}
+	db := &DB{x: x, dialect: t.dialect, logger: logger, now: time.Now, local: &localLocks{},
+		triggerWindow: DefaultTriggerWindow}
 	if err := x.PingContext(ctx); err != nil {
 		x.Close()
 		return nil, stripesync.WrapError(classify(err), t.scrub(err), "store: cannot open the %s database", t.dialect)
@@ -58,12 +64,16 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*DB, error) {
 		x.Close()
 		return nil, wrap(t.scrub(err), "read the current schema")
 	}
+	db.events = newBatcher(maxEventBatch, db.insertEvents)
 	return db, nil
 }
 
-// Close closes the pool. It closes it for every DB made from this one by
-// WithClock, too.
+// Close commits the Stripe events already accepted and waiting for their
+// group commit (or fails them, if the database does not answer), then
+// closes the pool. Calls made afterwards fail with EUNAVAILABLE. It closes
+// every DB made from this one by WithClock or WithTriggerWindow, too.
 func (db *DB) Close() error {
+	db.events.close()
 	return wrap(db.x.Close(), "close")
 }
 

@@ -24,6 +24,13 @@
 //   - Connect: with Config.Account set, every request carries
 //     Stripe-Account.
 //
+// Payments are read, never trusted from a payload: PaymentIntent re-reads
+// one with its latest charge; PaymentIntents and Events stream lists
+// oldest first, a page at a time, for the safety-net pull. VerifyWebhook
+// checks Stripe-Signature (rolling secrets, a tolerance both ways) and
+// ParseEvent decodes only what routing an event needs; both are on the
+// webhook hot path.
+//
 // Tests run it against the stateful emulator in package stripetest and
 // replay every request shape against stripe-mock, which validates them
 // against Stripe's OpenAPI spec.

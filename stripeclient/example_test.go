@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"time"
 
 	"github.com/stripesync/stripesync"
 	"github.com/stripesync/stripesync/stripeclient"
@@ -49,4 +50,22 @@ func ExampleConfig_Validate() {
 	// Output:
 	// invalid
 	// Stripe API key pk_live_…1234 is a publishable key, which cannot call the API from a server: use a secret (sk_) or restricted (rk_) key
+}
+
+// A webhook endpoint checks Stripe-Signature before it trusts a delivery;
+// here SignPayload signs as Stripe does.
+func ExampleVerifyWebhook() {
+	payload := []byte(`{"id":"evt_1","object":"event","type":"payment_intent.succeeded",` +
+		`"data":{"object":{"id":"pi_1","object":"payment_intent"}}}`)
+	now := time.Now()
+	header := stripetest.SignPayload(payload, "whsec_example", now)
+
+	e, err := stripeclient.VerifyWebhook(payload, header, []string{"whsec_example"}, 0, now)
+	fmt.Println(e.Type, e.PaymentIntentID, err)
+
+	_, err = stripeclient.VerifyWebhook(payload, header, []string{"whsec_other"}, 0, now)
+	fmt.Println(stripesync.CodeOf(err), stripesync.MessageOf(err))
+	// Output:
+	// payment_intent.succeeded pi_1 <nil>
+	// invalid stripe webhook: bad signature
 }

@@ -2,7 +2,11 @@ package stripeclient
 
 import (
 	"bytes"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"testing"
 
@@ -62,4 +66,23 @@ var acme = stripesync.Customer{
 		Line1: "1 Main St", City: "Springfield", State: "IL", PostalCode: "62701", Country: "US",
 	},
 	CRMAccountID: "001000000000001AAA",
+}
+
+// postForm sends a form POST to the emulator, as a person or another
+// system would, and returns the status.
+func postForm(t *testing.T, srv *stripetest.Server, path string, params url.Values) int {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL()+path, strings.NewReader(params.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testKey)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
 }

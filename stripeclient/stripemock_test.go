@@ -97,4 +97,38 @@ func TestStripeMockContract(t *testing.T) {
 	if _, err := c.FindCustomerByAccount(ctx, "001'quoted\\id"); err != nil {
 		t.Errorf("FindCustomerByAccount: %v", err)
 	}
+
+	// Payments: retrieve with the charge expanded, and list pages in both
+	// directions with created[gte] and data.latest_charge.
+	if _, err := c.PaymentIntent(ctx, "pi_123"); err != nil {
+		t.Errorf("PaymentIntent: %v", err)
+	}
+	since := time.Unix(1_700_000_000, 0)
+	for _, cursor := range [][2]string{{"", ""}, {"pi_123", ""}, {"", "pi_123"}} {
+		if _, _, err := c.paymentIntentPage(ctx, since, cursor[0], cursor[1]); err != nil {
+			t.Errorf("list payment intents (after %q, before %q): %v", cursor[0], cursor[1], err)
+		}
+		if _, _, err := c.eventPage(ctx, since, strings.Replace(cursor[0], "pi_", "evt_", 1), strings.Replace(cursor[1], "pi_", "evt_", 1)); err != nil {
+			t.Errorf("list events (after %q, before %q): %v", cursor[0], cursor[1], err)
+		}
+	}
+	for _, err := range c.PaymentIntents(ctx, time.Time{}) {
+		if err != nil {
+			t.Errorf("PaymentIntents without since: %v", err)
+		}
+	}
+	n := 0
+	for e, err := range c.Events(ctx, since) {
+		if err != nil {
+			t.Errorf("Events: %v", err)
+			break
+		}
+		if e.ID == "" || e.Type == "" {
+			t.Errorf("stripe-mock's event parsed as %+v", e)
+		}
+		n++
+	}
+	if n == 0 {
+		t.Error("Events yielded nothing from stripe-mock's canned list")
+	}
 }

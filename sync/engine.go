@@ -21,6 +21,15 @@ type Config struct {
 	CRM     stripesync.CRM
 	Billing stripesync.Billing
 	Ledger  stripesync.Ledger
+	// Payments and Queue are needed by the payment features (ingest,
+	// pull, write-back, receipts); the account push runs without them.
+	Payments stripesync.PaymentLedger
+	Queue    stripesync.Queue
+	// Receipts sends receipts; nil turns receipt mail off (receipts are
+	// still numbered and downloadable).
+	Receipts ReceiptSender
+	// Business is the seller printed on receipts.
+	Business stripesync.Business
 
 	// Logger receives the run log; nil discards it.
 	Logger *slog.Logger
@@ -49,6 +58,9 @@ func (c Config) Validate() error {
 	if c.Ledger == nil {
 		errs = append(errs, errors.New("sync: Config.Ledger is required"))
 	}
+	if (c.Payments == nil) != (c.Queue == nil) {
+		errs = append(errs, errors.New("sync: Config.Payments and Config.Queue go together"))
+	}
 	if c.Workers < 0 || c.BatchSize < 0 {
 		errs = append(errs, errors.New("sync: Workers and BatchSize must not be negative"))
 	}
@@ -61,6 +73,11 @@ type Engine struct {
 	crm      stripesync.CRM
 	billing  stripesync.Billing
 	ledger   stripesync.Ledger
+	payments stripesync.PaymentLedger
+	queue    stripesync.Queue
+	receipts ReceiptSender
+	business stripesync.Business
+	wake     wakeups
 	logger   *slog.Logger
 	observer Observer
 	workers  int
@@ -77,6 +94,11 @@ func New(cfg Config) (*Engine, error) {
 		crm:      cfg.CRM,
 		billing:  cfg.Billing,
 		ledger:   cfg.Ledger,
+		payments: cfg.Payments,
+		queue:    cfg.Queue,
+		receipts: cfg.Receipts,
+		business: cfg.Business,
+		wake:     newWakeups(),
 		logger:   cfg.Logger,
 		observer: cfg.Observer,
 		workers:  cfg.Workers,

@@ -35,7 +35,7 @@ func (e *Engine) PushAccounts(ctx context.Context, opts PushOptions) (stripesync
 	}
 	since, err := e.ledger.Cursor(ctx, accountsCursor)
 	if err != nil {
-		return run, e.finish(ctx, &run, started, fmt.Errorf("read cursor: %w", err))
+		return run, e.finishRun(ctx, &run, accountsCursor, started, fmt.Errorf("read cursor: %w", err))
 	}
 	if opts.Full {
 		since = time.Time{}
@@ -71,13 +71,13 @@ func (e *Engine) PushAccounts(ctx context.Context, opts PushOptions) (stripesync
 		}
 	}
 	flush()
-	return run, e.finish(ctx, &run, started, stop)
+	return run, e.finishRun(ctx, &run, accountsCursor, started, stop)
 }
 
-// finish records the end of the run. cause is why the run stopped early, if
-// it did; it goes into the run log rather than being returned, so that
-// callers see one consistent record.
-func (e *Engine) finish(ctx context.Context, run *stripesync.SyncRun, started time.Time, cause error) error {
+// finishRun records the end of a run of job. cause is why the run stopped
+// early, if it did; it goes into the run log rather than being returned,
+// so that callers see one consistent record.
+func (e *Engine) finishRun(ctx context.Context, run *stripesync.SyncRun, job string, started time.Time, cause error) error {
 	run.FinishedAt = e.now()
 	switch {
 	case cause != nil:
@@ -85,7 +85,7 @@ func (e *Engine) finish(ctx context.Context, run *stripesync.SyncRun, started ti
 		run.Error = cause.Error()
 	case run.Failed > 0:
 		run.Status = stripesync.RunPartial
-		run.Error = fmt.Sprintf("%d accounts failed; see the ledger and Stripe_Sync_Error__c", run.Failed)
+		run.Error = fmt.Sprintf("%d %s failed; see the ledger and the CRM's sync error fields", run.Failed, job)
 	default:
 		run.Status = stripesync.RunSucceeded
 	}
@@ -93,17 +93,17 @@ func (e *Engine) finish(ctx context.Context, run *stripesync.SyncRun, started ti
 	// that the operator sees how far the run got.
 	err := e.ledger.FinishRun(context.WithoutCancel(ctx), *run)
 	if e.observer != nil {
-		e.observer.RunFinished(accountsCursor, string(run.Status), run.FinishedAt.Sub(started))
+		e.observer.RunFinished(job, string(run.Status), run.FinishedAt.Sub(started))
 	}
 	level := e.logger.Info
 	if run.Status != stripesync.RunSucceeded {
 		level = e.logger.Warn
 	}
-	level("account push finished", "run_id", run.ID, "status", run.Status,
+	level("run finished", "job", job, "run_id", run.ID, "status", run.Status,
 		"seen", run.Seen, "pushed", run.Pushed, "skipped", run.Skipped, "failed", run.Failed,
 		"cursor", run.CursorTo, "duration_ms", run.FinishedAt.Sub(started).Milliseconds(), "error", run.Error)
 	if err != nil {
-		return fmt.Errorf("record account push: %w", err)
+		return fmt.Errorf("record %s run: %w", job, err)
 	}
 	return nil
 }

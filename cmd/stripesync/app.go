@@ -13,8 +13,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/stripesync/stripesync"
 	"github.com/stripesync/stripesync/crm"
 	"github.com/stripesync/stripesync/metrics"
+	"github.com/stripesync/stripesync/receipts"
 	"github.com/stripesync/stripesync/store"
 	"github.com/stripesync/stripesync/stripeclient"
 	syncer "github.com/stripesync/stripesync/sync"
@@ -30,6 +32,9 @@ type app struct {
 	crm      *crm.Client
 	billing  *stripeclient.Client
 	engine   *syncer.Engine
+	links    *receiptLinks
+	// receiptSender mails receipts; nil when mail is off.
+	receiptSender syncer.ReceiptSender
 }
 
 // newLogger builds the process logger from the configured format and level.
@@ -112,10 +117,29 @@ func (a *app) buildAdapters() error {
 	if err != nil {
 		return err
 	}
+	links, ephemeral, err := newReceiptLinks(a.cfg.SigningKey, a.cfg.PublicURL)
+	if err != nil {
+		return err
+	}
+	if ephemeral {
+		a.logger.Warn("STRIPESYNC_SIGNING_KEY is not set: receipt links are signed with a random key and stop working when the process restarts")
+	}
+	a.links = links
+	if a.cfg.SMTPURL != "" {
+		mailer, err := receipts.NewMailer(receipts.MailConfig{URL: a.cfg.SMTPURL, From: a.cfg.MailFrom})
+		if err != nil {
+			return err
+		}
+		a.receiptSender = receiptMailer{mailer: mailer, links: links}
+	}
 	a.engine, err = syncer.New(syncer.Config{
 		CRM:      a.crm,
 		Billing:  a.billing,
 		Ledger:   a.db,
+		Payments: a.db,
+		Queue:    a.db,
+		Receipts: a.receiptSender,
+		Business: stripesync.Business{Name: a.cfg.BusinessName, Address: a.cfg.BusinessAddress, Email: a.cfg.MailFrom},
 		Logger:   a.logger.With("component", "sync"),
 		Observer: a.metrics,
 	})

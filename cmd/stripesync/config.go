@@ -47,6 +47,12 @@ type Config struct {
 	SMTPURL         string // STRIPESYNC_SMTP_URL: smtp:// or smtps://, may hold a password; "" turns mail off
 	MailFrom        string // STRIPESYNC_MAIL_FROM
 	OpsEmail        string // STRIPESYNC_OPS_EMAIL: where failure notices go
+	// SigningKey signs receipt download links (STRIPESYNC_SIGNING_KEY, at
+	// least 32 characters); "" makes serve use a random key per process,
+	// so links do not survive a restart. Secret.
+	SigningKey      string
+	BusinessName    string   // STRIPESYNC_BUSINESS_NAME: the seller on receipts
+	BusinessAddress []string // STRIPESYNC_BUSINESS_ADDRESS: lines separated by "|"
 
 	AccountSyncEvery time.Duration // STRIPESYNC_ACCOUNT_SYNC_EVERY
 	PaymentSyncEvery time.Duration // STRIPESYNC_PAYMENT_SYNC_EVERY
@@ -98,7 +104,7 @@ type setting struct {
 // problem is reported together in a *ConfigError.
 func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, needs Needs) (Config, error) {
 	var c Config
-	var rate, accountEvery, paymentEvery string
+	var rate, accountEvery, paymentEvery, address string
 	settings := []setting{
 		{"STRIPESYNC_DATABASE_URL", "database-url", "sqlite:stripesync.db", "database, sqlite:PATH or postgres://…", &c.DatabaseURL},
 		{"STRIPESYNC_LISTEN", "listen", "127.0.0.1:8080", "HTTP listen address", &c.Listen},
@@ -121,6 +127,9 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, nee
 		{"STRIPESYNC_SMTP_URL", "", "", "", &c.SMTPURL},
 		{"STRIPESYNC_MAIL_FROM", "mail-from", "", "sender address of mail", &c.MailFrom},
 		{"STRIPESYNC_OPS_EMAIL", "ops-email", "", "address that receives failure notices", &c.OpsEmail},
+		{"STRIPESYNC_SIGNING_KEY", "", "", "", &c.SigningKey},
+		{"STRIPESYNC_BUSINESS_NAME", "business-name", "", "the seller's name printed on receipts", &c.BusinessName},
+		{"STRIPESYNC_BUSINESS_ADDRESS", "business-address", "", "the seller's address on receipts, lines separated by |", &address},
 		{"STRIPESYNC_ACCOUNT_SYNC_EVERY", "account-sync-every", "1h", "interval of the account push", &accountEvery},
 		{"STRIPESYNC_PAYMENT_SYNC_EVERY", "payment-sync-every", "15m", "interval of the payment pull", &paymentEvery},
 		{"STRIPESYNC_LOG_FORMAT", "log-format", "json", "log format, json or text", &c.LogFormat},
@@ -165,6 +174,11 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, nee
 	c.StripeRate = parseRate(&p, source[&rate], rate)
 	c.AccountSyncEvery = parseInterval(&p, source[&accountEvery], accountEvery)
 	c.PaymentSyncEvery = parseInterval(&p, source[&paymentEvery], paymentEvery)
+	for _, line := range strings.Split(address, "|") {
+		if line = strings.TrimSpace(line); line != "" {
+			c.BusinessAddress = append(c.BusinessAddress, line)
+		}
+	}
 	c.validate(&p, needs, func(field *string) string { return source[field] })
 	if len(p.list) > 0 {
 		return Config{}, &ConfigError{Problems: p.list, err: errors.Join(p.errs...)}
@@ -234,6 +248,9 @@ var (
 // signature cannot be brute-forced.
 const minTriggerSecret = 16
 
+// minSigningKey is the shortest receipt-link signing key accepted.
+const minSigningKey = 32
+
 // validate adds every problem of c to p. name tells which flag or variable a
 // field came from. Messages quote values only when they are not secret.
 func (c *Config) validate(p *problems, needs Needs, name func(field *string) string) {
@@ -276,6 +293,9 @@ func (c *Config) validate(p *problems, needs Needs, name func(field *string) str
 
 	c.validateSalesforce(p, needs, name)
 
+	if c.SigningKey != "" && len(c.SigningKey) < minSigningKey {
+		p.add("%s is too short: use at least %d random characters", name(&c.SigningKey), minSigningKey)
+	}
 	if c.TriggerSecret != "" && len(c.TriggerSecret) < minTriggerSecret {
 		p.add("%s is too short: use at least %d random characters", name(&c.TriggerSecret), minTriggerSecret)
 	}
@@ -415,6 +435,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("smtp_url", redactURL(c.SMTPURL)),
 		slog.String("mail_from", c.MailFrom),
 		slog.String("ops_email", c.OpsEmail),
+		slog.String("signing_key", redact(c.SigningKey)),
+		slog.String("business_name", c.BusinessName),
 		slog.Duration("account_sync_every", c.AccountSyncEvery),
 		slog.Duration("payment_sync_every", c.PaymentSyncEvery),
 		slog.String("log_format", c.LogFormat),

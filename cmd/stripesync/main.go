@@ -24,6 +24,9 @@ Usage:
   stripesync emulate                 serve the Salesforce and Stripe emulators for local development
   stripesync migrate                 apply database migrations
   stripesync sync accounts [--full]  push changed CRM accounts to Stripe now
+  stripesync sync payments [--since T]  pull Stripe payments into the ledger and the CRM now
+  stripesync receipt --payment ID [-o FILE | --resend]
+                                     a payment's receipt: its link, the PDF, or mail it again
   stripesync version                 print the version
 
 Configuration comes from the environment (STRIPESYNC_*, STRIPE_*, SALESFORCE_*);
@@ -60,6 +63,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = cmdMigrate(ctx, rest, getenv, stdout, stderr)
 	case "sync":
 		err = cmdSync(ctx, rest, getenv, stdout, stderr)
+	case "receipt":
+		err = cmdReceipt(ctx, rest, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "stripesync", version)
 	case "help", "-h", "-help", "--help":

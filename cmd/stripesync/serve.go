@@ -12,11 +12,16 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/stripesync/stripesync"
 	"github.com/stripesync/stripesync/httpapi"
 	"github.com/stripesync/stripesync/metrics"
 	"github.com/stripesync/stripesync/schedules"
+	"github.com/stripesync/stripesync/stripeclient"
 	syncer "github.com/stripesync/stripesync/sync"
 )
+
+// webhookTolerance is how old a signed webhook may be: Stripe's default.
+const webhookTolerance = 300 * time.Second
 
 // shutdownGrace bounds how long a SIGTERM waits for requests and a running
 // job to finish.
@@ -52,25 +57,36 @@ func (a *app) serve(ctx context.Context, listening func(addr string)) error {
 	if err != nil {
 		return err
 	}
-	err = sched.Every("accounts", a.cfg.AccountSyncEvery, a.cfg.AccountSyncEvery, func(ctx context.Context) error {
-		run, err := a.engine.PushAccounts(ctx, syncer.PushOptions{})
-		if err != nil {
-			return err
-		}
-		if run.Error != "" {
-			return fmt.Errorf("account push %d ended %s: %s", run.ID, run.Status, run.Error)
-		}
-		return nil
+	err = sched.Every("accounts", a.cfg.AccountSyncEvery, a.cfg.AccountSyncEvery, a.pushAccountsAndPullInvoices)
+	if err != nil {
+		return err
+	}
+	err = sched.Every("payments", a.cfg.PaymentSyncEvery, a.cfg.PaymentSyncEvery, func(ctx context.Context) error {
+		return runError(a.engine.PullPayments(ctx, syncer.PullOptions{}))
 	})
 	if err != nil {
 		return err
 	}
 
-	handler := httpapi.NewServer(httpapi.Config{
-		Logger:  a.logger.With("component", "http"),
-		Ready:   a.db.Ping,
-		Metrics: metrics.Handler(a.registry),
-	})
+	hcfg := httpapi.Config{
+		Logger:     a.logger.With("component", "http"),
+		Ready:      a.db.Ping,
+		Metrics:    metrics.Handler(a.registry),
+		ReceiptPDF: a.receiptPDF,
+	}
+	if a.cfg.StripeWebhookSecret != "" {
+		secrets := []string{a.cfg.StripeWebhookSecret}
+		hcfg.Webhook = &httpapi.WebhookConfig{
+			Verify: func(payload []byte, signature string) (stripesync.Event, error) {
+				return stripeclient.VerifyWebhook(payload, signature, secrets, webhookTolerance, time.Now())
+			},
+			Accept:   a.db.AcceptEvent,
+			Accepted: a.engine.NotifyEvents,
+		}
+	} else {
+		a.logger.Warn("STRIPE_WEBHOOK_SECRET is not set: POST /stripe/webhook is off; payments arrive with the pull only")
+	}
+	handler := httpapi.NewServer(hcfg)
 	ln, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.cfg.Listen, err)
@@ -83,6 +99,7 @@ func (a *app) serve(ctx context.Context, listening func(addr string)) error {
 	sched.Start()
 
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return a.engine.RunWorkers(gctx) })
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err
@@ -99,4 +116,25 @@ func (a *app) serve(ctx context.Context, listening func(addr string)) error {
 	err = g.Wait()
 	a.logger.Info("stopped")
 	return err
+}
+
+// pushAccountsAndPullInvoices is the hourly job: accounts first, so that
+// invoices find their accounts' customers, then invoices.
+func (a *app) pushAccountsAndPullInvoices(ctx context.Context) error {
+	if err := runError(a.engine.PushAccounts(ctx, syncer.PushOptions{})); err != nil {
+		return err
+	}
+	return runError(a.engine.PullInvoices(ctx))
+}
+
+// runError turns a run that did not succeed into an error for the
+// scheduler's log.
+func runError(run stripesync.SyncRun, err error) error {
+	if err != nil {
+		return err
+	}
+	if run.Error != "" {
+		return fmt.Errorf("%s run %d ended %s: %s", run.Kind, run.ID, run.Status, run.Error)
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/stripesync/stripesync"
 	syncer "github.com/stripesync/stripesync/sync"
@@ -27,15 +28,22 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, 
 }
 
 func cmdSync(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "accounts" {
-		return fmt.Errorf("%w: stripesync sync accounts [--full]", errUsage)
+	if len(args) == 0 || (args[0] != "accounts" && args[0] != "payments") {
+		return fmt.Errorf("%w: stripesync sync accounts [--full] | stripesync sync payments [--since T]", errUsage)
 	}
-	fs := flag.NewFlagSet("sync accounts", flag.ContinueOnError)
+	fs := flag.NewFlagSet("sync "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	full := fs.Bool("full", false, "ignore the cursor and read every account (unchanged ones still cost no Stripe call)")
+	full := fs.Bool("full", false, "accounts: ignore the cursor and read every account (unchanged ones still cost no Stripe call)")
+	since := fs.String("since", "", "payments: look back to this time (RFC 3339) or this long ago (e.g. 72h) instead of the cursor")
 	cfg, err := loadConfig(fs, args[1:], getenv, Needs{Stripe: true, Salesforce: true})
 	if err != nil {
 		return err
+	}
+	var from time.Time
+	if *since != "" {
+		if from, err = parseSince(*since, time.Now()); err != nil {
+			return fmt.Errorf("%w: --since: %v", errUsage, err)
+		}
 	}
 	a, err := openApp(ctx, cfg, newLogger(cfg, stderr))
 	if err != nil {
@@ -43,22 +51,60 @@ func cmdSync(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	defer a.Close()
 
-	bar := newProgress(stderr, "accounts")
-	run, err := a.engine.PushAccounts(ctx, syncer.PushOptions{Full: *full, Progress: bar.update})
-	bar.done()
+	var run stripesync.SyncRun
+	if args[0] == "accounts" {
+		bar := newProgress(stderr, "accounts")
+		run, err = a.engine.PushAccounts(ctx, syncer.PushOptions{Full: *full, Progress: bar.update})
+		bar.done()
+	} else {
+		run, err = a.engine.PullPayments(ctx, syncer.PullOptions{Since: from})
+		if err == nil {
+			// Deliver what the pull recorded before exiting.
+			err = a.drainWriteBack(ctx)
+		}
+	}
 	if err != nil {
 		return err
 	}
 	printRun(stdout, run)
 	if run.Status != stripesync.RunSucceeded {
-		return fmt.Errorf("account push ended %s: %s", run.Status, run.Error)
+		return fmt.Errorf("%s run ended %s: %s", run.Kind, run.Status, run.Error)
 	}
 	return nil
 }
 
+// parseSince reads --since: an RFC 3339 time or a duration back from now.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(s); err == nil {
+		return now.Add(-d), nil
+	}
+	return time.Parse(time.RFC3339, s)
+}
+
+// drainWriteBack runs the CRM write-back and the receipts until their
+// queues hold nothing due, for one-shot commands.
+func (a *app) drainWriteBack(ctx context.Context) error {
+	for {
+		n, err := a.engine.WriteBack(ctx)
+		if err != nil {
+			return err
+		}
+		if a.receiptSender != nil {
+			m, err := a.engine.SendReceipts(ctx)
+			if err != nil {
+				return err
+			}
+			n += m
+		}
+		if n == 0 {
+			return nil
+		}
+	}
+}
+
 // printRun prints the summary of a run for people.
 func printRun(w io.Writer, run stripesync.SyncRun) {
-	fmt.Fprintf(w, "account push #%d %s in %s\n", run.ID, run.Status, run.FinishedAt.Sub(run.StartedAt).Round(1e6))
+	fmt.Fprintf(w, "%s run #%d %s in %s\n", run.Kind, run.ID, run.Status, run.FinishedAt.Sub(run.StartedAt).Round(1e6))
 	fmt.Fprintf(w, "  seen %d, pushed %d, unchanged or skipped %d, failed %d\n", run.Seen, run.Pushed, run.Skipped, run.Failed)
 	if !run.CursorTo.IsZero() {
 		fmt.Fprintf(w, "  cursor %s\n", run.CursorTo.UTC().Format("2006-01-02T15:04:05.000Z"))

@@ -28,6 +28,9 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 	t.Run("Ticks", func(t *testing.T) { testTicks(t, setup) })
 	t.Run("Locks", func(t *testing.T) { testLocks(t, setup) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, setup) })
+	t.Run("Payments", func(t *testing.T) { testPayments(t, setup) })
+	t.Run("Events", func(t *testing.T) { testEvents(t, setup) })
+	t.Run("Triggers", func(t *testing.T) { testTriggers(t, setup) })
 }
 
 // setupFunc gives a subtest its own store, whose clock it controls.

@@ -6,13 +6,20 @@ import (
 )
 
 // apiError is Stripe's error object; it is written as {"error": {...}}.
+// The payment fields are set on card errors (402) and on errors about a
+// PaymentIntent's state.
 type apiError struct {
-	status  int
-	Type    string `json:"type"`
-	Code    string `json:"code,omitempty"`
-	Param   string `json:"param,omitempty"`
-	Message string `json:"message"`
-	DocURL  string `json:"doc_url,omitempty"`
+	status        int
+	Type          string `json:"type"`
+	Code          string `json:"code,omitempty"`
+	DeclineCode   string `json:"decline_code,omitempty"`
+	Param         string `json:"param,omitempty"`
+	Message       string `json:"message"`
+	DocURL        string `json:"doc_url,omitempty"`
+	Charge        string `json:"charge,omitempty"`
+	PaymentIntent any    `json:"payment_intent,omitempty"`
+	PaymentMethod any    `json:"payment_method,omitempty"`
+	RequestLogURL string `json:"request_log_url,omitempty"`
 }
 
 // The error types Stripe's API returns.
@@ -20,6 +27,7 @@ const (
 	typeInvalidRequest = "invalid_request_error"
 	typeAPI            = "api_error"
 	typeIdempotency    = "idempotency_error"
+	typeCard           = "card_error"
 )
 
 func (e *apiError) body() map[string]any { return map[string]any{"error": e} }

@@ -84,3 +84,8 @@ func maskKey(key string) string {
 	}
 	return prefix + "****" + key[len(key)-4:]
 }
+
+// sees reports whether an object of account and mode is visible in sc.
+func (sc scope) sees(account string, livemode bool) bool {
+	return sc.account == account && sc.livemode == livemode
+}

@@ -189,11 +189,8 @@ const (
 )
 
 func checkCustomer(f form) *apiError {
-	if e, _ := f.str("email"); e != "" {
-		local, domain, ok := strings.Cut(e, "@")
-		if !ok || local == "" || domain == "" || strings.ContainsAny(e, " \t\r\n") || len(e) > 512 {
-			return invalidParam("email_invalid", "email", "Invalid email address: %s", e)
-		}
+	if e, _ := f.str("email"); e != "" && !validEmail(e) {
+		return invalidParam("email_invalid", "email", "Invalid email address: %s", e)
 	}
 	if n, _ := f.str("name"); len(n) > 256 {
 		return invalidParam("", "name", "Invalid string: %s...; must be at most 256 characters", n[:20])
@@ -210,22 +207,56 @@ func checkCustomer(f form) *apiError {
 	if v, ok := f.str("next_invoice_sequence"); ok && v != "" && f.int("next_invoice_sequence", 0) < 1 {
 		return invalidParam("", "next_invoice_sequence", "This value must be greater than or equal to 1.")
 	}
-	if md, ok := f["metadata"].(form); ok {
-		if len(md) > maxMetadataKeys {
-			return invalidParam("", "metadata", "You can have up to %d metadata keys.", maxMetadataKeys)
+	return checkMetadata(f)
+}
+
+// validEmail is the loose check Stripe applies to email addresses.
+func validEmail(e string) bool {
+	local, domain, ok := strings.Cut(e, "@")
+	return ok && local != "" && domain != "" && !strings.ContainsAny(e, " \t\r\n") && len(e) <= 512
+}
+
+// checkMetadata enforces Stripe's metadata limits on f's metadata.
+func checkMetadata(f form) *apiError {
+	md, ok := f["metadata"].(form)
+	if !ok {
+		return nil
+	}
+	if len(md) > maxMetadataKeys {
+		return tooManyKeys()
+	}
+	for k, v := range md {
+		if len(k) > maxMetadataKey {
+			return invalidParam("", "metadata["+k+"]",
+				"Metadata keys can have a maximum length of %d characters.", maxMetadataKey)
 		}
-		for k, v := range md {
-			if len(k) > maxMetadataKey {
-				return invalidParam("", "metadata["+k+"]",
-					"Metadata keys can have a maximum length of %d characters.", maxMetadataKey)
-			}
-			if len(v.(string)) > maxMetadataValue {
-				return invalidParam("", "metadata["+k+"]",
-					"Metadata values can have a maximum length of %d characters.", maxMetadataValue)
-			}
+		if len(v.(string)) > maxMetadataValue {
+			return invalidParam("", "metadata["+k+"]",
+				"Metadata values can have a maximum length of %d characters.", maxMetadataValue)
 		}
 	}
 	return nil
+}
+
+// applyMetadata merges f's metadata into dst as Stripe does: per key, an
+// empty value removes the key, and metadata= (empty) removes all.
+func applyMetadata(dst map[string]string, f form) {
+	v, sent := f["metadata"]
+	if !sent {
+		return
+	}
+	md, ok := v.(form)
+	if !ok {
+		clear(dst)
+		return
+	}
+	for k, fv := range md {
+		if val := fv.(string); val == "" {
+			delete(dst, k)
+		} else {
+			dst[k] = val
+		}
+	}
 }
 
 // applyCustomer writes the parameters in f onto c. An empty value unsets a
@@ -277,18 +308,7 @@ func applyCustomer(c *Customer, f form) {
 				}
 			}
 		case "metadata":
-			md, ok := v.(form)
-			if !ok {
-				clear(c.Metadata)
-				continue
-			}
-			for k, fv := range md {
-				if val := fv.(string); val == "" {
-					delete(c.Metadata, k)
-				} else {
-					c.Metadata[k] = val
-				}
-			}
+			applyMetadata(c.Metadata, f)
 		}
 	}
 }
@@ -321,7 +341,9 @@ func (s *Server) createCustomer(c *call) (any, *apiError) {
 	cust.Created = s.clock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return renderCustomer(s.customers.put(cust)), nil
+	obj := renderCustomer(s.customers.put(cust))
+	s.emit(c.scope, c.origin(), "customer.created", obj, nil)
+	return obj, nil
 }
 
 func (s *Server) retrieveCustomer(c *call) (any, *apiError) {
@@ -346,8 +368,14 @@ func (s *Server) updateCustomer(c *call) (any, *apiError) {
 	if len(next.Metadata) > maxMetadataKeys {
 		return nil, tooManyKeys()
 	}
+	before := renderCustomer(r)
 	r.Customer = next
-	return renderCustomer(r), nil
+	after := renderCustomer(r)
+	// Stripe emits customer.updated only when something changed.
+	if prev := previousAttributes(before, after); len(prev) > 0 {
+		s.emit(c.scope, c.origin(), "customer.updated", after, prev)
+	}
+	return after, nil
 }
 
 func (s *Server) deleteCustomer(c *call) (any, *apiError) {
@@ -357,8 +385,16 @@ func (s *Server) deleteCustomer(c *call) (any, *apiError) {
 	if !ok || r.Deleted {
 		return nil, noSuch("customer", c.path["id"])
 	}
-	r.Deleted = true
+	s.deleteLocked(r, c.origin())
 	return renderCustomer(r), nil
+}
+
+// deleteLocked deletes a customer and emits customer.deleted, whose object
+// is the customer as it was. The caller holds s.mu.
+func (s *Server) deleteLocked(r *customerRecord, o origin) {
+	last := renderCustomer(r)
+	r.Deleted = true
+	s.emit(scope{account: r.Account, livemode: r.Livemode}, o, "customer.deleted", last, nil)
 }
 
 func (s *Server) listCustomers(c *call) (any, *apiError) {
@@ -465,8 +501,8 @@ func (s *Server) CustomersWithMetadata(key, value string) []Customer {
 	return out
 }
 
-// CreateCustomer stores c directly, as if it had been created earlier, and
-// returns its id. Empty ID, Created, InvoicePrefix, NextInvoiceSequence and
+// CreateCustomer stores c directly, as if it had been created earlier (no
+// event is emitted), and returns its id. Empty ID, Created, InvoicePrefix, NextInvoiceSequence and
 // TaxExempt get Stripe's defaults; a customer with an existing ID replaces it.
 func (s *Server) CreateCustomer(c Customer) string {
 	c = c.clone()
@@ -488,12 +524,13 @@ func (s *Server) CreateCustomer(c Customer) string {
 	return s.customers.put(c).ID
 }
 
-// DeleteCustomer marks customer id deleted, as DELETE /v1/customers/{id}
-// does; an unknown id is ignored.
+// DeleteCustomer deletes customer id as someone in Stripe's Dashboard
+// would: like DELETE /v1/customers/{id}, with customer.deleted emitted
+// (without a request). An unknown or already deleted id is ignored.
 func (s *Server) DeleteCustomer(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if r, ok := s.customers.byID[id]; ok {
-		r.Deleted = true
+	if r, ok := s.customers.byID[id]; ok && !r.Deleted {
+		s.deleteLocked(r, origin{})
 	}
 }

@@ -21,9 +21,46 @@
 // the key's mode (test or live) and to the Stripe-Account header, so Connect
 // calls see only their connected account's objects.
 //
-// Resources live one per file (customers.go today); each contributes its
-// endpoints to the router and its state to the Server. Lists (list.go) and
-// search (search.go) are shared helpers.
+// Resources live one per file (customers.go, paymentintents.go,
+// charges.go, refunds.go, events.go); each contributes its endpoints to the
+// router and its state to the Server. Lists (list.go) and search
+// (search.go) are shared helpers.
+//
+// # Payments
+//
+// PaymentIntents follow Stripe's state machine with Stripe's magic test
+// PaymentMethods (paymentmethods.go lists them): pm_card_visa,
+// pm_card_mastercard, pm_card_amex… succeed; the decline cards
+// (pm_card_visa_chargeDeclined, …InsufficientFunds, …ExpiredCard, …) fail
+// with a 402 card_error that embeds the PaymentIntent, now
+// requires_payment_method with last_payment_error;
+// pm_card_authenticationRequired needs 3D Secure (requires_action on
+// session, authentication_required off session, MOTO exempt). Every
+// attempt makes a charge, the PaymentIntent's latest_charge. The
+// 2023-08-16 rule holds: without payment_method_types a PaymentIntent has
+// automatic payment methods and confirming needs a return_url.
+//
+// ACH (pm_usBankAccount_success and the failing test accounts) goes
+// processing and settles only when [Server.SettleACH] is called or
+// [Options.ACHSettleAfter] has passed; pm_usBankAccount_processing never
+// settles and pm_usBankAccount_dispute is disputed once it succeeds.
+// Refunds (POST /v1/refunds) show on the charge. [Server.Dispute],
+// [Server.CompleteCheckout] and [Server.Pay] make happen what customers and
+// banks do outside any API call.
+//
+// # Events and webhooks
+//
+// Every change records an event (api_version 2023-10-16, data.object as
+// the object was at that moment, previous_attributes on updates, the
+// request and idempotency key that caused it, account for Connect), listed
+// by GET /v1/events. Endpoints added with [Server.AddWebhookEndpoint] get
+// each event POSTed in the background with a real Stripe-Signature
+// ([SignPayload]), retried with backoff until a 2xx. [WebhookOptions]
+// switch delivery off, duplicate it, shuffle it or bound the attempts, so
+// a consumer can be tested against what Stripe does not promise: order and
+// exactly-once delivery. [Server.Deliveries], [Server.WaitDelivered] and
+// [Server.WaitIdle] let tests see and await deliveries;
+// [Server.RedeliverAll] sends everything again.
 //
 // # Faults
 //
@@ -37,15 +74,23 @@
 // # Assertions
 //
 // [Server.Requests] is the request log and [Server.Stats] its counts;
-// [Server.Customers] shows every customer, deleted ones included, and
+// [Server.Customers], [Server.PaymentIntents], [Server.Charges],
+// [Server.Refunds] and [Server.Events] show the state of every scope, and
 // [Server.CreateCustomer] seeds state directly.
 //
 // Differences from Stripe worth knowing: search is immediately consistent
 // (Stripe's index lags by up to a minute), the rate limit is one global
 // per-second bucket (Stripe also has per-endpoint and concurrency limits),
 // parameters that Stripe knows but the emulator does not implement are
-// refused with code emulator_unsupported instead of being ignored, expand[]
-// is accepted and ignored, and an update's address replaces the whole
-// address (whether Stripe merges nested hashes other than metadata is
-// unverified; the daemon always sends the whole address).
+// refused with code emulator_unsupported instead of being ignored, and so
+// are expand[] paths other than latest_charge (data.latest_charge on
+// lists); on customers expand[] is accepted and ignored. An update's
+// address replaces the whole address (whether Stripe merges nested hashes
+// other than metadata is unverified; the daemon always sends the whole
+// address). Test bank accounts count as verified (no microdeposits), an
+// ACH confirmation needs mandate_data unless the method was saved with a
+// mandate, capture_method=manual is not emulated, and refunds succeed at
+// once. The ACH return messages and the type of an ACH
+// last_payment_error (invalid_request_error) are unverified. Webhook
+// endpoints receive the events of every account and mode.
 package stripetest

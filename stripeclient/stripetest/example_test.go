@@ -37,3 +37,30 @@ func Example() {
 	// 200 true
 	// 1 1
 }
+
+// A customer pays by ACH outside the daemon; the bank answers days later,
+// which a test decides with SettleACH.
+func ExampleServer_SettleACH() {
+	srv := stripetest.New(stripetest.Options{})
+	defer srv.Close()
+	id, err := srv.Pay(stripetest.PayParams{Amount: 12500, Currency: "usd", PaymentMethod: "pm_usBankAccount_success"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(srv.PaymentIntents()[0].Status)
+	if err := srv.SettleACH(id); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(srv.PaymentIntents()[0].Status)
+	for _, e := range srv.Events() {
+		fmt.Println(e.Type)
+	}
+	// Output:
+	// processing
+	// succeeded
+	// payment_intent.created
+	// charge.pending
+	// payment_intent.processing
+	// charge.succeeded
+	// payment_intent.succeeded
+}

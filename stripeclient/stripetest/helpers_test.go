@@ -83,3 +83,75 @@ func ids(list map[string]any) []string {
 	}
 	return out
 }
+
+// eventTypes lists the types of the events recorded so far, oldest first.
+func eventTypes(s *Server) []string {
+	var out []string
+	for _, e := range s.Events() {
+		out = append(out, e.Type)
+	}
+	return out
+}
+
+// decoded is an event's payload as a JSON object.
+func decoded(t *testing.T, e Event) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(e.Payload, &m); err != nil {
+		t.Fatalf("event %s payload: %v", e.ID, err)
+	}
+	return m
+}
+
+// object is data.object of an event payload.
+func object(t *testing.T, e Event) map[string]any {
+	t.Helper()
+	data, _ := decoded(t, e)["data"].(map[string]any)
+	obj, _ := data["object"].(map[string]any)
+	return obj
+}
+
+// field walks nested JSON objects: field(m, "a", "b") is m["a"]["b"].
+func field(m map[string]any, path ...string) any {
+	var v any = m
+	for _, p := range path {
+		obj, _ := v.(map[string]any)
+		v = obj[p]
+	}
+	return v
+}
+
+// cardPayment is the form of a card PaymentIntent created and confirmed
+// in one call.
+func cardPayment(pm string, extra ...string) url.Values {
+	v := url.Values{
+		"amount":                 {"12500"},
+		"currency":               {"usd"},
+		"payment_method":         {pm},
+		"payment_method_types[]": {"card"},
+		"confirm":                {"true"},
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		v.Set(extra[i], extra[i+1])
+	}
+	return v
+}
+
+// achPayment is the form of an ACH PaymentIntent confirmed with an online
+// mandate.
+func achPayment(pm string, extra ...string) url.Values {
+	v := url.Values{
+		"amount":                 {"12500"},
+		"currency":               {"usd"},
+		"payment_method":         {pm},
+		"payment_method_types[]": {"us_bank_account"},
+		"confirm":                {"true"},
+		"mandate_data[customer_acceptance][type]":               {"online"},
+		"mandate_data[customer_acceptance][online][ip_address]": {"192.0.2.1"},
+		"mandate_data[customer_acceptance][online][user_agent]": {"test"},
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		v.Set(extra[i], extra[i+1])
+	}
+	return v
+}

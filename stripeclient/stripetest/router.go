@@ -25,7 +25,14 @@ type call struct {
 	scope  scope
 	params form
 	path   map[string]string
+	// requestID and idemKey identify the request in the events it causes
+	// (an event's request.id and request.idempotency_key).
+	requestID string
+	idemKey   string
 }
+
+// origin is what an event records about the request that caused it.
+func (c *call) origin() origin { return origin{requestID: c.requestID, idemKey: c.idemKey} }
 
 func (e *endpoint) match(method, path string) (map[string]string, int, bool) {
 	if method != e.method {

@@ -30,21 +30,33 @@ type Options struct {
 	Seed int64
 	// Logger receives one debug line per request; nil discards.
 	Logger *slog.Logger
-	// Clock stamps objects (created) and the request log; nil is time.Now.
+	// Clock stamps objects (created), events, webhook signatures and the
+	// request log; nil is time.Now.
 	Clock func() time.Time
+	// ACHSettleAfter is how long an ACH payment stays processing before it
+	// settles (succeeds or fails as its test account says). 0 means it
+	// settles only when SettleACH is called.
+	ACHSettleAfter time.Duration
+	// DisableMOTO refuses payment_method_options[card][moto], as Stripe
+	// does on accounts that MOTO has not been enabled for.
+	DisableMOTO bool
 }
 
 // Server is the emulator. It is safe for concurrent use; all state is in
 // memory and lost on Close.
 type Server struct {
-	log       *slog.Logger
-	clock     func() time.Time
-	limiter   *rate.Limiter // nil when unlimited
-	endpoints []endpoint
-	closing   chan struct{}
-	closeOnce sync.Once
+	log         *slog.Logger
+	clock       func() time.Time
+	limiter     *rate.Limiter // nil when unlimited
+	endpoints   []endpoint
+	closing     chan struct{}
+	closeOnce   sync.Once
+	settleAfter time.Duration
+	noMOTO      bool
+	hooks       *webhooks
 
 	mu        sync.Mutex
+	closed    bool
 	faults    Faults
 	latency   time.Duration
 	rng       *rand.Rand
@@ -52,6 +64,8 @@ type Server struct {
 	requests  []Request
 	stats     Stats
 	customers customerStore
+	pay       paymentStore
+	events    eventStore
 	httpSrv   *http.Server
 	url       string
 }
@@ -60,12 +74,14 @@ type Server struct {
 // Handler on a server of your own.
 func New(opts Options) *Server {
 	s := &Server{
-		log:     opts.Logger,
-		clock:   opts.Clock,
-		latency: opts.Latency,
-		rng:     rand.New(rand.NewPCG(uint64(opts.Seed), 0x5EED)),
-		idem:    map[idemKey]*idemEntry{},
-		closing: make(chan struct{}),
+		log:         opts.Logger,
+		clock:       opts.Clock,
+		latency:     opts.Latency,
+		rng:         rand.New(rand.NewPCG(uint64(opts.Seed), 0x5EED)),
+		idem:        map[idemKey]*idemEntry{},
+		closing:     make(chan struct{}),
+		settleAfter: opts.ACHSettleAfter,
+		noMOTO:      opts.DisableMOTO,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -76,8 +92,14 @@ func New(opts Options) *Server {
 	if opts.RateLimit > 0 {
 		s.limiter = rate.NewLimiter(rate.Limit(opts.RateLimit), max(1, int(opts.RateLimit)))
 	}
+	s.hooks = newWebhooks(s.log, s.clock, opts.Seed)
 	s.customers.init()
+	s.pay.init()
 	s.endpoints = append(s.endpoints, customerEndpoints()...)
+	s.endpoints = append(s.endpoints, paymentIntentEndpoints()...)
+	s.endpoints = append(s.endpoints, chargeEndpoints()...)
+	s.endpoints = append(s.endpoints, refundEndpoints()...)
+	s.endpoints = append(s.endpoints, eventEndpoints()...)
 	return s
 }
 
@@ -113,16 +135,20 @@ func (s *Server) URL() string {
 	return s.url
 }
 
-// Close stops the listener, closes open connections and releases held
-// requests. It is safe to call more than once.
+// Close stops the listener, closes open connections, releases held
+// requests, stops pending ACH settlements and stops webhook delivery (it
+// returns once no delivery is in flight). It is safe to call more than once.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() { close(s.closing) })
 	s.mu.Lock()
 	srv := s.httpSrv
+	s.closed = true
+	s.pay.stopTimers()
 	s.mu.Unlock()
 	if srv != nil {
 		_ = srv.Close()
 	}
+	s.hooks.close()
 }
 
 // Handler serves the Stripe API.
@@ -238,7 +264,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, rec *Request) {
 	if f == fault500 {
 		e := internalError()
 		status, body = e.status, e.body()
-	} else if v, aerr := ep.run(s, &call{scope: sc, params: params, path: vars}); aerr != nil {
+	} else if v, aerr := ep.run(s, &call{scope: sc, params: params, path: vars, requestID: rec.RequestID, idemKey: key}); aerr != nil {
 		status, body = aerr.status, aerr.body()
 	} else {
 		status, body = http.StatusOK, v

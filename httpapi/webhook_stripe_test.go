@@ -1,0 +1,145 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stripesync/stripesync"
+	"github.com/stripesync/stripesync/httpapi"
+	"github.com/stripesync/stripesync/store"
+	"github.com/stripesync/stripesync/store/storetest"
+	"github.com/stripesync/stripesync/stripeclient"
+	"github.com/stripesync/stripesync/stripeclient/stripetest"
+)
+
+const whsec = "whsec_test_0123456789abcdef"
+
+func webhookServer(t testing.TB, db *store.DB) (*httptest.Server, *int) {
+	t.Helper()
+	woken := new(int)
+	srv := httptest.NewServer(httpapi.NewServer(httpapi.Config{
+		Webhook: &httpapi.WebhookConfig{
+			Verify: func(payload []byte, sig string) (stripesync.Event, error) {
+				return stripeclient.VerifyWebhook(payload, sig, []string{whsec}, 300*time.Second, time.Now())
+			},
+			Accept:   db.AcceptEvent,
+			Accepted: func() { *woken++ },
+		},
+	}))
+	t.Cleanup(srv.Close)
+	return srv, woken
+}
+
+func eventJSON(id string) []byte {
+	return []byte(fmt.Sprintf(`{"id":%q,"object":"event","api_version":"2023-10-16","created":%d,"type":"payment_intent.succeeded","livemode":false,"data":{"object":{"id":"pi_%s","object":"payment_intent","amount":2500,"currency":"usd","status":"succeeded"}}}`,
+		id, time.Now().Unix(), id))
+}
+
+func post(t *testing.T, url string, body []byte, sig string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url+"/stripe/webhook", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	if sig != "" {
+		req.Header.Set("Stripe-Signature", sig)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("response is not JSON: %q", raw)
+	}
+	return resp.StatusCode, out
+}
+
+func TestStripeWebhookStoresOnceThenAcknowledges(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	srv, woken := webhookServer(t, db)
+	body := eventJSON("evt_ok1")
+	sig := stripetest.SignPayload(body, whsec, time.Now())
+
+	status, out := post(t, srv.URL, body, sig)
+	if status != http.StatusOK || out["duplicate"] != false {
+		t.Fatalf("first delivery: %d %v", status, out)
+	}
+	status, out = post(t, srv.URL, body, sig)
+	if status != http.StatusOK || out["duplicate"] != true {
+		t.Fatalf("second delivery: %d %v, want 200 duplicate", status, out)
+	}
+	if *woken != 1 {
+		t.Errorf("worker woken %d times, want 1 (only for the new event)", *woken)
+	}
+	evs, err := db.ClaimEvents(t.Context(), 10, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 || evs[0].ID != "evt_ok1" || evs[0].PaymentIntentID != "pi_evt_ok1" || !bytes.Equal(evs[0].Payload, body) {
+		t.Fatalf("inbox = %+v, want the one event with its raw payload", evs)
+	}
+}
+
+func TestStripeWebhookRejectsHostileInputAndWritesNothing(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	srv, woken := webhookServer(t, db)
+	good := eventJSON("evt_hostile")
+	oversized := []byte(fmt.Sprintf(`{"id":"evt_big","type":"payment_intent.succeeded","pad":%q}`,
+		strings.Repeat("x", httpapi.DefaultWebhookMaxBody)))
+	malformed := []byte(`{"id":"evt_bad","type":`)
+	now := time.Now()
+	cases := []struct {
+		name string
+		body []byte
+		sig  string
+	}{
+		{"no signature", good, ""},
+		{"wrong secret", good, stripetest.SignPayload(good, "whsec_other", now)},
+		{"tampered body", append([]byte(`{"x":1,`), good[1:]...), stripetest.SignPayload(good, whsec, now)},
+		{"stale timestamp", good, stripetest.SignPayload(good, whsec, now.Add(-301*time.Second))},
+		{"garbled header", good, "t=abc,v1=zz"},
+		{"oversized body", oversized, stripetest.SignPayload(oversized, whsec, now)},
+		{"malformed JSON", malformed, stripetest.SignPayload(malformed, whsec, now)},
+	}
+	for _, c := range cases {
+		status, out := post(t, srv.URL, c.body, c.sig)
+		errObj, _ := out["error"].(map[string]any)
+		if status != http.StatusBadRequest || errObj["code"] != string(stripesync.EINVALID) {
+			t.Errorf("%s: %d %v, want 400 with an invalid error", c.name, status, out)
+		}
+		if msg, _ := errObj["message"].(string); strings.Contains(msg, whsec) {
+			t.Errorf("%s: error message leaks the secret: %q", c.name, msg)
+		}
+	}
+	evs, err := db.ClaimEvents(t.Context(), 10, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 0 || *woken != 0 {
+		t.Errorf("hostile requests stored %d events and woke the worker %d times; want nothing", len(evs), *woken)
+	}
+}
+
+func TestStripeWebhookAnswers503WhenItCannotStore(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	srv, _ := webhookServer(t, db)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	body := eventJSON("evt_unstored")
+	status, out := post(t, srv.URL, body, stripetest.SignPayload(body, whsec, time.Now()))
+	if status != http.StatusServiceUnavailable {
+		t.Errorf("with the database closed: %d %v, want 503 so Stripe retries", status, out)
+	}
+}

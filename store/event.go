@@ -1,0 +1,211 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/stripesync/stripesync"
+)
+
+// EventRetention is how long a processed Stripe event is kept as the
+// de-duplication memory. Stripe retries a webhook for up to three days and
+// the Events API reaches back 30 days, so an event older than this can no
+// longer be delivered again.
+const EventRetention = 35 * 24 * time.Hour
+
+// maxEventBatch bounds a group commit of events: 256 rows of 10 columns
+// stay far below both dialects' limits on bound parameters.
+const maxEventBatch = 256
+
+const eventColumns = "id, type, created, api_version, account, object_id, payment_intent_id, customer_id, payload, received_at"
+
+type eventRow struct {
+	ID              string `db:"id"`
+	Type            string `db:"type"`
+	Created         dbTime `db:"created"`
+	APIVersion      string `db:"api_version"`
+	Account         string `db:"account"`
+	ObjectID        string `db:"object_id"`
+	PaymentIntentID string `db:"payment_intent_id"`
+	CustomerID      string `db:"customer_id"`
+	Payload         []byte `db:"payload"`
+	ReceivedAt      dbTime `db:"received_at"`
+}
+
+func (r eventRow) event() stripesync.Event {
+	e := stripesync.Event{
+		ID:              r.ID,
+		Type:            r.Type,
+		Created:         time.Time(r.Created),
+		APIVersion:      r.APIVersion,
+		Account:         r.Account,
+		ObjectID:        r.ObjectID,
+		PaymentIntentID: r.PaymentIntentID,
+		CustomerID:      r.CustomerID,
+	}
+	if len(r.Payload) > 0 {
+		e.Payload = r.Payload
+	}
+	return e
+}
+
+// acceptedEvent is one AcceptEvent call waiting for its group commit.
+type acceptedEvent struct {
+	event      stripesync.Event
+	receivedAt time.Time
+}
+
+// AcceptEvent stores a verified Stripe event durably, once per event id,
+// and reports whether this call stored it (false for a repeat). An event
+// without an ID or Type, or with a zero Created, is EINVALID.
+//
+// Concurrent calls are committed together by one committer goroutine per
+// DB (group commit): a call returns once the transaction holding its event
+// has committed, and a burst of webhooks costs one commit per batch rather
+// than one per event. A call whose ctx ends while it waits returns ctx's
+// error, but its event may still be committed with its batch; the sender
+// retries (Stripe redelivers anything not acknowledged) and the retry is
+// de-duplicated. A commit failure fails every call of that batch.
+func (db *DB) AcceptEvent(ctx context.Context, e stripesync.Event) (bool, error) {
+	switch {
+	case e.ID == "" || e.Type == "":
+		return false, stripesync.Errorf(stripesync.EINVALID, "store: Stripe event %q has no id or type", e.ID)
+	case e.Created.IsZero():
+		return false, stripesync.Errorf(stripesync.EINVALID, "store: Stripe event %s has no created time", e.ID)
+	}
+	inserted, err := db.events.do(ctx, acceptedEvent{event: e, receivedAt: db.now()})
+	return inserted, wrap(err, "accept Stripe event %s", e.ID)
+}
+
+// insertEvents is the group commit of AcceptEvent: one multi-row insert in
+// one transaction. Rows are inserted in id order, so that two replicas'
+// batches never wait on each other's unique-index entries in a cycle. When
+// one id is in a batch twice, the earlier call stores it.
+func (db *DB) insertEvents(ctx context.Context, reqs []acceptedEvent) ([]bool, error) {
+	order := make([]int, len(reqs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(reqs[a].event.ID, reqs[b].event.ID) })
+
+	var q strings.Builder
+	q.WriteString("INSERT INTO stripe_events (" + eventColumns + ") VALUES ")
+	args := make([]any, 0, 10*len(reqs))
+	for k, i := range order {
+		if k > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		e := reqs[i].event
+		payload := e.Payload
+		if payload == nil {
+			payload = []byte{}
+		}
+		args = append(args, e.ID, e.Type, db.ts(e.Created), e.APIVersion, e.Account, e.ObjectID,
+			e.PaymentIntentID, e.CustomerID, payload, db.ts(reqs[i].receivedAt))
+	}
+	q.WriteString(" ON CONFLICT (id) DO NOTHING RETURNING id")
+
+	// One statement is one transaction: no BEGIN and COMMIT round trips.
+	// The commit is part of the statement, so its failure is the
+	// statement's error.
+	var stored []string
+	if err := db.x.SelectContext(ctx, &stored, db.x.Rebind(q.String()), args...); err != nil {
+		return nil, err
+	}
+	fresh := make(map[string]bool, len(stored))
+	for _, id := range stored {
+		fresh[id] = true
+	}
+	inserted := make([]bool, len(reqs))
+	for _, i := range order {
+		id := reqs[i].event.ID
+		inserted[i] = fresh[id]
+		delete(fresh, id)
+	}
+	return inserted, nil
+}
+
+// ClaimEvents leases up to n unprocessed events, oldest (Created, then ID)
+// first, for lease: they are not handed out again until the lease ends,
+// and an event whose lease ends before MarkEventsProcessed is claimed
+// again. On Postgres several processes can claim concurrently (FOR UPDATE
+// SKIP LOCKED) and never receive the same event. n ≤ 0 or a lease ≤ 0 is
+// EINVALID.
+func (db *DB) ClaimEvents(ctx context.Context, n int, lease time.Duration) ([]stripesync.Event, error) {
+	if n <= 0 || lease <= 0 {
+		return nil, stripesync.Errorf(stripesync.EINVALID, "store: claim needs n > 0 and a positive lease (got %d, %s)", n, lease)
+	}
+	now := db.now()
+	q := "UPDATE stripe_events SET locked_until = ?" +
+		" WHERE id IN (SELECT id FROM stripe_events WHERE processed_at IS NULL" +
+		" AND (locked_until IS NULL OR locked_until <= ?)" +
+		" ORDER BY created, id LIMIT ?" + db.skipLocked() + ")" +
+		" RETURNING " + eventColumns
+	var rows []eventRow
+	err := db.transact(ctx, func(tx *sqlx.Tx) error {
+		return tx.SelectContext(ctx, &rows, tx.Rebind(q), db.ts(now.Add(lease)), db.ts(now), n)
+	})
+	if err != nil {
+		return nil, wrap(err, "claim Stripe events")
+	}
+	// RETURNING follows no ORDER BY; restore the claim order.
+	slices.SortFunc(rows, func(a, b eventRow) int {
+		return cmp.Or(time.Time(a.Created).Compare(time.Time(b.Created)), cmp.Compare(a.ID, b.ID))
+	})
+	events := make([]stripesync.Event, len(rows))
+	for i, r := range rows {
+		events[i] = r.event()
+	}
+	return events, nil
+}
+
+// MarkEventsProcessed records that the events with these ids were applied:
+// they are never claimed again and stay, as the de-duplication memory, for
+// EventRetention. Unknown ids and events already marked are left alone. In
+// the same transaction it forgets the events processed more than
+// EventRetention ago (see PruneEvents), so the inbox does not grow without
+// bound.
+func (db *DB) MarkEventsProcessed(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	now := db.now()
+	err := db.transact(ctx, func(tx *sqlx.Tx) error {
+		for start := 0; start < len(ids); start += idBatch {
+			batch := ids[start:min(start+idBatch, len(ids))]
+			q, args, err := sqlx.In("UPDATE stripe_events SET processed_at = ?, locked_until = NULL"+
+				" WHERE processed_at IS NULL AND id IN (?)", db.ts(now), batch)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+				return err
+			}
+		}
+		_, err := db.pruneEvents(ctx, tx, now.Add(-EventRetention))
+		return err
+	})
+	return wrap(err, "mark %d Stripe events processed", len(ids))
+}
+
+// PruneEvents deletes the events processed before before and returns how
+// many it deleted. Unprocessed events are never deleted. MarkEventsProcessed
+// already prunes what is older than EventRetention; this is for an
+// operator who wants a shorter memory.
+func (db *DB) PruneEvents(ctx context.Context, before time.Time) (int64, error) {
+	n, err := db.pruneEvents(ctx, db.x, before)
+	return n, wrap(err, "prune Stripe events")
+}
+
+func (db *DB) pruneEvents(ctx context.Context, ex sqlx.ExecerContext, before time.Time) (int64, error) {
+	res, err := ex.ExecContext(ctx, db.x.Rebind("DELETE FROM stripe_events WHERE processed_at < ?"), db.ts(before))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}

@@ -1,0 +1,330 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/stripesync/stripesync"
+)
+
+const paymentColumns = "id, invoice_id, account_id, customer_id, amount, currency, refunded, status, method," +
+	" method_detail, channel, failure_reason, disputed, created, paid_at, charge_id, charge_created, receipt_number, updated_at"
+
+type paymentRow struct {
+	ID            string         `db:"id"`
+	InvoiceID     string         `db:"invoice_id"`
+	AccountID     string         `db:"account_id"`
+	CustomerID    string         `db:"customer_id"`
+	Amount        int64          `db:"amount"`
+	Currency      string         `db:"currency"`
+	Refunded      int64          `db:"refunded"`
+	Status        string         `db:"status"`
+	Method        string         `db:"method"`
+	MethodDetail  string         `db:"method_detail"`
+	Channel       string         `db:"channel"`
+	FailureReason string         `db:"failure_reason"`
+	Disputed      bool           `db:"disputed"`
+	Created       dbTime         `db:"created"`
+	PaidAt        dbTime         `db:"paid_at"`
+	ChargeID      string         `db:"charge_id"`
+	ChargeCreated dbTime         `db:"charge_created"`
+	ReceiptNumber sql.NullString `db:"receipt_number"`
+	UpdatedAt     dbTime         `db:"updated_at"`
+}
+
+func (r paymentRow) payment() stripesync.Payment {
+	return stripesync.Payment{
+		ID:            r.ID,
+		InvoiceID:     r.InvoiceID,
+		AccountID:     r.AccountID,
+		CustomerID:    r.CustomerID,
+		Amount:        stripesync.Money{Amount: r.Amount, Currency: r.Currency},
+		Refunded:      r.Refunded,
+		Status:        stripesync.PaymentStatus(r.Status),
+		Method:        r.Method,
+		MethodDetail:  r.MethodDetail,
+		Channel:       r.Channel,
+		FailureReason: r.FailureReason,
+		Disputed:      r.Disputed,
+		Created:       time.Time(r.Created),
+		PaidAt:        time.Time(r.PaidAt),
+		ChargeID:      r.ChargeID,
+		ChargeCreated: time.Time(r.ChargeCreated),
+		ReceiptNumber: r.ReceiptNumber.String,
+	}
+}
+
+// receiptNumber formats the n-th receipt number: "R-000001", "R-000002", …
+// (more digits once a million is passed).
+func receiptNumber(n int64) string { return fmt.Sprintf("R-%06d", n) }
+
+// normalizePayment validates p as RecordPayment stores it: a known status,
+// a currency in upper case, amounts that are not negative, a creation
+// time, and times in UTC truncated to the microsecond (so that comparing
+// p with what was stored compares like with like).
+func normalizePayment(p stripesync.Payment) (stripesync.Payment, error) {
+	if p.ID == "" {
+		return p, stripesync.Errorf(stripesync.EINVALID, "store: payment has no id")
+	}
+	cur, err := stripesync.NormalizeCurrency(p.Amount.Currency)
+	if err != nil {
+		return p, stripesync.WrapError(stripesync.EINVALID, err, "store: payment %s", p.ID)
+	}
+	p.Amount.Currency = cur
+	switch p.Status {
+	case stripesync.PaymentPending, stripesync.PaymentProcessing, stripesync.PaymentSucceeded,
+		stripesync.PaymentFailed, stripesync.PaymentCanceled:
+	default:
+		return p, stripesync.Errorf(stripesync.EINVALID, "store: payment %s has unknown status %q", p.ID, p.Status)
+	}
+	switch {
+	case p.Amount.Amount < 0 || p.Refunded < 0:
+		return p, stripesync.Errorf(stripesync.EINVALID, "store: payment %s has a negative amount or refund", p.ID)
+	case p.Created.IsZero():
+		return p, stripesync.Errorf(stripesync.EINVALID, "store: payment %s has no created time", p.ID)
+	}
+	p.Created, p.PaidAt, p.ChargeCreated = utc(p.Created), utc(p.PaidAt), utc(p.ChargeCreated)
+	return p, nil
+}
+
+// samePayment reports whether a and b hold the same state; times are
+// compared as instants.
+func samePayment(a, b stripesync.Payment) bool {
+	if !a.Created.Equal(b.Created) || !a.PaidAt.Equal(b.PaidAt) || !a.ChargeCreated.Equal(b.ChargeCreated) {
+		return false
+	}
+	a.Created, a.PaidAt, a.ChargeCreated = b.Created, b.PaidAt, b.ChargeCreated
+	return a == b
+}
+
+// RecordPayment stores p, the state of one PaymentIntent, if it supersedes
+// the stored state (stripesync.Payment.Supersedes), and returns what is
+// stored and whether it changed. A stale state, or one identical to the
+// stored state, changes nothing and enqueues nothing.
+//
+// The stored ReceiptNumber is kept (p's is ignored: the ledger assigns
+// them), and an empty InvoiceID or AccountID in p keeps the stored one. In
+// the same transaction as the change: the rollup of the payment's invoice
+// (and of its former invoice, if it moved) is recomputed when the ledger
+// knows it; a JobCRMPayment is enqueued, and a JobCRMInvoice for each of
+// those invoices that is not deleted; and a payment that succeeded for the
+// first time gets the next receipt number and a JobSendReceipt keyed by its
+// id, so that the receipt is sent once.
+//
+// On Postgres, recordings of one payment, and the transactions that change
+// one invoice's rollup, run one at a time (transaction-scoped advisory
+// locks plus the invoice row locked FOR UPDATE), so that none computes a
+// rollup from a view another is about to change.
+//
+// A payment without an ID or Created time, with an unknown Status, a bad
+// currency or a negative amount is EINVALID.
+func (db *DB) RecordPayment(ctx context.Context, p stripesync.Payment) (stored stripesync.Payment, changed bool, err error) {
+	if p, err = normalizePayment(p); err != nil {
+		return stripesync.Payment{}, false, err
+	}
+	now := db.now()
+	err = db.transact(ctx, func(tx *sqlx.Tx) error {
+		if err := db.lockNames(ctx, tx, "payment:"+p.ID); err != nil {
+			return err
+		}
+		old, found, err := db.paymentTx(ctx, tx, p.ID)
+		if err != nil {
+			return err
+		}
+		if found && !p.Supersedes(old) {
+			stored, changed = old, false
+			return nil
+		}
+		next := p
+		next.ReceiptNumber = old.ReceiptNumber
+		if next.InvoiceID == "" {
+			next.InvoiceID = old.InvoiceID
+		}
+		if next.AccountID == "" {
+			next.AccountID = old.AccountID
+		}
+		if found && samePayment(next, old) {
+			stored, changed = old, false
+			return nil
+		}
+		var invoiceIDs, locks []string
+		for _, id := range []string{old.InvoiceID, next.InvoiceID} {
+			if id != "" && (len(invoiceIDs) == 0 || invoiceIDs[0] != id) {
+				invoiceIDs = append(invoiceIDs, id)
+				locks = append(locks, invoiceLock(id))
+			}
+		}
+		if err := db.lockNames(ctx, tx, locks...); err != nil {
+			return err
+		}
+		firstSuccess := next.Status == stripesync.PaymentSucceeded &&
+			old.Status != stripesync.PaymentSucceeded && next.ReceiptNumber == ""
+		if firstSuccess {
+			n, err := db.nextValues(ctx, tx, counterReceipts, 1)
+			if err != nil {
+				return err
+			}
+			next.ReceiptNumber = receiptNumber(n[0])
+		}
+		if err := db.upsertPayment(ctx, tx, next, now); err != nil {
+			return err
+		}
+		jobs := []stripesync.Job{refJob(stripesync.JobCRMPayment, next.ID, "")}
+		for _, id := range invoiceIDs {
+			inv, known, err := db.rollUpInvoice(ctx, tx, id, now)
+			if err != nil {
+				return err
+			}
+			if known && !inv.Deleted {
+				jobs = append(jobs, refJob(stripesync.JobCRMInvoice, id, ""))
+			}
+		}
+		if firstSuccess {
+			jobs = append(jobs, refJob(stripesync.JobSendReceipt, next.ID, next.ID))
+		}
+		for _, j := range jobs {
+			if _, err := db.enqueue(ctx, tx, j); err != nil {
+				return err
+			}
+		}
+		stored, changed = next, true
+		return nil
+	})
+	if err != nil {
+		return stripesync.Payment{}, false, wrap(err, "record payment %s", p.ID)
+	}
+	return stored, changed, nil
+}
+
+// rollUpInvoice recomputes and stores the rollup of invoice id from its
+// payments, under a row lock on Postgres. known is false, and nothing is
+// written, when the ledger does not know the invoice.
+func (db *DB) rollUpInvoice(ctx context.Context, tx *sqlx.Tx, id string, now time.Time) (inv stripesync.Invoice, known bool, err error) {
+	var row invoiceRow
+	err = tx.GetContext(ctx, &row, tx.Rebind("SELECT "+invoiceColumns+" FROM invoices WHERE id = ?"+db.forUpdate()), id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return inv, false, nil
+	}
+	if err != nil {
+		return inv, false, err
+	}
+	payments, err := db.paymentsOfInvoices(ctx, tx, []string{id})
+	if err != nil {
+		return inv, false, err
+	}
+	inv = row.invoice()
+	return inv, true, db.updateRollup(ctx, tx, id, stripesync.RollUp(inv, payments[id]), now)
+}
+
+// paymentTx reads payment id inside tx; found is false when it is unknown.
+func (db *DB) paymentTx(ctx context.Context, tx *sqlx.Tx, id string) (p stripesync.Payment, found bool, err error) {
+	var row paymentRow
+	err = tx.GetContext(ctx, &row, tx.Rebind("SELECT "+paymentColumns+" FROM payments WHERE id = ?"), id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, false, nil
+	}
+	if err != nil {
+		return p, false, err
+	}
+	return row.payment(), true, nil
+}
+
+// paymentsOfInvoices reads the payments of the given invoices, each
+// invoice's oldest first.
+func (db *DB) paymentsOfInvoices(ctx context.Context, q sqlx.QueryerContext, invoiceIDs []string) (map[string][]stripesync.Payment, error) {
+	byInvoice := make(map[string][]stripesync.Payment, len(invoiceIDs))
+	for start := 0; start < len(invoiceIDs); start += idBatch {
+		query, args, err := sqlx.In("SELECT "+paymentColumns+" FROM payments WHERE invoice_id IN (?) ORDER BY invoice_id, created, id",
+			invoiceIDs[start:min(start+idBatch, len(invoiceIDs))])
+		if err != nil {
+			return nil, err
+		}
+		var rows []paymentRow
+		if err := sqlx.SelectContext(ctx, q, &rows, db.x.Rebind(query), args...); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			byInvoice[r.InvoiceID] = append(byInvoice[r.InvoiceID], r.payment())
+		}
+	}
+	return byInvoice, nil
+}
+
+func (db *DB) upsertPayment(ctx context.Context, tx *sqlx.Tx, p stripesync.Payment, now time.Time) error {
+	const q = "INSERT INTO payments (" + paymentColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
+		" ON CONFLICT (id) DO UPDATE SET invoice_id = excluded.invoice_id, account_id = excluded.account_id," +
+		" customer_id = excluded.customer_id, amount = excluded.amount, currency = excluded.currency," +
+		" refunded = excluded.refunded, status = excluded.status, method = excluded.method," +
+		" method_detail = excluded.method_detail, channel = excluded.channel, failure_reason = excluded.failure_reason," +
+		" disputed = excluded.disputed, created = excluded.created, paid_at = excluded.paid_at," +
+		" charge_id = excluded.charge_id, charge_created = excluded.charge_created," +
+		" receipt_number = excluded.receipt_number, updated_at = excluded.updated_at"
+	receipt := sql.NullString{String: p.ReceiptNumber, Valid: p.ReceiptNumber != ""}
+	_, err := tx.ExecContext(ctx, tx.Rebind(q),
+		p.ID, p.InvoiceID, p.AccountID, p.CustomerID, p.Amount.Amount, p.Amount.Currency, p.Refunded, string(p.Status),
+		p.Method, p.MethodDetail, p.Channel, p.FailureReason, p.Disputed, db.ts(p.Created), db.ts(p.PaidAt),
+		p.ChargeID, db.ts(p.ChargeCreated), receipt, db.ts(now))
+	return err
+}
+
+// Payment returns one payment (ENOTFOUND if unknown).
+func (db *DB) Payment(ctx context.Context, id string) (stripesync.Payment, error) {
+	return db.paymentWhere(ctx, "id", id)
+}
+
+// PaymentByReceiptNumber returns the payment whose receipt carries number
+// (ENOTFOUND if none does).
+func (db *DB) PaymentByReceiptNumber(ctx context.Context, number string) (stripesync.Payment, error) {
+	return db.paymentWhere(ctx, "receipt_number", number)
+}
+
+func (db *DB) paymentWhere(ctx context.Context, column, value string) (stripesync.Payment, error) {
+	var row paymentRow
+	err := db.x.GetContext(ctx, &row, db.x.Rebind("SELECT "+paymentColumns+" FROM payments WHERE "+column+" = ?"), value)
+	if errors.Is(err, sql.ErrNoRows) {
+		return stripesync.Payment{}, stripesync.Errorf(stripesync.ENOTFOUND, "store: no payment has %s %q", column, value)
+	}
+	if err != nil {
+		return stripesync.Payment{}, wrap(err, "read payment by %s %q", column, value)
+	}
+	return row.payment(), nil
+}
+
+// Payments returns the payments of invoice invoiceID, oldest (Created, then
+// ID) first; none for an invoice without payments or unknown to the
+// ledger. An empty invoiceID is EINVALID.
+func (db *DB) Payments(ctx context.Context, invoiceID string) ([]stripesync.Payment, error) {
+	if invoiceID == "" {
+		return nil, stripesync.Errorf(stripesync.EINVALID, "store: list payments: no invoice id")
+	}
+	byInvoice, err := db.paymentsOfInvoices(ctx, db.x, []string{invoiceID})
+	if err != nil {
+		return nil, wrap(err, "list payments of invoice %s", invoiceID)
+	}
+	return byInvoice[invoiceID], nil
+}
+
+// UnmatchedPayments returns up to limit payments, oldest first, whose
+// invoice the ledger does not know: their InvoiceID names an invoice not
+// saved yet, or is empty (a payment made outside the daemon). A limit of
+// zero or less means 100.
+func (db *DB) UnmatchedPayments(ctx context.Context, limit int) ([]stripesync.Payment, error) {
+	if limit <= 0 {
+		limit = defaultListLimit
+	}
+	const q = "SELECT " + paymentColumns + " FROM payments p WHERE NOT EXISTS" +
+		" (SELECT 1 FROM invoices i WHERE i.id = p.invoice_id) ORDER BY created, id LIMIT ?"
+	var rows []paymentRow
+	if err := db.x.SelectContext(ctx, &rows, db.x.Rebind(q), limit); err != nil {
+		return nil, wrap(err, "list unmatched payments")
+	}
+	payments := make([]stripesync.Payment, len(rows))
+	for i, r := range rows {
+		payments[i] = r.payment()
+	}
+	return payments, nil
+}

@@ -1,0 +1,177 @@
+package storetest
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stripesync/stripesync"
+	"github.com/stripesync/stripesync/store"
+)
+
+// stripeEvent is a payment_intent.succeeded event created at start+offset.
+func stripeEvent(id string, offset time.Duration) stripesync.Event {
+	return stripesync.Event{
+		ID: id, Type: stripesync.EventPaymentIntentSucceeded, Created: start.Add(offset), APIVersion: "2023-10-16",
+		ObjectID: "pi_" + id, PaymentIntentID: "pi_" + id,
+		Payload: []byte(`{"id":"` + id + `","object":"event","type":"payment_intent.succeeded"}`),
+	}
+}
+
+func accept(t *testing.T, db *store.DB, e stripesync.Event, want bool) {
+	t.Helper()
+	inserted, err := db.AcceptEvent(t.Context(), e)
+	if err != nil || inserted != want {
+		t.Errorf("AcceptEvent(%s) = %v, %v; want %v, nil", e.ID, inserted, err, want)
+	}
+}
+
+func claimEvents(t *testing.T, db *store.DB, n int) []string {
+	t.Helper()
+	events, err := db.ClaimEvents(t.Context(), n, lease)
+	if err != nil {
+		t.Fatalf("ClaimEvents: %v", err)
+	}
+	var ids []string
+	for _, e := range events {
+		ids = append(ids, e.ID)
+	}
+	return ids
+}
+
+func testEvents(t *testing.T, setup setupFunc) {
+	t.Run("AcceptOnceAndRoundTrip", func(t *testing.T) {
+		db, _ := setup(t)
+		ctx := t.Context()
+		in := stripeEvent("evt_1", 0)
+		in.Account, in.CustomerID = "acct_1", "cus_1"
+		accept(t, db, in, true)
+		accept(t, db, in, false)
+		other := in
+		other.Type = "charge.refunded" // same id, other content: still a repeat
+		accept(t, db, other, false)
+		events, err := db.ClaimEvents(ctx, 10, lease)
+		if err != nil {
+			t.Fatalf("ClaimEvents: %v", err)
+		}
+		want := in
+		want.Created = stored(in.Created)
+		if diff := cmp.Diff([]stripesync.Event{want}, events); diff != "" {
+			t.Errorf("ClaimEvents (-want +got):\n%s", diff)
+		}
+		wantUTC(t, "event", events[0].Created)
+
+		for name, e := range map[string]stripesync.Event{
+			"no id":      {Type: "x", Created: start},
+			"no type":    {ID: "evt_2", Created: start},
+			"no created": {ID: "evt_2", Type: "x"},
+		} {
+			_, err := db.AcceptEvent(ctx, e)
+			wantCode(t, "AcceptEvent with "+name, err, stripesync.EINVALID)
+		}
+		_, err = db.ClaimEvents(ctx, 0, lease)
+		wantCode(t, "ClaimEvents(0)", err, stripesync.EINVALID)
+	})
+
+	t.Run("ConcurrentAcceptors", func(t *testing.T) {
+		db, _ := setup(t)
+		const goroutines, perGoroutine, distinct = 32, 50, 600
+		var (
+			mu       sync.Mutex
+			inserted = map[string]int{}
+			seen     = map[string]bool{}
+			wg       sync.WaitGroup
+		)
+		for g := range goroutines {
+			wg.Go(func() {
+				for i := range perGoroutine {
+					// 1,600 calls over 600 ids: most ids arrive two or
+					// three times, often in the same batch.
+					id := fmt.Sprintf("evt_%04d", (g*perGoroutine+i*7)%distinct)
+					ok, err := db.AcceptEvent(t.Context(), stripeEvent(id, time.Duration(i)*time.Second))
+					if err != nil {
+						t.Errorf("AcceptEvent(%s): %v", id, err)
+						return
+					}
+					mu.Lock()
+					seen[id] = true
+					if ok {
+						inserted[id]++
+					}
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		for id := range seen {
+			if inserted[id] != 1 {
+				t.Errorf("event %s: inserted = true %d times, want exactly once", id, inserted[id])
+			}
+		}
+		ids := claimEvents(t, db, 10_000)
+		if len(ids) != len(seen) {
+			t.Errorf("ClaimEvents returned %d events, want %d (each id once)", len(ids), len(seen))
+		}
+	})
+
+	t.Run("ClaimLeaseAndProcess", func(t *testing.T) {
+		db, clock := setup(t)
+		ctx := t.Context()
+		// Accepted out of order; claimed oldest (Created) first.
+		accept(t, db, stripeEvent("evt_c", 2*time.Second), true)
+		accept(t, db, stripeEvent("evt_a", 0), true)
+		accept(t, db, stripeEvent("evt_b", time.Second), true)
+		if diff := cmp.Diff([]string{"evt_a", "evt_b"}, claimEvents(t, db, 2)); diff != "" {
+			t.Errorf("ClaimEvents(2) (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{"evt_c"}, claimEvents(t, db, 10)); diff != "" {
+			t.Errorf("ClaimEvents while the first two are leased (-want +got):\n%s", diff)
+		}
+		if err := db.MarkEventsProcessed(ctx, []string{"evt_a", "evt_c", "evt_unknown"}); err != nil {
+			t.Fatalf("MarkEventsProcessed: %v", err)
+		}
+		if ids := claimEvents(t, db, 10); len(ids) != 0 {
+			t.Errorf("ClaimEvents during the leases = %v, want nothing", ids)
+		}
+		clock.Advance(lease)
+		if diff := cmp.Diff([]string{"evt_b"}, claimEvents(t, db, 10)); diff != "" {
+			t.Errorf("ClaimEvents after the lease ended (-want +got):\n%s", diff)
+		}
+		// Processed events stay as the de-duplication memory.
+		accept(t, db, stripeEvent("evt_a", 0), false)
+		if err := db.MarkEventsProcessed(ctx, nil); err != nil {
+			t.Errorf("MarkEventsProcessed(nil): %v", err)
+		}
+	})
+
+	t.Run("Retention", func(t *testing.T) {
+		db, clock := setup(t)
+		ctx := t.Context()
+		accept(t, db, stripeEvent("evt_old", 0), true)
+		accept(t, db, stripeEvent("evt_unprocessed", 0), true)
+		if err := db.MarkEventsProcessed(ctx, []string{"evt_old"}); err != nil {
+			t.Fatal(err)
+		}
+		n, err := db.PruneEvents(ctx, clock.Now())
+		if err != nil || n != 0 {
+			t.Errorf("PruneEvents(now) = %d, %v; want 0 (processed at now, not before)", n, err)
+		}
+		// Marking later events processed forgets those processed more
+		// than EventRetention ago, and only those.
+		clock.Advance(store.EventRetention + time.Second)
+		accept(t, db, stripeEvent("evt_new", 0), true)
+		if err := db.MarkEventsProcessed(ctx, []string{"evt_new"}); err != nil {
+			t.Fatal(err)
+		}
+		accept(t, db, stripeEvent("evt_old", 0), true)
+		accept(t, db, stripeEvent("evt_new", 0), false)
+		accept(t, db, stripeEvent("evt_unprocessed", 0), false)
+		clock.Advance(time.Minute)
+		n, err = db.PruneEvents(ctx, clock.Now())
+		if err != nil || n != 1 {
+			t.Errorf("PruneEvents(now) = %d, %v; want 1 (evt_new)", n, err)
+		}
+	})
+}
