@@ -25,5 +25,5 @@
 // Receipt and record that it was sent.
 //
 // Tests send to a real SMTP server (package receipts/smtptest) and read the text
-// back out of the PDFs they render.
+// back out of the PDFs they render (package receipts/pdftext).
 package receipts

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jung-kurt/gofpdf"
 	"github.com/stripesync/stripesync"
+	"github.com/stripesync/stripesync/receipts/pdftext"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/receipt.golden.pdf from the current renderer")
@@ -146,7 +147,7 @@ func TestRenderLongTextKeepsLayout(t *testing.T) {
 		bottom      = 841.89 - (279.4-10)*mm     // 10 mm above the foot of a Letter page
 	)
 	type box struct {
-		run                   textRun
+		run                   pdftext.Run
 		x0, x1, yBottom, yTop float64
 	}
 	var boxes []box
@@ -271,7 +272,7 @@ func money(amount int64, currency string) stripesync.Money {
 
 // rowValues reads the details table back: each label run and the run on
 // the same baseline to its right (the first line of the value).
-func rowValues(doc pdfDoc) map[string]string {
+func rowValues(doc pdftext.Doc) map[string]string {
 	labels := []string{"Receipt number", "Invoice number", "Date paid", "Payment method", "Amount paid", "Balance left on invoice"}
 	rows := map[string]string{}
 	for _, l := range doc.Runs {
@@ -289,7 +290,7 @@ func rowValues(doc pdfDoc) map[string]string {
 
 // stringWidth measures run in points with the same font metrics the PDF
 // viewer will use.
-func stringWidth(t testing.TB, run textRun) float64 {
+func stringWidth(t testing.TB, run pdftext.Run) float64 {
 	t.Helper()
 	style := ""
 	switch run.Font {
@@ -302,4 +303,14 @@ func stringWidth(t testing.TB, run textRun) float64 {
 	p := gofpdf.New("P", "pt", "A4", "")
 	p.SetFont("Helvetica", style, run.FontSize)
 	return p.GetStringWidth(run.Raw)
+}
+
+// readPDF reads the text of pdf, or fails the test.
+func readPDF(t testing.TB, pdf []byte) pdftext.Doc {
+	t.Helper()
+	doc, err := pdftext.Read(pdf)
+	if err != nil {
+		t.Fatalf("read PDF: %v", err)
+	}
+	return doc
 }

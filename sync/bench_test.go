@@ -2,6 +2,7 @@ package sync_test
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -63,4 +64,32 @@ func BenchmarkPushPacedByStripe(b *testing.B) {
 		b.ReportMetric(float64(st.Stats().RateLimited), "429s")
 		b.ReportMetric(float64(len(st.Requests())), "stripe-calls")
 	}
+}
+
+// BenchmarkPaymentToCRMPaid measures how long a payment takes to show as
+// Paid on its CRM invoice: Stripe event → signed webhook → durable inbox →
+// PaymentIntent re-read → ledger and rollup → Collections write-back, with
+// every emulator answering at once (latency 0). Reported: p50 and p99.
+func BenchmarkPaymentToCRMPaid(b *testing.B) {
+	w := newPayWorld(b)
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		inv := w.invoice(b, fmt.Sprintf("INV-B%05d", i), "20.00", "USD")
+		b.StartTimer()
+		start := time.Now()
+		w.pay(b, inv, 2000, "usd", "pm_card_visa")
+		for w.crmInvoice(b, inv).Status != "Paid" {
+			if time.Since(start) > 10*time.Second {
+				b.Fatalf("invoice %d not Paid after 10 s", i)
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }

@@ -24,10 +24,13 @@ type world struct {
 	st     *stripetest.Server
 	db     *store.DB
 	ledger stripesync.Ledger // db, or a wrapper of it
+	crm    *crm.Client
 	engine *syncer.Engine
+	// receipts, when set before rebuild, mails receipts.
+	receipts syncer.ReceiptSender
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	w := &world{
 		sf: crmtest.NewServer(t, crmtest.Options{ClientID: "cid", ClientSecret: "csecret"}),
@@ -41,7 +44,7 @@ func newWorld(t *testing.T) *world {
 
 // rebuild makes a fresh engine and fresh adapters, as a restarted process
 // would have.
-func (w *world) rebuild(t *testing.T) {
+func (w *world) rebuild(t testing.TB) {
 	t.Helper()
 	c, err := crm.New(crm.Config{LoginURL: w.sf.URL(), ClientID: "cid", ClientSecret: "csecret"})
 	if err != nil {
@@ -51,13 +54,17 @@ func (w *world) rebuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.engine, err = syncer.New(syncer.Config{CRM: c, Billing: b, Ledger: w.ledger})
+	w.crm = c
+	w.engine, err = syncer.New(syncer.Config{
+		CRM: c, Billing: b, Ledger: w.ledger, Payments: w.db, Queue: w.db, Receipts: w.receipts,
+		Business: stripesync.Business{Name: "Seller Supplies Inc.", Address: []string{"1 Harbor Way", "Oakland, CA 94607"}},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 }
 
-func (w *world) push(t *testing.T) stripesync.SyncRun {
+func (w *world) push(t testing.TB) stripesync.SyncRun {
 	t.Helper()
 	run, err := w.engine.PushAccounts(t.Context(), syncer.PushOptions{})
 	if err != nil {
@@ -92,7 +99,7 @@ func (w *world) seed(n int, extra map[string]any) []string {
 // assertOneCustomerEach checks the invariant: every account has exactly one
 // live customer carrying its id in metadata, the ledger links to it, and the
 // CRM shows its id and no error.
-func (w *world) assertOneCustomerEach(t *testing.T, ids []string) {
+func (w *world) assertOneCustomerEach(t testing.TB, ids []string) {
 	t.Helper()
 	links, err := w.db.AccountLinks(t.Context(), ids)
 	if err != nil {

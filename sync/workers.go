@@ -57,12 +57,20 @@ func (e *Engine) RunWorkers(ctx context.Context) error {
 	return g.Wait()
 }
 
+// stepGrace bounds how long a step already under way may go on after
+// shutdown began: a receipt half-sent or a write-back half-done is better
+// finished than retried.
+const stepGrace = 30 * time.Second
+
 // loop calls step until it reports no work, then waits. Errors are logged
-// and retried after a pause; they never stop the worker.
+// and retried after a pause; they never stop the worker. A step runs to
+// its end (within stepGrace) even when ctx ends meanwhile.
 func (e *Engine) loop(ctx context.Context, name string, wake <-chan struct{}, step func(context.Context) (int, error)) error {
 	log := e.logger.With("worker", name)
 	for {
-		n, err := step(ctx)
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stepGrace)
+		n, err := step(sctx)
+		cancel()
 		if ctx.Err() != nil {
 			return nil
 		}

@@ -1,0 +1,454 @@
+package sync_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stripesync/stripesync"
+	"github.com/stripesync/stripesync/httpapi"
+	"github.com/stripesync/stripesync/receipts"
+	"github.com/stripesync/stripesync/receipts/pdftext"
+	"github.com/stripesync/stripesync/receipts/smtptest"
+	"github.com/stripesync/stripesync/stripeclient"
+	"github.com/stripesync/stripesync/stripeclient/stripetest"
+	syncer "github.com/stripesync/stripesync/sync"
+)
+
+const testWebhookSecret = "whsec_engine_test_secret"
+
+// mailSender renders and mails receipts, as the daemon does.
+type mailSender struct{ m *receipts.Mailer }
+
+func (s mailSender) SendReceipt(ctx context.Context, r stripesync.Receipt) error {
+	pdf, err := receipts.Render(r)
+	if err != nil {
+		return err
+	}
+	return s.m.Send(ctx, receipts.ReceiptMessage(r, pdf))
+}
+
+// payWorld is a running daemon in miniature: the engine's workers, the
+// webhook endpoint over real HTTP that the Stripe emulator delivers to, and
+// a real SMTP server receiving the receipts.
+type payWorld struct {
+	*world
+	mail    *smtptest.Server
+	account string // CRM account id
+	cus     string // its Stripe customer
+}
+
+func newPayWorld(t testing.TB) *payWorld {
+	t.Helper()
+	w := &payWorld{world: newWorld(t)}
+	w.mail = smtptest.NewServer(t, smtptest.Options{Username: "u", Password: "p"})
+	mailer, err := receipts.NewMailer(receipts.MailConfig{URL: w.mail.URL(), From: "billing@seller.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.receipts = mailSender{mailer}
+	w.rebuild(t)
+
+	web := httptest.NewServer(httpapi.NewServer(httpapi.Config{Webhook: &httpapi.WebhookConfig{
+		Verify: func(payload []byte, sig string) (stripesync.Event, error) {
+			return stripeclient.VerifyWebhook(payload, sig, []string{testWebhookSecret}, 300*time.Second, time.Now())
+		},
+		Accept:   w.db.AcceptEvent,
+		Accepted: w.engine.NotifyEvents,
+	}}))
+	t.Cleanup(web.Close)
+	if err := w.st.AddWebhookEndpoint(web.URL+"/stripe/webhook", testWebhookSecret); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = w.engine.RunWorkers(ctx)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+
+	w.account = w.seed(1, nil)[0]
+	w.push(t)
+	links, err := w.db.AccountLinks(t.Context(), []string{w.account})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.cus = links[w.account].StripeID
+	return w
+}
+
+// invoice creates an invoice in the CRM and pulls it into the ledger.
+func (w *payWorld) invoice(t testing.TB, number, amount, currency string) string {
+	t.Helper()
+	id := w.sf.Insert("Invoice__c", map[string]any{
+		"Name": number, "Account__c": w.account, "Amount__c": amount,
+		"CurrencyIsoCode": currency, "Status__c": "Open", "Due_Date__c": "2026-12-31",
+	})
+	if _, err := w.engine.PullInvoices(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func (w *payWorld) pay(t testing.TB, invoice string, amount int64, currency, method string) string {
+	t.Helper()
+	pi, err := w.st.Pay(stripetest.PayParams{
+		Customer: w.cus, Amount: amount, Currency: currency, PaymentMethod: method,
+		Metadata: map[string]string{stripesync.MetadataInvoiceID: invoice},
+	})
+	if err != nil {
+		t.Fatalf("pay %d %s on %s: %v", amount, currency, invoice, err)
+	}
+	return pi
+}
+
+// refund refunds part of a payment through the emulator's API, as the
+// business would from Stripe's dashboard.
+func (w *payWorld) refund(t testing.TB, pi string, amount int64) {
+	t.Helper()
+	form := url.Values{"payment_intent": {pi}, "amount": {fmt.Sprint(amount)}}
+	req, _ := http.NewRequest(http.MethodPost, w.st.URL()+"/v1/refunds", strings.NewReader(form.Encode()))
+	req.Header.Set("Authorization", "Bearer sk_test_dashboard")
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("refund: status %d", resp.StatusCode)
+	}
+}
+
+// crmInvoice is an invoice as the CRM shows it.
+type crmInvoice struct {
+	Status           string
+	Paid, BalanceDue stripesync.Money
+}
+
+func (w *payWorld) crmInvoice(t testing.TB, id string) crmInvoice {
+	t.Helper()
+	rec, ok := w.sf.Get("Invoice__c", id)
+	if !ok {
+		t.Fatalf("invoice %s not in the CRM", id)
+	}
+	cur := fmt.Sprint(rec["CurrencyIsoCode"])
+	money := func(field string) stripesync.Money {
+		if rec[field] == nil {
+			return stripesync.Money{Currency: cur}
+		}
+		m, err := stripesync.ParseMoney(fmt.Sprint(rec[field]), cur)
+		if err != nil {
+			t.Fatalf("%s = %v: %v", field, rec[field], err)
+		}
+		return m
+	}
+	status, _ := rec["Status__c"].(string)
+	return crmInvoice{Status: status, Paid: money("Amount_Paid__c"), BalanceDue: money("Balance_Due__c")}
+}
+
+// crmPayments reads the Payment__c records of an invoice through the REST
+// API, as a CRM user would see them.
+func (w *payWorld) crmPayments(t testing.TB, invoice string) []map[string]string {
+	t.Helper()
+	soql := "SELECT Stripe_Payment_Id__c, Amount__c, Status__c, Amount_Refunded__c, Method__c, Payment_Method_Detail__c, Receipt_Number__c, Failure_Reason__c FROM Payment__c"
+	if invoice != "" {
+		soql += " WHERE Invoice__c = '" + invoice + "'"
+	}
+	var out []map[string]string
+	for r, err := range w.crm.Query(t.Context(), soql+" ORDER BY Stripe_Payment_Id__c") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		row := map[string]string{}
+		for k, v := range r {
+			if k != "attributes" && v != nil {
+				row[k] = fmt.Sprint(v)
+			}
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+// eventually polls cond until it holds or 15 s pass.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func usd(a int64) stripesync.Money { return stripesync.Money{Amount: a, Currency: "USD"} }
+
+func TestTwoPartialPaymentsRollUpToPaidAndMailReceipts(t *testing.T) {
+	w := newPayWorld(t)
+	inv := w.invoice(t, "INV-1001", "50.00", "USD")
+
+	w.pay(t, inv, 2500, "usd", "pm_card_visa")
+	eventually(t, "Partially Paid in the CRM", func() bool { return w.crmInvoice(t, inv).Status == "Partially Paid" })
+	if got := w.crmInvoice(t, inv); got.Paid != usd(2500) || got.BalanceDue != usd(2500) {
+		t.Errorf("after the first payment the CRM shows %+v, want paid 25.00, balance 25.00", got)
+	}
+
+	w.pay(t, inv, 2500, "usd", "pm_card_mastercard")
+	eventually(t, "Paid in the CRM", func() bool { return w.crmInvoice(t, inv).Status == "Paid" })
+	if got := w.crmInvoice(t, inv); got.Paid != usd(5000) || got.BalanceDue != usd(0) {
+		t.Errorf("the CRM shows %+v, want Amount_Paid__c 50.00 and Balance_Due__c 0.00", got)
+	}
+	eventually(t, "two Payment__c rows", func() bool { return len(w.crmPayments(t, inv)) == 2 })
+	for _, p := range w.crmPayments(t, inv) {
+		if p["Status__c"] != "Succeeded" || p["Method__c"] != "Card" || !strings.Contains(p["Payment_Method_Detail__c"], "••••") || p["Receipt_Number__c"] == "" {
+			t.Errorf("Payment__c = %v", p)
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
+	defer cancel()
+	msgs, err := w.mail.WaitMessages(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	numbers := map[string]bool{}
+	for _, m := range msgs {
+		if len(m.To) != 1 || m.To[0] != "billing0000@example.test" || len(m.Attachments) != 1 {
+			t.Fatalf("message to %v with %d attachments, want one PDF to the account's billing e-mail", m.To, len(m.Attachments))
+		}
+		doc, err := pdftext.Read(m.Attachments[0].Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := doc.Text()
+		number := strings.TrimSuffix(strings.TrimPrefix(m.Attachments[0].Name, "receipt-"), ".pdf")
+		numbers[number] = true
+		if !strings.Contains(text, number) || !strings.Contains(text, "25.00 USD") || !strings.Contains(text, "INV-1001") {
+			t.Errorf("receipt PDF text lacks its number %s, the amount or the invoice:\n%s", number, text)
+		}
+	}
+	if len(numbers) != 2 {
+		t.Errorf("receipt numbers %v, want two distinct", numbers)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := len(w.mail.Messages()); n != 2 {
+		t.Errorf("%d messages, want each receipt mailed once", n)
+	}
+}
+
+func TestACHIsPendingUntilItSettles(t *testing.T) {
+	w := newPayWorld(t)
+	inv := w.invoice(t, "INV-2001", "80.00", "USD")
+	pi := w.pay(t, inv, 8000, "usd", "pm_usBankAccount_success")
+	eventually(t, "the ACH payment in the ledger", func() bool {
+		p, err := w.db.Payment(t.Context(), pi)
+		return err == nil && p.Status == stripesync.PaymentProcessing
+	})
+	eventually(t, "Payment__c Processing", func() bool {
+		ps := w.crmPayments(t, inv)
+		return len(ps) == 1 && ps[0]["Status__c"] == "Processing"
+	})
+	_, roll, err := w.db.Invoice(t.Context(), inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if roll.Status != stripesync.InvoiceOpen || roll.Paid.Amount != 0 || roll.Pending != usd(8000) {
+		t.Errorf("while processing: rollup %+v, want Open, nothing paid, 80.00 pending", roll)
+	}
+	if got := w.crmInvoice(t, inv); got.Status == "Paid" || got.Paid.Amount != 0 {
+		t.Errorf("while processing the CRM shows %+v, want not paid", got)
+	}
+
+	if err := w.st.SettleACH(pi); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "Paid after settlement", func() bool { return w.crmInvoice(t, inv).Status == "Paid" })
+
+	// A debit the bank returns gives the balance back and records why.
+	inv2 := w.invoice(t, "INV-2002", "80.00", "USD")
+	pi2 := w.pay(t, inv2, 8000, "usd", "pm_usBankAccount_accountClosed")
+	if err := w.st.SettleACH(pi2); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the failed ACH in the CRM", func() bool {
+		ps := w.crmPayments(t, inv2)
+		return len(ps) == 1 && ps[0]["Status__c"] == "Failed" && ps[0]["Failure_Reason__c"] != ""
+	})
+	eventually(t, "the invoice rolled up", func() bool { return w.crmInvoice(t, inv2).BalanceDue == usd(8000) })
+	if got := w.crmInvoice(t, inv2); got.Status != "Open" || got.Paid.Amount != 0 {
+		t.Errorf("after a failed ACH the CRM shows %+v, want Open with the full balance", got)
+	}
+}
+
+func TestRefundReopensAPaidInvoice(t *testing.T) {
+	w := newPayWorld(t)
+	inv := w.invoice(t, "INV-3001", "50.00", "USD")
+	pi := w.pay(t, inv, 5000, "usd", "pm_card_visa")
+	eventually(t, "Paid", func() bool { return w.crmInvoice(t, inv).Status == "Paid" })
+
+	w.refund(t, pi, 1000)
+	eventually(t, "Partially Paid after the refund", func() bool { return w.crmInvoice(t, inv).Status == "Partially Paid" })
+	if got := w.crmInvoice(t, inv); got.BalanceDue != usd(1000) || got.Paid != usd(4000) {
+		t.Errorf("after refunding 10.00 the CRM shows %+v, want balance 10.00", got)
+	}
+	eventually(t, "Amount_Refunded__c", func() bool {
+		ps := w.crmPayments(t, inv)
+		if len(ps) != 1 {
+			return false
+		}
+		m, err := stripesync.ParseMoney(ps[0]["Amount_Refunded__c"], "USD")
+		return err == nil && m == usd(1000) && ps[0]["Status__c"] == "Partially Refunded"
+	})
+}
+
+func TestJPYInvoiceRollsUpExactly(t *testing.T) {
+	w := newPayWorld(t)
+	inv := w.invoice(t, "INV-4001", "5000", "JPY")
+	w.pay(t, inv, 1234, "jpy", "pm_card_visa")
+	w.pay(t, inv, 3766, "jpy", "pm_card_visa")
+	eventually(t, "Paid", func() bool { return w.crmInvoice(t, inv).Status == "Paid" })
+	got := w.crmInvoice(t, inv)
+	if want := (stripesync.Money{Amount: 5000, Currency: "JPY"}); got.Paid != want || got.BalanceDue.Amount != 0 {
+		t.Errorf("CRM shows %+v, want exactly 5000 JPY paid and nothing due", got)
+	}
+}
+
+func TestPaymentForUnknownInvoiceIsKeptAndVisible(t *testing.T) {
+	w := newPayWorld(t)
+	pi := w.pay(t, "a0XDOESNOTEXIST0AA", 1500, "usd", "pm_card_visa")
+	eventually(t, "the unmatched payment in the CRM", func() bool {
+		for _, p := range w.crmPayments(t, "") {
+			if p["Stripe_Payment_Id__c"] == pi {
+				return true
+			}
+		}
+		return false
+	})
+	unmatched, err := w.db.UnmatchedPayments(t.Context(), 10)
+	if err != nil || len(unmatched) != 1 || unmatched[0].ID != pi {
+		t.Errorf("unmatched payments = %+v, %v; want the one payment", unmatched, err)
+	}
+}
+
+// snapshot is what a scenario leaves behind, in terms independent of the
+// ids an emulator happens to generate.
+func (w *payWorld) snapshot(t *testing.T, invoices []string) []string {
+	t.Helper()
+	var out []string
+	for _, inv := range invoices {
+		c := w.crmInvoice(t, inv)
+		_, roll, err := w.db.Invoice(t.Context(), inv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, _ := w.sf.Get("Invoice__c", inv)
+		line := fmt.Sprintf("%v crm=%s/%s/%s ledger=%s/%s/%s:", rec["Name"], c.Status, c.Paid, c.BalanceDue, roll.Status, roll.Paid, roll.Balance)
+		var ps []string
+		for _, p := range w.crmPayments(t, inv) {
+			ps = append(ps, fmt.Sprintf("%s %s %s refunded=%s %s", p["Amount__c"], p["Status__c"], p["Method__c"], p["Amount_Refunded__c"], p["Payment_Method_Detail__c"]))
+		}
+		slices.Sort(ps)
+		out = append(out, line+strings.Join(ps, "; "))
+	}
+	return out
+}
+
+// scenario makes the same payments on any world: full, two partial, ACH,
+// a refund, a decline.
+func scenario(t *testing.T, w *payWorld) []string {
+	t.Helper()
+	a := w.invoice(t, "INV-A", "100.00", "USD")
+	b := w.invoice(t, "INV-B", "50.00", "USD")
+	c := w.invoice(t, "INV-C", "80.00", "USD")
+	w.pay(t, a, 10000, "usd", "pm_card_visa")
+	w.pay(t, b, 2000, "usd", "pm_card_visa")
+	w.pay(t, b, 3000, "usd", "pm_card_amex")
+	ach := w.pay(t, c, 8000, "usd", "pm_usBankAccount_success")
+	if err := w.st.SettleACH(ach); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.st.Pay(stripetest.PayParams{Customer: w.cus, Amount: 500, Currency: "usd", PaymentMethod: "pm_card_visa_chargeDeclined",
+		Metadata: map[string]string{stripesync.MetadataInvoiceID: a}}); err == nil {
+		t.Fatal("a declined card paid")
+	}
+	full := w.pay(t, c, 100, "usd", "pm_card_visa") // overpayment: a credit
+	w.refund(t, full, 100)
+	return []string{a, b, c}
+}
+
+// settle waits until every delivery is done and the queues are empty.
+func (w *payWorld) settle(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if err := w.st.WaitIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the queues to drain", func() bool {
+		evs, err := w.db.ClaimEvents(t.Context(), 1, time.Millisecond)
+		if err != nil || len(evs) > 0 {
+			return false
+		}
+		for _, kind := range []string{stripesync.JobCRMPayment, stripesync.JobCRMInvoice} {
+			jobs, err := w.db.Claim(t.Context(), kind, 1, time.Millisecond)
+			if err != nil || len(jobs) > 0 {
+				return false
+			}
+		}
+		return true
+	})
+	time.Sleep(50 * time.Millisecond) // let a write-back in flight finish
+}
+
+func TestDuplicatedShuffledWebhooksEndLikeOneInOrderDelivery(t *testing.T) {
+	inOrder := newPayWorld(t)
+	ids := scenario(t, inOrder)
+	inOrder.settle(t)
+	want := inOrder.snapshot(t, ids)
+
+	t.Logf("in-order outcome:\n%s", strings.Join(want, "\n"))
+	messy := newPayWorld(t)
+	messy.st.SetWebhookOptions(stripetest.WebhookOptions{Duplicates: 2, Shuffle: true})
+	ids = scenario(t, messy)
+	messy.settle(t)
+	got := messy.snapshot(t, ids)
+	if !slices.Equal(got, want) {
+		t.Errorf("three shuffled deliveries:\n%s\nwant, as in order:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if d := len(messy.st.Deliveries()); d < 3*len(inOrder.st.Deliveries())-10 {
+		t.Errorf("only %d deliveries in the messy world; the duplicates were not sent", d)
+	}
+}
+
+func TestPullRecoversPaymentsMadeWhileWebhooksWereOff(t *testing.T) {
+	w := newPayWorld(t)
+	w.st.SetWebhookOptions(stripetest.WebhookOptions{Disabled: true})
+	var invs []string
+	for i := range 5 {
+		inv := w.invoice(t, fmt.Sprintf("INV-50%02d", i), "30.00", "USD")
+		w.pay(t, inv, 3000, "usd", "pm_card_visa")
+		invs = append(invs, inv)
+	}
+	time.Sleep(300 * time.Millisecond)
+	for _, inv := range invs {
+		if ps, _ := w.db.Payments(t.Context(), inv); len(ps) != 0 {
+			t.Fatalf("a payment arrived although webhooks are off")
+		}
+	}
+	run, err := w.engine.PullPayments(t.Context(), syncer.PullOptions{})
+	if err != nil || run.Status != stripesync.RunSucceeded {
+		t.Fatalf("pull: %+v, %v", run, err)
+	}
+	for _, inv := range invs {
+		eventually(t, "invoice "+inv+" Paid", func() bool { return w.crmInvoice(t, inv).Status == "Paid" })
+	}
+}
