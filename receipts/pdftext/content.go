@@ -1,6 +1,7 @@
 package pdftext
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -43,7 +44,7 @@ func pageRuns(content []byte, fonts map[string]font) ([]Run, error) {
 			saved = append(saved, gs)
 		case "Q":
 			if len(saved) == 0 {
-				return nil, fmt.Errorf("content stream: Q without q")
+				return nil, errors.New("content stream: Q without q")
 			}
 			gs, saved = saved[len(saved)-1], saved[:len(saved)-1]
 		case "cm":
@@ -71,11 +72,11 @@ func pageRuns(content []byte, fonts map[string]font) ([]Run, error) {
 				return nil, err
 			}
 			if !inText {
-				return nil, fmt.Errorf("content stream: Td outside BT … ET")
+				return nil, errors.New("content stream: Td outside BT … ET")
 			}
 			x, y = x+ops[0].num, y+ops[1].num
 			if math.IsInf(x, 0) || math.IsInf(y, 0) {
-				return nil, fmt.Errorf("content stream: Td moves off any page")
+				return nil, errors.New("content stream: Td moves off any page")
 			}
 		case "Tj":
 			ops, err := last(op, operands, literal)
@@ -84,11 +85,11 @@ func pageRuns(content []byte, fonts map[string]font) ([]Run, error) {
 			}
 			switch {
 			case !inText:
-				return nil, fmt.Errorf("content stream: Tj outside BT … ET")
+				return nil, errors.New("content stream: Tj outside BT … ET")
 			case gs.font.base == "":
-				return nil, fmt.Errorf("content stream: Tj before any Tf")
+				return nil, errors.New("content stream: Tj before any Tf")
 			case gs.transformed:
-				return nil, fmt.Errorf("content stream: Tj under a cm transformation, which pdftext does not apply")
+				return nil, errors.New("content stream: Tj under a cm transformation, which pdftext does not apply")
 			}
 			raw := ops[0].s
 			runs = append(runs, Run{Text: decodeWinAnsi(raw), Raw: raw, X: x, Y: y, Font: gs.font.base, FontSize: gs.size})
@@ -98,7 +99,7 @@ func pageRuns(content []byte, fonts map[string]font) ([]Run, error) {
 		operands = operands[:0]
 	}
 	if inText {
-		return nil, fmt.Errorf("content stream ends inside BT … ET")
+		return nil, errors.New("content stream ends inside BT … ET")
 	}
 	return runs, nil
 }

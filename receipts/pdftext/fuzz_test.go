@@ -11,6 +11,12 @@ import (
 // and hand-written uncompressed pages (which let mutations reach the
 // content-stream scanner past zlib's checksum). Read must not panic, and
 // what it accepts must be a consistent Doc.
+//
+//	go test -run='^$' -fuzz=FuzzRead -fuzztime=30s -fuzzminimizetime=200x ./receipts/pdftext/
+//
+// Bound the minimization: by default each new input is minimized for up to
+// 60 s, and cutting a multi-kilobyte PDF byte by byte takes longer than
+// that, so an unbounded run spends its whole time minimizing.
 func FuzzRead(f *testing.F) {
 	f.Add(renderReceipt(f))
 	f.Add(handPDF(page(firstPage), flatePage("BT /F1 10 Tf 72 72 Td (page two)Tj ET")))
