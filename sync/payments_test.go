@@ -3,6 +3,7 @@ package sync_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stripesync/stripesync"
+	"github.com/stripesync/stripesync/crm/crmtest"
 	"github.com/stripesync/stripesync/httpapi"
 	"github.com/stripesync/stripesync/receipts"
 	"github.com/stripesync/stripesync/receipts/pdftext"
@@ -39,6 +41,8 @@ func (s mailSender) SendReceipt(ctx context.Context, r stripesync.Receipt) error
 // a real SMTP server receiving the receipts.
 type payWorld struct {
 	*world
+	web     *httptest.Server
+	signer  *receipts.Signer
 	mail    *smtptest.Server
 	account string // CRM account id
 	cus     string // its Stripe customer
@@ -55,15 +59,31 @@ func newPayWorld(t testing.TB) *payWorld {
 	w.receipts = mailSender{mailer}
 	w.rebuild(t)
 
-	web := httptest.NewServer(httpapi.NewServer(httpapi.Config{Webhook: &httpapi.WebhookConfig{
-		Verify: func(payload []byte, sig string) (stripesync.Event, error) {
-			return stripeclient.VerifyWebhook(payload, sig, []string{testWebhookSecret}, 300*time.Second, time.Now())
+	if w.signer, err = receipts.NewSigner([]byte("receipt-link-signing-key-of-32-bytes!")); err != nil {
+		t.Fatal(err)
+	}
+	w.web = httptest.NewServer(httpapi.NewServer(httpapi.Config{
+		Webhook: &httpapi.WebhookConfig{
+			Verify: func(payload []byte, sig string) (stripesync.Event, error) {
+				return stripeclient.VerifyWebhook(payload, sig, []string{testWebhookSecret}, 300*time.Second, time.Now())
+			},
+			Accept:   w.db.AcceptEvent,
+			Accepted: w.engine.NotifyEvents,
 		},
-		Accept:   w.db.AcceptEvent,
-		Accepted: w.engine.NotifyEvents,
-	}}))
-	t.Cleanup(web.Close)
-	if err := w.st.AddWebhookEndpoint(web.URL+"/stripe/webhook", testWebhookSecret); err != nil {
+		ReceiptPDF: func(ctx context.Context, token string) ([]byte, error) {
+			id, err := w.signer.PaymentID(token)
+			if err != nil {
+				return nil, err
+			}
+			r, err := w.engine.Receipt(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			return receipts.Render(r)
+		},
+	}))
+	t.Cleanup(w.web.Close)
+	if err := w.st.AddWebhookEndpoint(w.web.URL+"/stripe/webhook", testWebhookSecret); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -450,5 +470,80 @@ func TestPullRecoversPaymentsMadeWhileWebhooksWereOff(t *testing.T) {
 	}
 	for _, inv := range invs {
 		eventually(t, "invoice "+inv+" Paid", func() bool { return w.crmInvoice(t, inv).Status == "Paid" })
+	}
+}
+
+func TestCRMAndMailOutagesDelayButLoseNothing(t *testing.T) {
+	w := newPayWorld(t)
+	inv := w.invoice(t, "INV-6001", "40.00", "USD")
+	// The CRM refuses every write and the mail server the first two
+	// messages while the payment comes in.
+	w.sf.InjectFault(crmtest.Fault{Kind: crmtest.FaultHTML503, Path: "composite"})
+	w.mail.SetFailNext(2)
+	pi := w.pay(t, inv, 4000, "usd", "pm_card_visa")
+	eventually(t, "the payment in the ledger", func() bool {
+		p, err := w.db.Payment(t.Context(), pi)
+		return err == nil && p.Status == stripesync.PaymentSucceeded
+	})
+	time.Sleep(1500 * time.Millisecond)
+	if got := w.crmInvoice(t, inv); got.Status != "Open" {
+		t.Fatalf("the CRM was down, yet shows %+v", got)
+	}
+	w.sf.ClearFaults()
+	eventually(t, "Paid once the CRM is back", func() bool { return w.crmInvoice(t, inv).Status == "Paid" })
+	eventually(t, "the Payment__c row", func() bool { return len(w.crmPayments(t, inv)) == 1 })
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
+	defer cancel()
+	if _, err := w.mail.WaitMessages(ctx, 1); err != nil {
+		t.Fatalf("receipt never arrived after the mail server recovered: %v", err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := len(w.mail.Messages()); n != 1 {
+		t.Errorf("%d receipts delivered, want exactly 1", n)
+	}
+}
+
+func TestReceiptDownloadNeedsItsSignedToken(t *testing.T) {
+	w := newPayWorld(t)
+	inv := w.invoice(t, "INV-7001", "30.00", "USD")
+	pi := w.pay(t, inv, 3000, "usd", "pm_card_visa")
+	var number string
+	eventually(t, "a receipt number", func() bool {
+		p, err := w.db.Payment(t.Context(), pi)
+		number = p.ReceiptNumber
+		return err == nil && number != ""
+	})
+	get := func(path string) (int, []byte) {
+		resp, err := http.Get(w.web.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, body
+	}
+	status, body := get("/receipts/" + w.signer.Token(pi) + ".pdf")
+	if status != http.StatusOK {
+		t.Fatalf("download: %d %s", status, body)
+	}
+	doc, err := pdftext.Read(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := doc.Text(); !strings.Contains(text, number) || !strings.Contains(text, "30.00 USD") {
+		t.Errorf("downloaded receipt lacks %s or the amount:\n%s", number, text)
+	}
+	other, err := receipts.NewSigner([]byte("another-key-another-key-another-key!!"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{
+		"/receipts/" + other.Token(pi) + ".pdf", // signed with another key
+		"/receipts/" + pi + ".pdf",              // the bare id
+		"/receipts/" + w.signer.Token(pi),       // no .pdf
+	} {
+		if status, _ := get(path); status != http.StatusNotFound {
+			t.Errorf("GET %s = %d, want 404", path, status)
+		}
 	}
 }

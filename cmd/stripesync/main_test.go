@@ -14,8 +14,11 @@ import (
 	"time"
 
 	"github.com/stripesync/stripesync"
+	"github.com/stripesync/stripesync/receipts/pdftext"
+	"github.com/stripesync/stripesync/receipts/smtptest"
 	"github.com/stripesync/stripesync/store"
 	"github.com/stripesync/stripesync/store/storetest"
+	"github.com/stripesync/stripesync/stripeclient/stripetest"
 )
 
 // binary is the stripesync executable built once for the end-to-end tests.
@@ -109,10 +112,19 @@ func TestDemoOnce(t *testing.T) {
 		"First push", "pushed 47", // 50 sample accounts: 2 Ignore, 1 error
 		"error: Stripe customer cus_DemoDoesNotExist does not exist",
 		"Second push", "pushed 2", "unbound",
+		"INV-1002", "Mastercard •••• 4444", "Partially Refunded", "Bank •••• 6789",
+		"6 receipts e-mailed", "Demo folder:",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, text)
 		}
+	}
+	_, after, _ := strings.Cut(text, "Demo folder: ")
+	folder, _, _ := strings.Cut(after, "\n")
+	pdfs, _ := filepath.Glob(filepath.Join(folder, "mail", "*.pdf"))
+	emls, _ := filepath.Glob(filepath.Join(folder, "mail", "*.eml"))
+	if len(pdfs) != 6 || len(emls) != 6 {
+		t.Errorf("demo folder %q holds %d PDFs and %d messages, want 6 of each", folder, len(pdfs), len(emls))
 	}
 }
 
@@ -240,5 +252,68 @@ func TestKilledMidPushLeavesNoDuplicates(t *testing.T) {
 		if n := len(emu.st.CustomersWithMetadata(stripesync.MetadataAccountID, c.Metadata[stripesync.MetadataAccountID])); n != 1 {
 			t.Fatalf("account %s has %d customers", c.Metadata[stripesync.MetadataAccountID], n)
 		}
+	}
+}
+
+func TestPaymentsAndReceiptCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the binary several times")
+	}
+	dir := t.TempDir()
+	emu, env := emulatorEnv(t, "sqlite:"+filepath.Join(dir, "ledger.db"), 0)
+	mail := smtptest.NewServer(t, smtptest.Options{})
+	env = append(env, "STRIPESYNC_SMTP_URL="+mail.URL(), "STRIPESYNC_MAIL_FROM=billing@seller.test",
+		"STRIPESYNC_SIGNING_KEY=0123456789abcdef0123456789abcdef", "STRIPESYNC_PUBLIC_URL=https://pay.seller.test",
+		"STRIPESYNC_BUSINESS_NAME=Seller Supplies Inc.")
+	acct := emu.sf.Insert("Account", map[string]any{"Name": "Initech", "Billing_Email__c": "ap@initech.test"})
+	inv := emu.sf.Insert("Invoice__c", map[string]any{"Name": "INV-9001", "Account__c": acct, "Amount__c": "42.00", "CurrencyIsoCode": "USD", "Status__c": "Open"})
+	stripesyncCmd := func(args ...string) string {
+		t.Helper()
+		cmd := exec.CommandContext(t.Context(), binary, args...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("stripesync %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	stripesyncCmd("sync", "accounts")
+	custs := emu.st.CustomersWithMetadata(stripesync.MetadataAccountID, acct)
+	if len(custs) != 1 {
+		t.Fatalf("%d customers for the account", len(custs))
+	}
+	// Paid while no daemon was listening: only the pull can find it.
+	pi, err := emu.st.Pay(stripetest.PayParams{Customer: custs[0].ID, Amount: 4200, Currency: "usd",
+		Metadata: map[string]string{stripesync.MetadataInvoiceID: inv}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stripesyncCmd("sync", "payments")
+	if rec, _ := emu.sf.Get("Invoice__c", inv); rec["Status__c"] != "Paid" {
+		t.Errorf("after sync payments the invoice is %v, want Paid", rec["Status__c"])
+	}
+	if n := len(mail.Messages()); n != 1 {
+		t.Fatalf("%d receipts mailed by sync payments, want 1", n)
+	}
+
+	pdfPath := filepath.Join(dir, "r.pdf")
+	out := stripesyncCmd("receipt", "--payment", pi, "-o", pdfPath)
+	pdf, err := os.ReadFile(pdfPath)
+	if err != nil {
+		t.Fatalf("%v (output %s)", err, out)
+	}
+	doc, err := pdftext.Read(pdf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := doc.Text(); !strings.Contains(text, "R-000001") || !strings.Contains(text, "42.00 USD") || !strings.Contains(text, "Seller Supplies Inc.") {
+		t.Errorf("receipt -o wrote a PDF without its number, amount or seller:\n%s", text)
+	}
+	if out := stripesyncCmd("receipt", "--payment", pi); !strings.Contains(out, "https://pay.seller.test/receipts/") {
+		t.Errorf("receipt without flags printed no download link:\n%s", out)
+	}
+	stripesyncCmd("receipt", "--payment", pi, "--resend")
+	if n := len(mail.Messages()); n != 2 {
+		t.Errorf("%d messages after --resend, want 2", n)
 	}
 }

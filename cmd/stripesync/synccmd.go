@@ -56,6 +56,14 @@ func cmdSync(ctx context.Context, args []string, getenv func(string) string, std
 		bar := newProgress(stderr, "accounts")
 		run, err = a.engine.PushAccounts(ctx, syncer.PushOptions{Full: *full, Progress: bar.update})
 		bar.done()
+		if err == nil && run.Status != stripesync.RunFailed {
+			// Invoices are read with the accounts, as the hourly job does.
+			printRun(stdout, run)
+			run, err = a.engine.PullInvoices(ctx)
+			if err == nil {
+				err = a.drainWriteBack(ctx)
+			}
+		}
 	} else {
 		run, err = a.engine.PullPayments(ctx, syncer.PullOptions{Since: from})
 		if err == nil {
