@@ -146,3 +146,19 @@ type PaymentLedger interface {
 	// MarkEventsProcessed records that the events were applied.
 	MarkEventsProcessed(ctx context.Context, ids []string) error
 }
+
+// TriggerInbox holds the CRM's change hints until they are pushed.
+// Implemented by store.DB.
+type TriggerInbox interface {
+	// AcceptTriggers stores the triggers of one message in one
+	// transaction, skipping notification ids seen before and coalescing
+	// triggers of one record; it returns how many were new.
+	AcceptTriggers(ctx context.Context, ts []Trigger) (accepted int, err error)
+	// ClaimTriggers leases up to n pending triggers, oldest first.
+	ClaimTriggers(ctx context.Context, n int, lease time.Duration) ([]ClaimedTrigger, error)
+	// CompleteTrigger settles a claimed trigger unless a newer one for the
+	// same record arrived meanwhile.
+	CompleteTrigger(ctx context.Context, t ClaimedTrigger) error
+	// FailTrigger makes a claimed trigger due again at retryAt.
+	FailTrigger(ctx context.Context, t ClaimedTrigger, retryAt time.Time, cause error) error
+}

@@ -24,3 +24,13 @@ const (
 	ObjectAccount = "Account"
 	ObjectInvoice = "Invoice__c"
 )
+
+// ClaimedTrigger is a pending trigger leased to a worker. Seq tells
+// whether another trigger for the same record arrived after the claim, in
+// which case completing it leaves the record pending for another push.
+type ClaimedTrigger struct {
+	Trigger
+	Seq       int64
+	Attempts  int
+	LastError string
+}

@@ -34,6 +34,7 @@ var (
 	_ stripesync.Ledger        = (*DB)(nil)
 	_ stripesync.Queue         = (*DB)(nil)
 	_ stripesync.PaymentLedger = (*DB)(nil)
+	_ stripesync.TriggerInbox  = (*DB)(nil)
 )
 
 // Open parses url ("sqlite:PATH", "postgres://…" or "postgresql://…"),

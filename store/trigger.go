@@ -25,20 +25,9 @@ const notificationRetention = 7 * 24 * time.Hour
 // parameters each), well under both dialects' limits.
 const triggerBatch = 500
 
-// ClaimedTrigger is a pending record handed to a worker by ClaimTriggers.
-// Its Trigger carries the latest NotificationID merged, the greatest
-// ModStamp and the first ReceivedAt.
-type ClaimedTrigger struct {
-	stripesync.Trigger
-	// Seq identifies the state that was claimed: every trigger merged
-	// into the record afterwards replaces it, and CompleteTrigger compares.
-	Seq int64
-	// Attempts counts the claims of this pending record, this one
-	// included, so a worker can give up on a record that keeps failing.
-	Attempts int
-	// LastError is the cause given to the last FailTrigger, "" if none.
-	LastError string
-}
+// ClaimedTrigger is the root type: a pending record handed to a worker by
+// ClaimTriggers.
+type ClaimedTrigger = stripesync.ClaimedTrigger
 
 type triggerKey struct{ object, recordID string }
 
