@@ -25,6 +25,9 @@ type Config struct {
 	// pull, write-back, receipts); the account push runs without them.
 	Payments stripesync.PaymentLedger
 	Queue    stripesync.Queue
+	// Triggers is the inbox of CRM change hints (Outbound Messages, Apex
+	// callouts); nil turns the trigger worker off.
+	Triggers stripesync.TriggerInbox
 	// Receipts sends receipts; nil turns receipt mail off (receipts are
 	// still numbered and downloadable).
 	Receipts ReceiptSender
@@ -75,6 +78,7 @@ type Engine struct {
 	ledger   stripesync.Ledger
 	payments stripesync.PaymentLedger
 	queue    stripesync.Queue
+	triggers stripesync.TriggerInbox
 	receipts ReceiptSender
 	business stripesync.Business
 	wake     wakeups
@@ -96,6 +100,7 @@ func New(cfg Config) (*Engine, error) {
 		ledger:   cfg.Ledger,
 		payments: cfg.Payments,
 		queue:    cfg.Queue,
+		triggers: cfg.Triggers,
 		receipts: cfg.Receipts,
 		business: cfg.Business,
 		wake:     newWakeups(),

@@ -128,36 +128,14 @@ func (w *watermark) observe(a stripesync.Account, handled bool) {
 	}
 }
 
-// pushBatch pushes a batch of accounts concurrently, writes the results back
-// to the CRM, advances the watermark and saves the cursor. It returns an
-// error only when the run must stop.
+// pushBatch pushes a batch of accounts, counts the outcomes, advances the
+// watermark and saves the cursor. It returns an error only when the run
+// must stop.
 func (e *Engine) pushBatch(ctx context.Context, run *stripesync.SyncRun, w *watermark, batch []stripesync.Account) error {
-	ids := make([]string, len(batch))
-	for i, a := range batch {
-		ids[i] = a.ID
+	outcomes, stop := e.pushAll(ctx, batch)
+	if outcomes == nil {
+		return stop
 	}
-	links, err := e.ledger.AccountLinks(ctx, ids)
-	if err != nil {
-		return fmt.Errorf("read account links: %w", err)
-	}
-
-	outcomes := make([]outcome, len(batch))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(e.workers)
-	for i, a := range batch {
-		link, ok := links[a.ID]
-		var lp *stripesync.AccountLink
-		if ok {
-			lp = &link
-		}
-		g.Go(func() error {
-			outcomes[i] = e.pushAccount(gctx, a, lp)
-			return nil
-		})
-	}
-	_ = g.Wait() // workers report through outcomes, never through the group
-
-	stop := e.writeBack(ctx, batch, outcomes)
 
 	var pushed, skipped, failed int
 	for i, a := range batch {
@@ -192,6 +170,37 @@ func (e *Engine) pushBatch(ctx context.Context, run *stripesync.SyncRun, w *wate
 		stop = ctx.Err()
 	}
 	return stop
+}
+
+// pushAll pushes accounts concurrently and writes the results back to the
+// CRM: the one code path of the scheduled push and the real-time
+// triggers. outcomes is nil when nothing could be done (the ledger could
+// not be read); stop is set when the CRM refuses further work.
+func (e *Engine) pushAll(ctx context.Context, batch []stripesync.Account) (outcomes []outcome, stop error) {
+	ids := make([]string, len(batch))
+	for i, a := range batch {
+		ids[i] = a.ID
+	}
+	links, err := e.ledger.AccountLinks(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read account links: %w", err)
+	}
+	outcomes = make([]outcome, len(batch))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(e.workers)
+	for i, a := range batch {
+		link, ok := links[a.ID]
+		var lp *stripesync.AccountLink
+		if ok {
+			lp = &link
+		}
+		g.Go(func() error {
+			outcomes[i] = e.pushAccount(gctx, a, lp)
+			return nil
+		})
+	}
+	_ = g.Wait() // workers report through outcomes, never through the group
+	return outcomes, e.writeBack(ctx, batch, outcomes)
 }
 
 // writeBack sends the CRM updates of a batch in one WriteAccountSync call

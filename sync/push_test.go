@@ -28,12 +28,14 @@ type world struct {
 	engine *syncer.Engine
 	// receipts, when set before rebuild, mails receipts.
 	receipts syncer.ReceiptSender
+	// triggers, when set before rebuild, is the trigger inbox.
+	triggers *store.DB
 }
 
 func newWorld(t testing.TB) *world {
 	t.Helper()
 	w := &world{
-		sf: crmtest.NewServer(t, crmtest.Options{ClientID: "cid", ClientSecret: "csecret"}),
+		sf: crmtest.NewServer(t, crmtest.Options{ClientID: "cid", ClientSecret: "csecret", OrgID: testOrgID}),
 		st: stripetest.NewServer(t, stripetest.Options{Seed: 1}),
 		db: storetest.OpenSQLite(t),
 	}
@@ -55,10 +57,14 @@ func (w *world) rebuild(t testing.TB) {
 		t.Fatal(err)
 	}
 	w.crm = c
-	w.engine, err = syncer.New(syncer.Config{
+	cfg := syncer.Config{
 		CRM: c, Billing: b, Ledger: w.ledger, Payments: w.db, Queue: w.db, Receipts: w.receipts,
 		Business: stripesync.Business{Name: "Seller Supplies Inc.", Address: []string{"1 Harbor Way", "Oakland, CA 94607"}},
-	})
+	}
+	if w.triggers != nil {
+		cfg.Triggers = w.triggers
+	}
+	w.engine, err = syncer.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 // payment travels from webhook to CRM in milliseconds rather than a polling
 // interval. Each channel holds at most one pending wake-up.
 type wakeups struct {
-	events, crm, receipts chan struct{}
+	events, crm, receipts, triggers chan struct{}
 }
 
 func newWakeups() wakeups {
@@ -23,6 +23,7 @@ func newWakeups() wakeups {
 		events:   make(chan struct{}, 1),
 		crm:      make(chan struct{}, 1),
 		receipts: make(chan struct{}, 1),
+		triggers: make(chan struct{}, 1),
 	}
 }
 
@@ -41,9 +42,10 @@ func (e *Engine) NotifyEvents() { poke(e.wake.events) }
 // for: jobs whose retry time came, or work enqueued by another process.
 const idlePoll = time.Second
 
-// RunWorkers runs the payment workers until ctx ends: the Stripe event
-// processor, the CRM write-back of payments and invoices, and the receipt
-// mailer. Each drains its queue, then sleeps until woken or idlePoll.
+// RunWorkers runs the background workers until ctx ends: the Stripe event
+// processor, the CRM write-back of payments and invoices, the receipt
+// mailer and the CRM trigger processor. Each drains its queue, then sleeps
+// until woken or idlePoll.
 func (e *Engine) RunWorkers(ctx context.Context) error {
 	if e.payments == nil {
 		return errors.New("sync: payment workers need Config.Payments and Config.Queue")
@@ -53,6 +55,9 @@ func (e *Engine) RunWorkers(ctx context.Context) error {
 	g.Go(func() error { return e.loop(ctx, "crm-writeback", e.wake.crm, e.WriteBack) })
 	if e.receipts != nil {
 		g.Go(func() error { return e.loop(ctx, "receipts", e.wake.receipts, e.SendReceipts) })
+	}
+	if e.triggers != nil {
+		g.Go(func() error { return e.loop(ctx, "triggers", e.wake.triggers, e.ProcessTriggers) })
 	}
 	return g.Wait()
 }
