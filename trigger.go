@@ -34,3 +34,12 @@ type ClaimedTrigger struct {
 	Attempts  int
 	LastError string
 }
+
+// OutboundMessage is a decoded Salesforce Outbound Message: who sent it and
+// one Trigger per notification.
+type OutboundMessage struct {
+	// OrganizationID is the sending org's 18-character id, the only thing
+	// in the message that says who sent it.
+	OrganizationID string
+	Triggers       []Trigger
+}

@@ -12,31 +12,23 @@ import (
 	"github.com/stripesync/stripesync"
 )
 
-// OutboundCodec is the SOAP side of the Outbound Message listener. It is
-// implemented in cmd over package crm (crm.ParseOutboundMessage,
-// crm.AckResponse, crm.SOAPFault), which httpapi may not import.
+// OutboundCodec is the SOAP side of the Outbound Message listener,
+// implemented by crm.OutboundCodec (httpapi may not import crm; cmd wires
+// it).
 type OutboundCodec interface {
 	// Parse decodes a message body. Anything malformed or hostile
 	// (a DOCTYPE, entity definitions, more than 100 notifications) is
 	// EINVALID, refused without expanding anything; the error's message
-	// is shown to the sender.
-	Parse(body []byte) (OutboundMessage, error)
+	// is shown to the sender. The message has one Trigger per
+	// notification, with NotificationID, Object, RecordID and ModStamp set;
+	// the handler sets ReceivedAt.
+	Parse(body []byte) (stripesync.OutboundMessage, error)
 	// Ack is the exact notificationsResponse acknowledgement, the only
 	// answer that ends Salesforce's retries.
 	Ack() []byte
 	// Fault is a SOAP fault envelope: soapenv:Client when client is true
 	// (the message is at fault), soapenv:Server otherwise (we are).
 	Fault(client bool, message string) []byte
-}
-
-// OutboundMessage is a decoded Outbound Message as the listener needs it.
-type OutboundMessage struct {
-	// OrganizationID is the sending org's 18-character id, the only thing
-	// in the message that says who sent it.
-	OrganizationID string
-	// Triggers holds one Trigger per notification, with NotificationID,
-	// Object, RecordID and ModStamp set; the handler sets ReceivedAt.
-	Triggers []stripesync.Trigger
 }
 
 // handleOutbound answers Salesforce's Outbound Messages. The order is the

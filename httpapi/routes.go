@@ -21,6 +21,13 @@ func (s *Server) routes() {
 	if s.webhook != nil {
 		s.mux.HandleFunc("POST /stripe/webhook", s.handleStripeWebhook)
 	}
+	// Salesforce: Outbound Messages (SOAP), authenticated by the path
+	// secret and the org id, stored before they are acknowledged; and Apex
+	// callouts, JSON signed with HMAC-SHA256, stored before the 202.
+	if s.triggers != nil {
+		s.mux.HandleFunc("POST /salesforce/outbound/{secret}", s.handleOutbound)
+		s.mux.HandleFunc("POST /v1/triggers", s.handleTriggers)
+	}
 	// customers and staff: receipt downloads by signed token.
 	if s.receipt != nil {
 		s.mux.HandleFunc("GET /receipts/{file}", s.handleReceiptPDF)

@@ -93,3 +93,34 @@ func BenchmarkPaymentToCRMPaid(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }
+
+// BenchmarkOutboundToStripe measures how long an Account edit in the CRM
+// takes to reach its Stripe customer: workflow rule → Outbound Message →
+// listener (stored, acknowledged) → trigger worker → CRM re-read → push,
+// with the Stripe emulator answering at once and after 100 ms.
+func BenchmarkOutboundToStripe(b *testing.B) {
+	for _, latency := range []time.Duration{0, 100 * time.Millisecond} {
+		b.Run(fmt.Sprintf("stripe-latency=%s", latency), func(b *testing.B) {
+			w := newTriggerWorld(b, 1, crmtest.OutboundConfig{OnWrite: true})
+			w.st.SetLatency(latency)
+			lat := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for i := range b.N {
+				name := fmt.Sprintf("Edit %d", i)
+				start := time.Now()
+				w.sf.Update("Account", w.ids[0], map[string]any{"Name": name})
+				for w.customerName(b, w.ids[0]) != name {
+					if time.Since(start) > 10*time.Second {
+						b.Fatalf("edit %d not in Stripe after 10 s", i)
+					}
+					time.Sleep(200 * time.Microsecond)
+				}
+				lat = append(lat, time.Since(start))
+			}
+			b.StopTimer()
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+		})
+	}
+}

@@ -28,6 +28,10 @@ type Config struct {
 	// Triggers is the inbox of CRM change hints (Outbound Messages, Apex
 	// callouts); nil turns the trigger worker off.
 	Triggers stripesync.TriggerInbox
+	// TriggerWindow is the inbox's coalescing window: a new trigger
+	// becomes claimable only after it, so NotifyTriggers wakes the worker
+	// again once it has passed.
+	TriggerWindow time.Duration
 	// Receipts sends receipts; nil turns receipt mail off (receipts are
 	// still numbered and downloadable).
 	Receipts ReceiptSender
@@ -79,6 +83,7 @@ type Engine struct {
 	payments stripesync.PaymentLedger
 	queue    stripesync.Queue
 	triggers stripesync.TriggerInbox
+	window   time.Duration
 	receipts ReceiptSender
 	business stripesync.Business
 	wake     wakeups
@@ -101,6 +106,7 @@ func New(cfg Config) (*Engine, error) {
 		payments: cfg.Payments,
 		queue:    cfg.Queue,
 		triggers: cfg.Triggers,
+		window:   cfg.TriggerWindow,
 		receipts: cfg.Receipts,
 		business: cfg.Business,
 		wake:     newWakeups(),

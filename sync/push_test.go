@@ -63,6 +63,7 @@ func (w *world) rebuild(t testing.TB) {
 	}
 	if w.triggers != nil {
 		cfg.Triggers = w.triggers
+		cfg.TriggerWindow = testTriggerWindow
 	}
 	w.engine, err = syncer.New(cfg)
 	if err != nil {

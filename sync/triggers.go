@@ -14,8 +14,15 @@ const (
 	triggerLease = time.Minute
 )
 
-// NotifyTriggers tells the trigger worker that triggers were accepted.
-func (e *Engine) NotifyTriggers() { poke(e.wake.triggers) }
+// NotifyTriggers tells the trigger worker that triggers were accepted:
+// now, for records already pending, and when the coalescing window of the
+// new ones has passed.
+func (e *Engine) NotifyTriggers() {
+	poke(e.wake.triggers)
+	if e.window > 0 {
+		time.AfterFunc(e.window, func() { poke(e.wake.triggers) })
+	}
+}
 
 // ProcessTriggers pushes one batch of pending CRM triggers and returns how
 // many it took. A trigger is only a hint: the record is read again from

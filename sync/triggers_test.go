@@ -14,6 +14,7 @@ import (
 )
 
 const (
+	testTriggerWindow = 20 * time.Millisecond
 	testOrgID         = "00D000000000001EAA"
 	testTriggerSecret = "trigger-secret-0123456789"
 )
@@ -31,7 +32,7 @@ type triggerWorld struct {
 func newTriggerWorld(t testing.TB, accounts int, ob crmtest.OutboundConfig) *triggerWorld {
 	t.Helper()
 	w := &triggerWorld{world: newWorld(t)}
-	w.triggers = w.db.WithTriggerWindow(20 * time.Millisecond)
+	w.triggers = w.db.WithTriggerWindow(testTriggerWindow)
 	w.rebuild(t)
 	w.ids = w.seed(accounts, nil)
 	w.push(t)

@@ -133,15 +133,17 @@ func (a *app) buildAdapters() error {
 		a.receiptSender = receiptMailer{mailer: mailer, links: links}
 	}
 	a.engine, err = syncer.New(syncer.Config{
-		CRM:      a.crm,
-		Billing:  a.billing,
-		Ledger:   a.db,
-		Payments: a.db,
-		Queue:    a.db,
-		Receipts: a.receiptSender,
-		Business: stripesync.Business{Name: a.cfg.BusinessName, Address: a.cfg.BusinessAddress, Email: a.cfg.MailFrom},
-		Logger:   a.logger.With("component", "sync"),
-		Observer: a.metrics,
+		CRM:           a.crm,
+		Billing:       a.billing,
+		Ledger:        a.db,
+		Payments:      a.db,
+		Queue:         a.db,
+		Triggers:      a.db,
+		TriggerWindow: triggerWindow,
+		Receipts:      a.receiptSender,
+		Business:      stripesync.Business{Name: a.cfg.BusinessName, Address: a.cfg.BusinessAddress, Email: a.cfg.MailFrom},
+		Logger:        a.logger.With("component", "sync"),
+		Observer:      a.metrics,
 	})
 	return err
 }

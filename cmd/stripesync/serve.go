@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/stripesync/stripesync"
+	"github.com/stripesync/stripesync/crm"
 	"github.com/stripesync/stripesync/httpapi"
 	"github.com/stripesync/stripesync/metrics"
 	"github.com/stripesync/stripesync/schedules"
@@ -22,6 +23,11 @@ import (
 
 // webhookTolerance is how old a signed webhook may be: Stripe's default.
 const webhookTolerance = 300 * time.Second
+
+// triggerWindow is how long a record's first trigger waits for more
+// triggers of the same record to coalesce with: short enough for a
+// real-time push, long enough to fold a burst of saves into one.
+const triggerWindow = 50 * time.Millisecond
 
 // shutdownGrace bounds how long a SIGTERM waits for requests and a running
 // job to finish.
@@ -85,6 +91,18 @@ func (a *app) serve(ctx context.Context, listening func(addr string)) error {
 		}
 	} else {
 		a.logger.Warn("STRIPE_WEBHOOK_SECRET is not set: POST /stripe/webhook is off; payments arrive with the pull only")
+	}
+	if a.cfg.TriggerSecret != "" {
+		hcfg.Triggers = &httpapi.TriggerConfig{
+			Secret:   a.cfg.TriggerSecret,
+			OrgID:    a.cfg.SalesforceOrgID,
+			Objects:  map[string]bool{stripesync.ObjectAccount: true, stripesync.ObjectInvoice: true},
+			Outbound: crm.OutboundCodec{},
+			Accept:   a.db.WithTriggerWindow(triggerWindow).AcceptTriggers,
+			Accepted: a.engine.NotifyTriggers,
+		}
+	} else {
+		a.logger.Warn("STRIPESYNC_TRIGGER_SECRET is not set: the Outbound Message and trigger endpoints are off")
 	}
 	handler := httpapi.NewServer(hcfg)
 	ln, err := net.Listen("tcp", a.cfg.Listen)
