@@ -18,8 +18,12 @@ type Request struct {
 	Status         int    // status sent (or, when Dropped, that would have been sent)
 	Replayed       bool   // answered from the idempotency layer
 	Dropped        bool   // the connection was closed instead of answering
-	Params         url.Values
-	Time           time.Time
+	// logged: already in the request log (a dropped request is logged
+	// before its connection closes, so a client that sees the drop can
+	// count on it).
+	logged bool
+	Params url.Values
+	Time   time.Time
 }
 
 // isWrite reports whether the request could change state.

@@ -167,7 +167,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	// Deferred so that a dropped connection (which may abort the handler)
 	// is still logged.
 	defer func() {
-		s.record(rec)
+		if !rec.logged {
+			s.record(rec)
+		}
 		s.log.Debug("stripe request", "method", rec.Method, "path", rec.Path,
 			"status", rec.Status, "replayed", rec.Replayed, "dropped", rec.Dropped,
 			"request_id", rec.RequestID, "duration_ms", time.Since(start).Milliseconds())
@@ -312,6 +314,8 @@ func (s *Server) hold(r *http.Request) {
 // would have got; it goes to the log only.
 func (s *Server) drop(w http.ResponseWriter, rec *Request, status int) {
 	rec.Status, rec.Dropped = status, true
+	s.record(*rec)
+	rec.logged = true
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		// HTTP/2 or a wrapped writer: abort the stream instead.
