@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/stripesync/stripesync"
+	"github.com/stripesync/stripesync/crm/crmtest"
 	"github.com/stripesync/stripesync/receipts/pdftext"
 	"github.com/stripesync/stripesync/receipts/smtptest"
 	"github.com/stripesync/stripesync/store"
@@ -316,4 +318,59 @@ func TestPaymentsAndReceiptCommands(t *testing.T) {
 	if n := len(mail.Messages()); n != 2 {
 		t.Errorf("%d messages after --resend, want 2", n)
 	}
+}
+
+func TestServeTurnsAnOutboundMessageIntoAStripeUpdate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the daemon")
+	}
+	dir := t.TempDir()
+	emu, env := emulatorEnv(t, "sqlite:"+filepath.Join(dir, "ledger.db"), 0)
+	acct := emu.sf.Insert("Account", map[string]any{"Name": "Before"})
+	listen := freeAddr(t)
+	env = append(env, "STRIPESYNC_LISTEN="+listen, "STRIPESYNC_TRIGGER_SECRET=serve-trigger-secret-0123")
+	cmd := exec.CommandContext(t.Context(), binary, "sync", "accounts")
+	cmd.Env = env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sync accounts: %v\n%s", err, out)
+	}
+
+	var log bytes.Buffer
+	serve := exec.Command(binary, "serve")
+	serve.Env = env
+	serve.Stdout, serve.Stderr = &log, &log
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = serve.Process.Signal(syscall.SIGTERM)
+		_ = serve.Wait()
+	}()
+	ob := emu.sf.AddOutbound(crmtest.OutboundConfig{
+		URL: "http://" + listen + "/salesforce/outbound/serve-trigger-secret-0123", Object: stripesync.ObjectAccount,
+		OnWrite: true, RetryBase: 20 * time.Millisecond,
+	})
+	emu.sf.Update("Account", acct, map[string]any{"Name": "After"})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c := emu.st.CustomersWithMetadata(stripesync.MetadataAccountID, acct)
+		if len(c) == 1 && c[0].Name == "After" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the edit never reached Stripe; outbound %+v; daemon log:\n%s", ob.Stats(), log.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// freeAddr returns a loopback address nobody listens on right now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
