@@ -5,10 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/stripesync/stripesync"
 	"github.com/stripesync/stripesync/crm"
@@ -38,7 +35,6 @@ func BenchmarkOutboundMessages(b *testing.B) {
 func benchOutbound(b *testing.B, db *store.DB, senders int) {
 	srv, _ := triggerServer(b, db, nil)
 	url := srv.URL + "/salesforce/outbound/" + triggerSecret
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: senders, MaxConnsPerHost: senders}}
 	// Render every message first, so that the senders measure the
 	// listener, not their own formatting.
 	bodies := make([][]byte, b.N)
@@ -46,48 +42,21 @@ func benchOutbound(b *testing.B, db *store.DB, senders int) {
 		bodies[i] = envelope(orgID, notes(stripesync.ObjectAccount, i*crm.MaxOutboundNotifications, crm.MaxOutboundNotifications))
 	}
 	ack := crm.AckResponse()
-	lat := make([]time.Duration, b.N)
-	var next sync.Mutex
-	n := 0
-	take := func() int {
-		next.Lock()
-		defer next.Unlock()
-		if n == b.N {
-			return -1
+	elapsed, lat := load(b, senders, func(client *http.Client, i int) error {
+		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(bodies[i]))
+		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+		req.Header.Set("SOAPAction", `""`)
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
 		}
-		n++
-		return n - 1
-	}
-	b.ResetTimer()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range senders {
-		wg.Go(func() {
-			for i := take(); i >= 0; i = take() {
-				t0 := time.Now()
-				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(bodies[i]))
-				req.Header.Set("Content-Type", "text/xml; charset=utf-8")
-				req.Header.Set("SOAPAction", `""`)
-				resp, err := client.Do(req)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				got, err := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if err != nil || resp.StatusCode != http.StatusOK || !bytes.Equal(got, ack) {
-					b.Errorf("message %d: %d %v\n%s", i, resp.StatusCode, err, got)
-					return
-				}
-				lat[i] = time.Since(t0)
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	slices.Sort(lat)
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK || !bytes.Equal(got, ack) {
+			return fmt.Errorf("message %d: %d %v\n%s", i, resp.StatusCode, err, got)
+		}
+		return nil
+	})
 	b.ReportMetric(float64(b.N*crm.MaxOutboundNotifications)/elapsed.Seconds(), "notifications/s")
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	reportLatency(b, lat)
 }

@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -34,7 +32,6 @@ func BenchmarkStripeWebhook(b *testing.B) {
 
 func benchWebhook(b *testing.B, db *store.DB, senders int) {
 	srv, _ := webhookServer(b, db)
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: senders, MaxConnsPerHost: senders}}
 	// Pre-sign every body so that the senders measure the server, not
 	// their own HMAC work. A realistic event is about 1.5 KB.
 	pad := strings.Repeat("x", 1200)
@@ -46,47 +43,20 @@ func benchWebhook(b *testing.B, db *store.DB, senders int) {
 			senders, i, now.Unix(), i, pad))
 		sigs[i] = stripetest.SignPayload(bodies[i], whsec, now)
 	}
-	lat := make([]time.Duration, b.N)
-	var next sync.Mutex
-	n := 0
-	take := func() int {
-		next.Lock()
-		defer next.Unlock()
-		if n == b.N {
-			return -1
+	elapsed, lat := load(b, senders, func(client *http.Client, i int) error {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/stripe/webhook", bytes.NewReader(bodies[i]))
+		req.Header.Set("Stripe-Signature", sigs[i])
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
 		}
-		n++
-		return n - 1
-	}
-	b.ResetTimer()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range senders {
-		wg.Go(func() {
-			for i := take(); i >= 0; i = take() {
-				t0 := time.Now()
-				req, _ := http.NewRequest(http.MethodPost, srv.URL+"/stripe/webhook", bytes.NewReader(bodies[i]))
-				req.Header.Set("Stripe-Signature", sigs[i])
-				resp, err := client.Do(req)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					b.Errorf("status %d", resp.StatusCode)
-					return
-				}
-				lat[i] = time.Since(t0)
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	slices.Sort(lat)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	})
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	reportLatency(b, lat)
 }
