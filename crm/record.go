@@ -11,7 +11,7 @@ import (
 )
 
 // Record is one sObject as JSON fields: API name → value. Values read from
-// Salesforce are nil, string, bool, json.Number (never float64, so amounts
+// Salesforce are nil, string, bool, json.Number (never a binary float, so amounts
 // stay exact) or a nested Record-shaped map for relationships; the
 // "attributes" key is removed. For writes, nil sends JSON null, which
 // clears the field, and a time.Time is sent in Salesforce's dateTime form.
