@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/stripesync/stripesync"
+	"github.com/stripesync/stripesync/crm/crmtest"
 	"github.com/stripesync/stripesync/receipts/smtptest"
 	"github.com/stripesync/stripesync/stripeclient/stripetest"
 	syncer "github.com/stripesync/stripesync/sync"
@@ -63,6 +64,7 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 	overlay["STRIPESYNC_MAIL_FROM"] = "billing@seller.example"
 	overlay["STRIPE_WEBHOOK_SECRET"] = demoWebhookSecret
 	overlay["STRIPESYNC_SIGNING_KEY"] = hex.EncodeToString(signingKey)
+	overlay["STRIPESYNC_TRIGGER_SECRET"] = hex.EncodeToString(signingKey[:16])
 	overlay["STRIPESYNC_BUSINESS_NAME"] = "Seller Supplies Inc."
 	overlay["STRIPESYNC_BUSINESS_ADDRESS"] = "1 Harbor Way|Oakland, CA 94607|United States"
 	// A one-shot demo takes any free port, so it runs beside a daemon; the
@@ -129,6 +131,9 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	fmt.Fprintln(stdout, "\nPayments: invoices pulled from the CRM, paid through Stripe, rolled up and written back.")
 	if err := demoPayments(ctx, a, emu, mail, ids, stdout); err != nil {
+		return err
+	}
+	if err := demoTrigger(ctx, emu, addr, overlay["STRIPESYNC_TRIGGER_SECRET"], ids[3], stdout); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "\nDemo folder: %s\n  stripesync.db  the ledger\n  mail/          every receipt e-mail (.eml) and its PDF\n", dir)
@@ -379,4 +384,28 @@ func (e *emulators) refund(pi string, amount int64) error {
 		return fmt.Errorf("refund %s: Stripe emulator answered %s", pi, resp.Status)
 	}
 	return nil
+}
+
+// demoTrigger shows the real-time path: a workflow rule on Account sends
+// an Outbound Message on every edit, and the daemon pushes the change.
+func demoTrigger(ctx context.Context, emu *emulators, addr, secret, account string, stdout io.Writer) error {
+	emu.sf.AddOutbound(crmtest.OutboundConfig{
+		URL:    "http://" + addr + "/salesforce/outbound/" + secret,
+		Object: stripesync.ObjectAccount, OnWrite: true, RetryBase: 100 * time.Millisecond,
+	})
+	const name = "Umbrella Health (renamed in Salesforce)"
+	start := time.Now()
+	emu.sf.Update("Account", account, map[string]any{"Name": name})
+	for {
+		c := emu.st.CustomersWithMetadata(stripesync.MetadataAccountID, account)
+		if len(c) == 1 && c[0].Name == name {
+			fmt.Fprintf(stdout, "\nReal time: an account renamed in Salesforce reached its Stripe customer %s through an Outbound Message in %s.\n",
+				c[0].ID, time.Since(start).Round(time.Millisecond))
+			return nil
+		}
+		if time.Since(start) > 15*time.Second || ctx.Err() != nil {
+			return fmt.Errorf("the Outbound Message for %s did not reach Stripe", account)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

@@ -115,7 +115,7 @@ func TestDemoOnce(t *testing.T) {
 		"error: Stripe customer cus_DemoDoesNotExist does not exist",
 		"Second push", "pushed 2", "unbound",
 		"INV-1002", "Mastercard •••• 4444", "Partially Refunded", "Bank •••• 6789",
-		"6 receipts e-mailed", "Demo folder:",
+		"6 receipts e-mailed", "Real time: an account renamed in Salesforce", "Demo folder:",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, text)
