@@ -547,3 +547,14 @@ func TestReceiptDownloadNeedsItsSignedToken(t *testing.T) {
 		}
 	}
 }
+
+func TestPaymentOfADeletedAccountIsStillWrittenToTheCRM(t *testing.T) {
+	w := newPayWorld(t)
+	inv := w.invoice(t, "INV-8001", "20.00", "USD")
+	w.sf.Delete("Account", w.account)
+	pi := w.pay(t, inv, 2000, "usd", "pm_card_visa")
+	eventually(t, "the Payment__c row without its account", func() bool {
+		ps := w.crmPayments(t, inv)
+		return len(ps) == 1 && ps[0]["Stripe_Payment_Id__c"] == pi
+	})
+}

@@ -73,7 +73,40 @@ func (e *Engine) writeBackPayments(ctx context.Context) (int, error) {
 		return len(jobs), nil
 	}
 	perRecord, callErr := e.crm.UpsertPayments(ctx, records)
+	if callErr == nil {
+		e.retryWithoutAccount(ctx, records, perRecord)
+	}
 	return len(jobs), e.settleJobs(ctx, recordJobs, perRecord, callErr)
+}
+
+// retryWithoutAccount resends, without the Account__c lookup, the records
+// the CRM refused for good: most often the account was deleted or merged
+// in the CRM after it paid. The payment is still worth recording; the CRM
+// never loses a lookup it has, since empty lookups are not sent. perRecord
+// is updated in place with the second answers.
+func (e *Engine) retryWithoutAccount(ctx context.Context, records []stripesync.Payment, perRecord []error) {
+	var again []stripesync.Payment
+	var index []int
+	for i, err := range perRecord {
+		if err != nil && permanent(err) && records[i].AccountID != "" {
+			p := records[i]
+			p.AccountID = ""
+			again = append(again, p)
+			index = append(index, i)
+		}
+	}
+	if len(again) == 0 {
+		return
+	}
+	second, err := e.crm.UpsertPayments(ctx, again)
+	for j, i := range index {
+		switch {
+		case j < len(second):
+			perRecord[i] = second[j]
+		case err != nil:
+			perRecord[i] = err
+		}
+	}
 }
 
 // paymentForCRM is the ledger's payment as Payment__c should show it: the
