@@ -558,3 +558,41 @@ func TestPaymentOfADeletedAccountIsStillWrittenToTheCRM(t *testing.T) {
 		return len(ps) == 1 && ps[0]["Stripe_Payment_Id__c"] == pi
 	})
 }
+
+func TestCheckoutDisputeAndCustomerDeletionEvents(t *testing.T) {
+	w := newPayWorld(t)
+	inv := w.invoice(t, "INV-9101", "45.00", "USD")
+
+	// checkout.session.completed: the PaymentIntent is found through the
+	// session and recorded with the invoice from payment_intent_data.
+	_, pi, err := w.st.CompleteCheckout(stripetest.CheckoutParams{
+		Customer: w.cus, Amount: 4500, Currency: "usd",
+		PaymentIntentMetadata: map[string]string{stripesync.MetadataInvoiceID: inv, stripesync.MetadataChannel: stripesync.ChannelPaymentLink},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the Checkout payment Paid in the CRM", func() bool { return w.crmInvoice(t, inv).Status == "Paid" })
+	p, err := w.db.Payment(t.Context(), pi)
+	if err != nil || p.Channel != stripesync.ChannelPaymentLink || p.AccountID != w.account {
+		t.Errorf("checkout payment = %+v, %v; want channel Payment Link and the account from the customer link", p, err)
+	}
+
+	// charge.dispute.created: the ledger learns of the dispute.
+	if err := w.st.Dispute(pi); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the dispute in the ledger", func() bool {
+		p, err := w.db.Payment(t.Context(), pi)
+		return err == nil && p.Disputed
+	})
+
+	// customer.deleted: the link stops being bound and the CRM says why.
+	w.st.DeleteCustomer(w.cus)
+	eventually(t, "the deletion in the ledger and the CRM", func() bool {
+		links, err := w.db.AccountLinks(t.Context(), []string{w.account})
+		rec, _ := w.sf.Get("Account", w.account)
+		msg, _ := rec["Stripe_Sync_Error__c"].(string)
+		return err == nil && links[w.account].State == stripesync.LinkFailed && strings.Contains(msg, w.cus)
+	})
+}

@@ -174,3 +174,33 @@ func TestAcknowledgedTriggerSurvivesARestart(t *testing.T) {
 		return w.customerName(t, w.ids[0]) == "Acked Before The Crash"
 	})
 }
+
+func TestOutboundMessageForAnIgnoredAccountTouchesNothing(t *testing.T) {
+	w := newTriggerWorld(t, 1, crmtest.OutboundConfig{OnWrite: true})
+	ignored := w.seed(1, map[string]any{"Stripe_Mapping__c": "Ignore"})[0]
+	w.push(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := w.outbound.WaitIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.st.ResetRequests()
+	acked := w.outbound.Stats().Acked
+	w.sf.Update("Account", ignored, map[string]any{"Name": "Still Ignored"})
+	if err := w.outbound.WaitIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if w.outbound.Stats().Acked == acked {
+		t.Fatal("the edit sent no Outbound Message; the test proves nothing")
+	}
+	// An edit of a Create account in the same world reaches Stripe within
+	// tens of milliseconds (TestOutboundMessagePushesTheEditedAccount), so
+	// this wait covers the coalescing window and the push many times over.
+	time.Sleep(300 * time.Millisecond)
+	if n := len(w.st.Requests()); n != 0 {
+		t.Errorf("an edit of an Ignore account made %d Stripe calls, want 0", n)
+	}
+	if c := w.st.CustomersWithMetadata(stripesync.MetadataAccountID, ignored); len(c) != 0 {
+		t.Errorf("the Ignore account has customers: %+v", c)
+	}
+}
