@@ -25,17 +25,6 @@ import (
 
 const testWebhookSecret = "whsec_engine_test_secret"
 
-// mailSender renders and mails receipts, as the daemon does.
-type mailSender struct{ m *receipts.Mailer }
-
-func (s mailSender) SendReceipt(ctx context.Context, r stripesync.Receipt) error {
-	pdf, err := receipts.Render(r)
-	if err != nil {
-		return err
-	}
-	return s.m.Send(ctx, receipts.ReceiptMessage(r, pdf))
-}
-
 // payWorld is a running daemon in miniature: the engine's workers, the
 // webhook endpoint over real HTTP that the Stripe emulator delivers to, and
 // a real SMTP server receiving the receipts.
@@ -56,7 +45,7 @@ func newPayWorld(t testing.TB) *payWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.receipts = mailSender{mailer}
+	w.receipts = receipts.Sender{Mailer: mailer}
 	w.rebuild(t)
 
 	if w.signer, err = receipts.NewSigner([]byte("receipt-link-signing-key-of-32-bytes!")); err != nil {

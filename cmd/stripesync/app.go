@@ -130,7 +130,7 @@ func (a *app) buildAdapters() error {
 		if err != nil {
 			return err
 		}
-		a.receiptSender = receiptMailer{mailer: mailer, links: links}
+		a.receiptSender = receipts.Sender{Mailer: mailer, Link: links.URL}
 	}
 	a.engine, err = syncer.New(syncer.Config{
 		CRM:           a.crm,

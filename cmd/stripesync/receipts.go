@@ -8,26 +8,8 @@ import (
 	"io"
 	"os"
 
-	"github.com/stripesync/stripesync"
 	"github.com/stripesync/stripesync/receipts"
 )
-
-// receiptMailer renders a receipt, attaches it to a message with its
-// download link and mails it: the sync.ReceiptSender of the daemon.
-type receiptMailer struct {
-	mailer *receipts.Mailer
-	links  *receiptLinks
-}
-
-func (m receiptMailer) SendReceipt(ctx context.Context, r stripesync.Receipt) error {
-	pdf, err := receipts.Render(r)
-	if err != nil {
-		return err
-	}
-	msg := receipts.ReceiptMessage(r, pdf)
-	msg.Text += "\nYou can also download this receipt at " + m.links.URL(r.PaymentID) + "\n"
-	return m.mailer.Send(ctx, msg)
-}
 
 // receiptLinks makes and reads the signed download links of receipts.
 type receiptLinks struct {
