@@ -53,22 +53,31 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 // openApp opens the database (migrating it) and builds the adapters and the
 // engine. The caller closes it.
 func openApp(ctx context.Context, cfg Config, logger *slog.Logger) (*app, error) {
-	a := &app{cfg: cfg, logger: logger, registry: prometheus.NewRegistry()}
-	a.metrics = metrics.New(a.registry)
-	db, err := store.Open(ctx, cfg.DatabaseURL, logger.With("component", "store"))
+	db, err := openStore(ctx, cfg, logger)
 	if err != nil {
 		return nil, err
 	}
-	a.db = db
-	if err := db.Migrate(ctx); err != nil {
-		a.Close()
-		return nil, fmt.Errorf("migrate database: %w", err)
-	}
+	a := &app{cfg: cfg, logger: logger, registry: prometheus.NewRegistry(), db: db}
+	a.metrics = metrics.New(a.registry)
 	if err := a.buildAdapters(); err != nil {
 		a.Close()
 		return nil, err
 	}
 	return a, nil
+}
+
+// openStore opens the database and applies the migrations: all that
+// migrate needs, so it runs without Stripe or Salesforce credentials.
+func openStore(ctx context.Context, cfg Config, logger *slog.Logger) (*store.DB, error) {
+	db, err := store.Open(ctx, cfg.DatabaseURL, logger.With("component", "store"))
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate database: %w", err)
+	}
+	return db, nil
 }
 
 func (a *app) buildAdapters() error {

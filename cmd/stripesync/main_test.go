@@ -86,6 +86,23 @@ func TestBadConfigListsEveryProblemAndExits2(t *testing.T) {
 	}
 }
 
+func TestMigrateNeedsOnlyTheDatabase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	var stdout, stderr bytes.Buffer
+	env := map[string]string{"STRIPESYNC_DATABASE_URL": "sqlite:" + path, "STRIPESYNC_LOG_LEVEL": "error"}
+	if code := run(t.Context(), []string{"migrate"}, mapEnv(env), &stdout, &stderr); code != 0 {
+		t.Fatalf("migrate without Stripe or Salesforce settings: exit %d\n%s", code, stderr.String())
+	}
+	db, err := store.Open(t.Context(), "sqlite:"+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Runs(t.Context(), "accounts", 1); err != nil {
+		t.Errorf("the migrated database has no run log: %v", err)
+	}
+}
+
 func TestUnknownCommandExits2(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	if code := run(t.Context(), []string{"frobnicate"}, mapEnv(nil), &stdout, &stderr); code != 2 {

@@ -18,12 +18,12 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	a, err := openApp(ctx, cfg, newLogger(cfg, stderr))
+	db, err := openStore(ctx, cfg, newLogger(cfg, stderr))
 	if err != nil {
 		return err
 	}
-	defer a.Close()
-	fmt.Fprintln(stdout, "database is migrated:", a.db.Dialect())
+	defer db.Close()
+	fmt.Fprintln(stdout, "database is migrated:", db.Dialect())
 	return nil
 }
 
