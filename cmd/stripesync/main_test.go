@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -378,6 +380,23 @@ func TestServeTurnsAnOutboundMessageIntoAStripeUpdate(t *testing.T) {
 			t.Fatalf("the edit never reached Stripe; outbound %+v; daemon log:\n%s", ob.Stats(), log.String())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+
+	// The operator's view of the same: health and the metrics of the calls.
+	for path, want := range map[string]string{
+		"/healthz": `"ok"`,
+		"/readyz":  `"ready"`,
+		"/metrics": `stripesync_api_calls_total{outcome="ok",service="stripe"}`,
+	} {
+		resp, err := http.Get("http://" + listen + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+			t.Errorf("GET %s = %d, want 200 containing %s:\n%.2000s", path, resp.StatusCode, want, body)
+		}
 	}
 }
 
