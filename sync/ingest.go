@@ -20,6 +20,15 @@ const (
 // PaymentIntent in a batch cost one read. An event whose PaymentIntent
 // could not be read stays unprocessed and is retried when its lease ends.
 func (e *Engine) ProcessEvents(ctx context.Context) (int, error) {
+	return e.processEvents(ctx, nil, time.Time{})
+}
+
+// processEvents is ProcessEvents that trusts fresh, the PaymentIntents the
+// pull listed at readAt: an event about one of them created before readAt
+// (Stripe's seconds, so strictly before the second of readAt) is already
+// reflected and needs no second read. A later event, say a webhook of the
+// ACH settling meanwhile, is read as usual.
+func (e *Engine) processEvents(ctx context.Context, fresh map[string]bool, readAt time.Time) (int, error) {
 	events, err := e.payments.ClaimEvents(ctx, eventBatch, eventLease)
 	if err != nil || len(events) == 0 {
 		return 0, err
@@ -29,6 +38,8 @@ func (e *Engine) ProcessEvents(ctx context.Context) (int, error) {
 	var done []string
 	for _, ev := range events {
 		switch {
+		case fresh[ev.PaymentIntentID] && ev.Created.Before(readAt.Truncate(time.Second)):
+			done = append(done, ev.ID)
 		case ev.PaymentIntentID != "":
 			if _, seen := byIntent[ev.PaymentIntentID]; !seen {
 				order = append(order, ev.PaymentIntentID)

@@ -70,10 +70,14 @@ func (e *Engine) pullPayments(ctx context.Context, run *stripesync.SyncRun, sinc
 			return err
 		}
 	}
+	// The list is read after the events, so it is at least as new as
+	// them: the events of a listed PaymentIntent cost no second read.
+	listed, listedAt := map[string]bool{}, e.now()
 	for p, err := range e.billing.PaymentIntents(ctx, since) {
 		if err != nil {
 			return fmt.Errorf("list PaymentIntents: %w", err)
 		}
+		listed[p.ID] = true
 		run.Seen++
 		changed, err := e.recordPayment(ctx, p)
 		if err != nil {
@@ -86,7 +90,7 @@ func (e *Engine) pullPayments(ctx context.Context, run *stripesync.SyncRun, sinc
 		}
 	}
 	for {
-		n, err := e.ProcessEvents(ctx)
+		n, err := e.processEvents(ctx, listed, listedAt)
 		if err != nil {
 			return err
 		}
