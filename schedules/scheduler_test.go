@@ -240,10 +240,8 @@ func TestRunOutcomesAreLogged(t *testing.T) {
 			return fmt.Errorf("push: %w", ctx.Err())
 		}, "scheduled job failed", "ERROR", "push: context deadline exceeded"},
 		{"Panic", func(context.Context) error {
-			var m map[string]int
-			m["x"]++
-			return nil
-		}, "scheduled job failed", "ERROR", "panic: assignment to entry in nil map"},
+			panic("job exploded")
+		}, "scheduled job failed", "ERROR", "panic: job exploded"},
 		{"Canceled", func(context.Context) error {
 			return fmt.Errorf("push: %w", context.Canceled)
 		}, "scheduled job canceled", "INFO", ""},
