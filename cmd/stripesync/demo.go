@@ -8,12 +8,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -312,7 +309,7 @@ func demoPayments(ctx context.Context, a *app, emu *emulators, mail *smtptest.Se
 				}
 			}
 			if d.refund > 0 && j == 0 {
-				if err := emu.refund(pi, d.refund); err != nil {
+				if err := emu.st.Refund(pi, d.refund); err != nil {
 					return err
 				}
 			}
@@ -362,27 +359,6 @@ func demoPayments(ctx context.Context, a *app, emu *emulators, mail *smtptest.Se
 	}
 	tw.Flush()
 	fmt.Fprintf(stdout, "  %d receipts e-mailed to the customers' billing addresses.\n", len(mail.Messages()))
-	return nil
-}
-
-// refund refunds part of a payment through the Stripe emulator's API, as
-// the business would from Stripe's dashboard.
-func (e *emulators) refund(pi string, amount int64) error {
-	form := url.Values{"payment_intent": {pi}, "amount": {strconv.FormatInt(amount, 10)}}
-	req, err := http.NewRequest(http.MethodPost, e.st.URL()+"/v1/refunds", strings.NewReader(form.Encode()))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+emuStripeKey)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("refund %s: Stripe emulator answered %s", pi, resp.Status)
-	}
 	return nil
 }
 

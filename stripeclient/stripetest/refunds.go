@@ -2,9 +2,11 @@ package stripetest
 
 import (
 	"cmp"
+	"fmt"
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -176,4 +178,28 @@ func renderRefund(re *refundRecord) refundJSON {
 		Created: re.Created.Unix(), Currency: re.Currency, Metadata: md, PaymentIntent: nullable(re.PaymentIntent),
 		Reason: nullable(re.Reason), Status: re.Status,
 	}
+}
+
+// Refund refunds amount (0 = all that is left) of a succeeded
+// PaymentIntent, as the business would from Stripe's dashboard: the same
+// checks and events as POST /v1/refunds, with no request behind them.
+func (s *Server) Refund(piID string, amount int64) error {
+	s.mu.Lock()
+	r, ok := s.pay.intents[piID]
+	var sc scope
+	if ok {
+		sc = scope{account: r.Account, livemode: r.Livemode}
+	}
+	s.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("stripetest: refund: no PaymentIntent %s", piID)
+	}
+	f := form{"payment_intent": piID}
+	if amount > 0 {
+		f["amount"] = strconv.FormatInt(amount, 10)
+	}
+	if _, aerr := s.createRefund(&call{scope: sc, params: f}); aerr != nil {
+		return fmt.Errorf("stripetest: refund %s: %s", piID, aerr.Message)
+	}
+	return nil
 }

@@ -128,3 +128,39 @@ func TestDispute(t *testing.T) {
 		t.Error("disputing a failed payment succeeded")
 	}
 }
+
+func TestRefundFromGo(t *testing.T) {
+	s := NewServer(t, Options{})
+	pi, err := s.Pay(PayParams{Amount: 5000, Currency: "usd"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Refund(pi, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Refund(pi, 0); err != nil { // the rest
+		t.Fatal(err)
+	}
+	var amounts []int64
+	for _, r := range s.Refunds() {
+		amounts = append(amounts, r.Amount)
+	}
+	if len(amounts) != 2 || amounts[0] != 1000 || amounts[1] != 4000 {
+		t.Errorf("refund amounts %v, want [1000 4000]", amounts)
+	}
+	refunded := 0
+	for _, e := range s.Events() {
+		if e.Type == "charge.refunded" {
+			refunded++
+		}
+	}
+	if refunded != 2 {
+		t.Errorf("%d charge.refunded events, want 2", refunded)
+	}
+	if err := s.Refund(pi, 1); err == nil {
+		t.Error("refunding a fully refunded payment succeeded")
+	}
+	if err := s.Refund("pi_missing", 1); err == nil {
+		t.Error("refunding an unknown PaymentIntent succeeded")
+	}
+}
