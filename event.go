@@ -3,9 +3,11 @@ package stripesync
 import "time"
 
 // Event is a Stripe event, from a webhook or the Events API, reduced to what
-// routing it needs. The ledger stores the raw payload too, but the engine
-// never trusts a payload's object state: events can be stale or reordered,
-// so it re-reads the PaymentIntent from Stripe.
+// routing it needs, with the raw payload. The payload's object is a
+// snapshot of the moment the event happened: events can be stale or
+// reordered, so the engine applies a snapshot only through the ledger's
+// state precedence (Payment.Supersedes), and reads the object from Stripe
+// when the snapshots it has are not enough (see PaymentSnapshot).
 type Event struct {
 	ID         string // evt_…; the de-duplication key
 	Type       string // e.g. "payment_intent.succeeded"
@@ -20,6 +22,19 @@ type Event struct {
 	// CustomerID is set for customer events.
 	CustomerID string
 	Payload    []byte // the raw JSON as received
+	// Attempts counts the failed attempts to apply the event so far
+	// (filled by the inbox when the event is claimed).
+	Attempts int
+}
+
+// EventFailure is one failed attempt to apply an event: it is claimable
+// again at RetryAt or, when Dead, moves to the dead letters, where it is
+// kept with its error and never claimed again.
+type EventFailure struct {
+	ID      string
+	Error   string
+	RetryAt time.Time
+	Dead    bool
 }
 
 // Event types the engine acts on.

@@ -65,16 +65,18 @@ type Payment struct {
 }
 
 // rank orders the states of one charge attempt: a later state never
-// goes back to an earlier one.
+// goes back to an earlier one. A failed PaymentIntent can still be
+// canceled, but a canceled one never fails again, and neither a succeeded
+// nor a canceled one changes status, so those two share the top rank.
 func (s PaymentStatus) rank() int {
 	switch s {
 	case PaymentPending:
 		return 0
 	case PaymentProcessing:
 		return 1
-	case PaymentFailed, PaymentCanceled:
+	case PaymentFailed:
 		return 2
-	case PaymentSucceeded:
+	case PaymentCanceled, PaymentSucceeded:
 		return 3
 	}
 	return -1
@@ -118,4 +120,28 @@ func (p Payment) CRMStatus() string {
 		return "Partially Refunded"
 	}
 	return string(p.Status)
+}
+
+// PaymentSnapshot is what one event's object says about a payment. A
+// payment_intent.* event carries the PaymentIntent with its latest charge
+// as a bare id; a charge.* event carries the charge, which knows its
+// PaymentIntent only by id. Neither alone is a whole Payment: the engine
+// joins an intent snapshot with the snapshot (or the ledger's record) of
+// its latest charge, and a charge snapshot with the ledger's record of its
+// PaymentIntent, and reads from Stripe only when that join is incomplete.
+type PaymentSnapshot struct {
+	// Payment holds the fields this object knows: the intent fields (ID,
+	// InvoiceID, AccountID, CustomerID, Amount, Status, Channel,
+	// FailureReason, Created) when Intent is set, and the charge fields
+	// (ChargeID, ChargeCreated, Refunded, Disputed, Method, MethodDetail,
+	// PaidAt) when Charge is set. ID is always the PaymentIntent's id.
+	Payment Payment
+	// Intent is set for a PaymentIntent object; LatestChargeID is then its
+	// latest_charge ("" when it has made no attempt).
+	Intent         bool
+	LatestChargeID string
+	// Charge is set for a charge object; ChargeStatus is then the status
+	// the charge implies for its PaymentIntent.
+	Charge       bool
+	ChargeStatus PaymentStatus
 }

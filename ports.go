@@ -63,9 +63,14 @@ type Billing interface {
 	FindCustomerByAccount(ctx context.Context, crmAccountID string) (string, error)
 
 	// PaymentIntent reads a PaymentIntent's current state, with its latest
-	// charge (method, refunds, dispute). The engine calls it for every
-	// event instead of trusting the event's copy, which may be stale.
+	// charge (method, refunds, dispute). The engine calls it when the
+	// events it holds do not say enough (see PaymentSnapshot).
 	PaymentIntent(ctx context.Context, id string) (Payment, error)
+	// EventSnapshot decodes the PaymentIntent or charge an event carries.
+	// ok is false when the event carries neither, or carries one the
+	// engine cannot rely on (an API version whose shape differs, a
+	// payload that does not decode): the engine then reads the object.
+	EventSnapshot(e Event) (s PaymentSnapshot, ok bool)
 	// PaymentIntents lists the PaymentIntents created at or after since,
 	// oldest first, with their latest charges: the safety net that finds
 	// payments whose events were never seen.
@@ -141,10 +146,16 @@ type PaymentLedger interface {
 	// id (inserted is false for a repeat). Concurrent calls are committed
 	// together (group commit), so a webhook burst costs few fsyncs.
 	AcceptEvent(ctx context.Context, e Event) (inserted bool, err error)
-	// ClaimEvents leases up to n unprocessed events, oldest first.
-	ClaimEvents(ctx context.Context, n int, lease time.Duration) ([]Event, error)
+	// ClaimEvents leases up to n unprocessed events received at least
+	// settle ago, oldest first, the events of one PaymentIntent together.
+	ClaimEvents(ctx context.Context, n int, lease, settle time.Duration) ([]Event, error)
 	// MarkEventsProcessed records that the events were applied.
 	MarkEventsProcessed(ctx context.Context, ids []string) error
+	// FailEvents records failed attempts (see EventFailure).
+	FailEvents(ctx context.Context, failures []EventFailure) error
+	// DeferEvents makes claimed events claimable again at until without
+	// counting an attempt: they were not tried.
+	DeferEvents(ctx context.Context, ids []string, until time.Time) error
 }
 
 // TriggerInbox holds the CRM's change hints until they are pushed.

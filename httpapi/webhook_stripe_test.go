@@ -82,7 +82,7 @@ func TestStripeWebhookStoresOnceThenAcknowledges(t *testing.T) {
 	if *woken != 1 {
 		t.Errorf("worker woken %d times, want 1 (only for the new event)", *woken)
 	}
-	evs, err := db.ClaimEvents(t.Context(), 10, time.Minute)
+	evs, err := db.ClaimEvents(t.Context(), 10, time.Minute, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestStripeWebhookRejectsHostileInputAndWritesNothing(t *testing.T) {
 			t.Errorf("%s: error message leaks the secret: %q", c.name, msg)
 		}
 	}
-	evs, err := db.ClaimEvents(t.Context(), 10, time.Minute)
+	evs, err := db.ClaimEvents(t.Context(), 10, time.Minute, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

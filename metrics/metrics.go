@@ -19,6 +19,7 @@ type Metrics struct {
 	failed      prometheus.Counter
 	runs        *prometheus.CounterVec
 	runDuration *prometheus.HistogramVec
+	events      *prometheus.CounterVec
 }
 
 // runBuckets span a no-op run (well under a second) to a full push of a
@@ -59,9 +60,13 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help:    "Wall time of finished sync runs, by job and final status.",
 			Buckets: runBuckets,
 		}, []string{"job", "status"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stripesync_events_total",
+			Help: "Stripe events settled, by outcome: processed (applied, or nothing to apply), retried (an attempt failed), dead (moved to the dead letters).",
+		}, []string{"outcome"}),
 	}
 	reg.MustRegister(
-		m.apiCalls, m.rateLimited, m.pushed, m.skipped, m.failed, m.runs, m.runDuration,
+		m.apiCalls, m.rateLimited, m.pushed, m.skipped, m.failed, m.runs, m.runDuration, m.events,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -105,6 +110,16 @@ func (m *Metrics) RunFinished(job string, status string, d time.Duration) {
 	}
 	m.runs.WithLabelValues(job, status).Inc()
 	m.runDuration.WithLabelValues(job, status).Observe(d.Seconds())
+}
+
+// EventsSettled counts Stripe events by how their attempt ended.
+func (m *Metrics) EventsSettled(processed, retried, dead int) {
+	if m == nil {
+		return
+	}
+	m.events.WithLabelValues("processed").Add(float64(processed))
+	m.events.WithLabelValues("retried").Add(float64(retried))
+	m.events.WithLabelValues("dead").Add(float64(dead))
 }
 
 // Handler serves the metrics gathered from g in the Prometheus exposition

@@ -11,12 +11,6 @@ import (
 	"github.com/stripesync/stripesync"
 )
 
-// EventRetention is how long a processed Stripe event is kept as the
-// de-duplication memory. Stripe retries a webhook for up to three days and
-// the Events API reaches back 30 days, so an event older than this can no
-// longer be delivered again.
-const EventRetention = 35 * 24 * time.Hour
-
 // maxEventBatch bounds a group commit of events: 256 rows of 10 columns
 // stay far below both dialects' limits on bound parameters.
 const maxEventBatch = 256
@@ -34,6 +28,7 @@ type eventRow struct {
 	CustomerID      string `db:"customer_id"`
 	Payload         []byte `db:"payload"`
 	ReceivedAt      dbTime `db:"received_at"`
+	Attempts        int    `db:"attempts"`
 }
 
 func (r eventRow) event() stripesync.Event {
@@ -46,6 +41,7 @@ func (r eventRow) event() stripesync.Event {
 		ObjectID:        r.ObjectID,
 		PaymentIntentID: r.PaymentIntentID,
 		CustomerID:      r.CustomerID,
+		Attempts:        r.Attempts,
 	}
 	if len(r.Payload) > 0 {
 		e.Payload = r.Payload
@@ -130,32 +126,44 @@ func (db *DB) insertEvents(ctx context.Context, reqs []acceptedEvent) ([]bool, e
 	return inserted, nil
 }
 
-// ClaimEvents leases up to n unprocessed events, oldest (Created, then ID)
-// first, for lease: they are not handed out again until the lease ends,
-// and an event whose lease ends before MarkEventsProcessed is claimed
-// again. On Postgres several processes can claim concurrently (FOR UPDATE
-// SKIP LOCKED) and never receive the same event. n ≤ 0 or a lease ≤ 0 is
-// EINVALID.
-func (db *DB) ClaimEvents(ctx context.Context, n int, lease time.Duration) ([]stripesync.Event, error) {
-	if n <= 0 || lease <= 0 {
-		return nil, stripesync.Errorf(stripesync.EINVALID, "store: claim needs n > 0 and a positive lease (got %d, %s)", n, lease)
+// ClaimEvents leases up to n claimable events for lease: unprocessed, not
+// dead, not leased, and received at least settle ago. They are not handed
+// out again until the lease ends (or FailEvents or DeferEvents set another
+// time), and an event whose lease ends before MarkEventsProcessed is
+// claimed again.
+//
+// The order is Created, then PaymentIntent, then ID: oldest first, and the
+// events Stripe sends together about one PaymentIntent (charge.succeeded
+// and payment_intent.succeeded share their second) side by side, so that
+// one batch holds both halves of a payment. settle serves the same end
+// for events still arriving: the second half of a pair is usually a few
+// milliseconds behind the first.
+//
+// On Postgres several processes can claim concurrently (FOR UPDATE SKIP
+// LOCKED) and never receive the same event. n ≤ 0, a lease ≤ 0 or a
+// negative settle is EINVALID.
+func (db *DB) ClaimEvents(ctx context.Context, n int, lease, settle time.Duration) ([]stripesync.Event, error) {
+	if n <= 0 || lease <= 0 || settle < 0 {
+		return nil, stripesync.Errorf(stripesync.EINVALID,
+			"store: claim needs n > 0, a positive lease and a settle ≥ 0 (got %d, %s, %s)", n, lease, settle)
 	}
 	now := db.now()
 	q := "UPDATE stripe_events SET locked_until = ?" +
-		" WHERE id IN (SELECT id FROM stripe_events WHERE processed_at IS NULL" +
-		" AND (locked_until IS NULL OR locked_until <= ?)" +
-		" ORDER BY created, id LIMIT ?" + db.skipLocked() + ")" +
-		" RETURNING " + eventColumns
+		" WHERE id IN (SELECT id FROM stripe_events WHERE processed_at IS NULL AND dead_at IS NULL" +
+		" AND (locked_until IS NULL OR locked_until <= ?) AND received_at <= ?" +
+		" ORDER BY created, payment_intent_id, id LIMIT ?" + db.skipLocked() + ")" +
+		" RETURNING " + eventColumns + ", attempts"
 	var rows []eventRow
 	err := db.transact(ctx, func(tx *sqlx.Tx) error {
-		return tx.SelectContext(ctx, &rows, tx.Rebind(q), db.ts(now.Add(lease)), db.ts(now), n)
+		return tx.SelectContext(ctx, &rows, tx.Rebind(q), db.ts(now.Add(lease)), db.ts(now), db.ts(now.Add(-settle)), n)
 	})
 	if err != nil {
 		return nil, wrap(err, "claim Stripe events")
 	}
 	// RETURNING follows no ORDER BY; restore the claim order.
 	slices.SortFunc(rows, func(a, b eventRow) int {
-		return cmp.Or(time.Time(a.Created).Compare(time.Time(b.Created)), cmp.Compare(a.ID, b.ID))
+		return cmp.Or(time.Time(a.Created).Compare(time.Time(b.Created)),
+			cmp.Compare(a.PaymentIntentID, b.PaymentIntentID), cmp.Compare(a.ID, b.ID))
 	})
 	events := make([]stripesync.Event, len(rows))
 	for i, r := range rows {
@@ -165,21 +173,62 @@ func (db *DB) ClaimEvents(ctx context.Context, n int, lease time.Duration) ([]st
 }
 
 // MarkEventsProcessed records that the events with these ids were applied:
-// they are never claimed again and stay, as the de-duplication memory, for
-// EventRetention. Unknown ids and events already marked are left alone. In
-// the same transaction it forgets the events processed more than
-// EventRetention ago (see PruneEvents), so the inbox does not grow without
-// bound.
+// they are never claimed again and stay as the de-duplication memory until
+// they are pruned. Unknown ids and events already marked are left alone.
 func (db *DB) MarkEventsProcessed(ctx context.Context, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	now := db.now()
+	err := db.updateUnprocessed(ctx, "processed_at = ?, locked_until = NULL", db.ts(db.now()), ids)
+	return wrap(err, "mark %d Stripe events processed", len(ids))
+}
+
+// FailEvents records one failed attempt for each failure, in one
+// transaction: the event's attempts grow by one and its error is kept; it
+// is claimable again at RetryAt, or, when Dead, it moves to the dead
+// letters and is never claimed again. Events already processed are left
+// alone.
+func (db *DB) FailEvents(ctx context.Context, failures []stripesync.EventFailure) error {
+	if len(failures) == 0 {
+		return nil
+	}
+	now := db.ts(db.now())
+	q := db.x.Rebind("UPDATE stripe_events SET attempts = attempts + 1, last_error = ?, locked_until = ?," +
+		" dead_at = ? WHERE id = ? AND processed_at IS NULL")
 	err := db.transact(ctx, func(tx *sqlx.Tx) error {
+		for _, f := range failures {
+			var dead any
+			if f.Dead {
+				dead = now
+			}
+			if _, err := tx.ExecContext(ctx, q, clip(f.Error), db.ts(f.RetryAt), dead, f.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrap(err, "record %d failed Stripe events", len(failures))
+}
+
+// DeferEvents makes claimed events claimable again at until, without
+// counting an attempt: the engine had no capacity to try them, or Stripe
+// was known to be unavailable.
+func (db *DB) DeferEvents(ctx context.Context, ids []string, until time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	err := db.updateUnprocessed(ctx, "locked_until = ?", db.ts(until), ids)
+	return wrap(err, "defer %d Stripe events", len(ids))
+}
+
+// updateUnprocessed applies "SET <set>" (with its one argument) to the
+// unprocessed events among ids, in one transaction, idBatch ids per
+// statement.
+func (db *DB) updateUnprocessed(ctx context.Context, set string, arg any, ids []string) error {
+	return db.transact(ctx, func(tx *sqlx.Tx) error {
 		for start := 0; start < len(ids); start += idBatch {
 			batch := ids[start:min(start+idBatch, len(ids))]
-			q, args, err := sqlx.In("UPDATE stripe_events SET processed_at = ?, locked_until = NULL"+
-				" WHERE processed_at IS NULL AND id IN (?)", db.ts(now), batch)
+			q, args, err := sqlx.In("UPDATE stripe_events SET "+set+" WHERE processed_at IS NULL AND id IN (?)", arg, batch)
 			if err != nil {
 				return err
 			}
@@ -187,16 +236,12 @@ func (db *DB) MarkEventsProcessed(ctx context.Context, ids []string) error {
 				return err
 			}
 		}
-		_, err := db.pruneEvents(ctx, tx, now.Add(-EventRetention))
-		return err
+		return nil
 	})
-	return wrap(err, "mark %d Stripe events processed", len(ids))
 }
 
 // PruneEvents deletes the events processed before before and returns how
-// many it deleted. Unprocessed events are never deleted. MarkEventsProcessed
-// already prunes what is older than EventRetention; this is for an
-// operator who wants a shorter memory.
+// many it deleted. Unprocessed events are never deleted.
 func (db *DB) PruneEvents(ctx context.Context, before time.Time) (int64, error) {
 	n, err := db.pruneEvents(ctx, db.x, before)
 	return n, wrap(err, "prune Stripe events")

@@ -38,7 +38,7 @@ func (c *Client) call(ctx context.Context, op string, do func(ctx context.Contex
 			return nil
 		}
 		why, again := shouldRetry(ctx, err, a)
-		if !again || retry >= c.maxRetries {
+		if !again || retry >= c.maxRetries || stripesync.SingleAttempt(ctx) {
 			e := classify(op, err, a)
 			c.log.Debug("stripe request failed", "op", op, "code", string(e.Code),
 				"status", a.status, "request_id", a.requestID, "attempts", retry+1)

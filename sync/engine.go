@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"cmp"
 	"errors"
 	"io"
 	"log/slog"
@@ -14,6 +15,9 @@ import (
 type Observer interface {
 	AccountsHandled(pushed, skipped, failed int)
 	RunFinished(job, status string, d time.Duration)
+	// EventsSettled counts Stripe events applied (or with nothing to
+	// apply), failed and to be retried, and moved to the dead letters.
+	EventsSettled(processed, retried, dead int)
 }
 
 // Config configures an Engine.
@@ -49,6 +53,13 @@ type Config struct {
 	// BatchSize is how many accounts are read from the stream, looked up in
 	// the ledger and written back to the CRM together. Defaults to 500.
 	BatchSize int
+	// EventAttempts bounds the attempts to apply one Stripe event before
+	// it moves to the dead letters. Defaults to 10.
+	EventAttempts int
+	// EventSettle is how long an accepted event waits before the worker
+	// claims it, so that the events Stripe sends together about one
+	// payment are applied together. Defaults to 50 ms.
+	EventSettle time.Duration
 	// Now returns the current time; defaults to time.Now.
 	Now func() time.Time
 }
@@ -68,8 +79,8 @@ func (c Config) Validate() error {
 	if (c.Payments == nil) != (c.Queue == nil) {
 		errs = append(errs, errors.New("sync: Config.Payments and Config.Queue go together"))
 	}
-	if c.Workers < 0 || c.BatchSize < 0 {
-		errs = append(errs, errors.New("sync: Workers and BatchSize must not be negative"))
+	if c.Workers < 0 || c.BatchSize < 0 || c.EventAttempts < 0 || c.EventSettle < 0 {
+		errs = append(errs, errors.New("sync: Workers, BatchSize, EventAttempts and EventSettle must not be negative"))
 	}
 	return errors.Join(errs...)
 }
@@ -87,11 +98,15 @@ type Engine struct {
 	receipts ReceiptSender
 	business stripesync.Business
 	wake     wakeups
+	reads    *readLane
 	logger   *slog.Logger
 	observer Observer
 	workers  int
 	batch    int
-	now      func() time.Time
+	// eventAttempts and eventSettle: see Config.
+	eventAttempts int
+	eventSettle   time.Duration
+	now           func() time.Time
 }
 
 // New returns an Engine.
@@ -115,10 +130,14 @@ func New(cfg Config) (*Engine, error) {
 		workers:  cfg.Workers,
 		batch:    cfg.BatchSize,
 		now:      cfg.Now,
+
+		eventAttempts: cmp.Or(cfg.EventAttempts, defaultEventAttempts),
+		eventSettle:   cmp.Or(cfg.EventSettle, defaultEventSettle),
 	}
 	if e.logger == nil {
 		e.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	e.reads = newReadLane(e.logger)
 	if e.workers == 0 {
 		e.workers = 16
 	}

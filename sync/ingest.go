@@ -2,7 +2,9 @@ package sync
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/stripesync/stripesync"
@@ -11,82 +13,172 @@ import (
 const (
 	eventBatch = 100
 	eventLease = time.Minute
+	// defaultEventSettle is how long a new event waits before it is
+	// claimed, so that the second half of a pair Stripe sends together
+	// (charge.succeeded, payment_intent.succeeded) joins the first in one
+	// batch and the payment costs no Stripe read.
+	defaultEventSettle = 50 * time.Millisecond
+	// defaultEventAttempts bounds the attempts to apply one event; then it
+	// goes to the dead letters. With retryAt's backoff that is about nine
+	// minutes of failures in a row.
+	defaultEventAttempts = 10
+	// settleTimeout bounds the ledger writes that settle a batch. They run
+	// on a context of their own, so that a batch cut short by its deadline
+	// still records what it did.
+	settleTimeout = 15 * time.Second
 )
 
 // ProcessEvents applies one batch of accepted Stripe events and returns how
-// many it took. Events are hints: for each PaymentIntent they mention, the
-// current state is read from Stripe and recorded, so duplicates, reordering
-// and stale deliveries all end in the same ledger. Several events about one
-// PaymentIntent in a batch cost one read. An event whose PaymentIntent
-// could not be read stays unprocessed and is retried when its lease ends.
+// many it took. See processEvents.
 func (e *Engine) ProcessEvents(ctx context.Context) (int, error) {
 	return e.processEvents(ctx, nil, time.Time{})
 }
 
-// processEvents is ProcessEvents that trusts fresh, the PaymentIntents the
-// pull listed at readAt: an event about one of them created before readAt
-// (Stripe's seconds, so strictly before the second of readAt) is already
-// reflected and needs no second read. A later event, say a webhook of the
-// ACH settling meanwhile, is read as usual.
+// processEvents claims a batch of events and settles each on its own.
+//
+// The events of one PaymentIntent are applied together from their own
+// object snapshots when those say enough (see applySnapshots): that is the
+// common case, and it costs no Stripe call, so events are applied about as
+// fast as they are accepted. State precedence in the ledger makes
+// duplicated, reordered and stale snapshots harmless. The PaymentIntents
+// whose snapshots are not enough go to the read lane (reads.go), which
+// reads them from Stripe concurrently, paced and behind a breaker, while
+// this loop goes on: an unknown or slow object never holds up the others.
+//
+// fresh is the set of PaymentIntents the pull listed at readAt: an event
+// about one of them created before readAt (Stripe's seconds, so strictly
+// before the second of readAt) is already reflected and needs nothing.
 func (e *Engine) processEvents(ctx context.Context, fresh map[string]bool, readAt time.Time) (int, error) {
-	events, err := e.payments.ClaimEvents(ctx, eventBatch, eventLease)
+	events, err := e.payments.ClaimEvents(ctx, eventBatch, eventLease, e.eventSettle)
 	if err != nil || len(events) == 0 {
 		return 0, err
 	}
-	byIntent := map[string][]string{} // PaymentIntent id → event ids
-	var order []string
-	var done []string
+	var (
+		s      settlement
+		groups = map[string][]stripesync.Event{} // PaymentIntent id → its events
+		order  []string
+	)
 	for _, ev := range events {
 		switch {
 		case fresh[ev.PaymentIntentID] && ev.Created.Before(readAt.Truncate(time.Second)):
-			done = append(done, ev.ID)
-		case ev.PaymentIntentID != "":
-			if _, seen := byIntent[ev.PaymentIntentID]; !seen {
+			s.done = append(s.done, ev.ID)
+		case ev.PaymentIntentID != "" && actsOn(ev.Type):
+			if _, seen := groups[ev.PaymentIntentID]; !seen {
 				order = append(order, ev.PaymentIntentID)
 			}
-			byIntent[ev.PaymentIntentID] = append(byIntent[ev.PaymentIntentID], ev.ID)
+			groups[ev.PaymentIntentID] = append(groups[ev.PaymentIntentID], ev)
 		case ev.Type == stripesync.EventCustomerDeleted && ev.CustomerID != "":
 			if err := e.customerDeleted(ctx, ev.CustomerID); err != nil {
 				e.logger.Warn("apply customer.deleted", "event_id", ev.ID, "stripe_id", ev.CustomerID, "error", err)
+				s.fail(e, []stripesync.Event{ev}, err)
 				continue
 			}
-			done = append(done, ev.ID)
+			s.done = append(s.done, ev.ID)
 		default:
-			done = append(done, ev.ID) // nothing we act on
+			s.done = append(s.done, ev.ID) // nothing we act on
 		}
 	}
-	recorded := false
 	for _, id := range order {
-		changed, err := e.applyPaymentIntent(ctx, id)
-		if err != nil {
-			e.logger.Warn("apply payment", "stripe_id", id, "error", err)
-			continue
-		}
-		recorded = recorded || changed
-		done = append(done, byIntent[id]...)
+		e.applyEvents(ctx, id, groups[id], &s)
 	}
-	if recorded {
+	return len(events), e.settle(ctx, &s)
+}
+
+// applyEvents applies the events of PaymentIntent id from their snapshots
+// when they say enough, and otherwise hands them to the read lane (or,
+// when it is full, defers them). What it decided goes into s.
+func (e *Engine) applyEvents(ctx context.Context, id string, evs []stripesync.Event, s *settlement) {
+	p, complete, err := e.applySnapshots(ctx, id, evs)
+	if err == nil && complete {
+		var changed bool
+		if changed, err = e.recordPayment(ctx, p); err == nil {
+			s.recorded = s.recorded || changed
+			s.done = append(s.done, eventIDs(evs)...)
+			return
+		}
+	}
+	switch {
+	case err != nil:
+		e.logger.Warn("apply payment events", "stripe_id", id, "error", err)
+		s.fail(e, evs, err)
+	case !e.reads.add(id, evs):
+		s.deferred = append(s.deferred, eventIDs(evs)...)
+	}
+}
+
+// settlement is what one batch (or one read) decided about its events.
+type settlement struct {
+	done     []string // applied, or nothing to apply
+	failures []stripesync.EventFailure
+	deferred []string // not tried: the read lane is full
+	recorded bool     // the ledger changed
+}
+
+// fail records a failed attempt for each of evs: retried with growing
+// delays, dead after the engine's attempt cap.
+func (s *settlement) fail(e *Engine, evs []stripesync.Event, cause error) {
+	for _, ev := range evs {
+		s.failures = append(s.failures, stripesync.EventFailure{
+			ID:      ev.ID,
+			Error:   cause.Error(),
+			RetryAt: e.retryAt(ev.Attempts),
+			Dead:    ev.Attempts+1 >= e.eventAttempts,
+		})
+	}
+}
+
+// settle writes a settlement to the inbox on a context of its own (see
+// settleTimeout), wakes the stages after this one, and counts it.
+func (e *Engine) settle(ctx context.Context, s *settlement) error {
+	if s.recorded {
 		poke(e.wake.crm)
 		poke(e.wake.receipts)
 	}
-	if err := e.payments.MarkEventsProcessed(ctx, done); err != nil {
-		return len(events), fmt.Errorf("mark events processed: %w", err)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	var errs []error
+	if err := e.payments.MarkEventsProcessed(ctx, s.done); err != nil {
+		errs = append(errs, fmt.Errorf("mark events processed: %w", err))
 	}
-	return len(events), nil
+	if err := e.payments.FailEvents(ctx, s.failures); err != nil {
+		errs = append(errs, fmt.Errorf("record failed events: %w", err))
+	}
+	if len(s.deferred) > 0 {
+		if err := e.payments.DeferEvents(ctx, s.deferred, e.now().Add(readDeferral)); err != nil {
+			errs = append(errs, fmt.Errorf("defer events: %w", err))
+		}
+	}
+	dead := 0
+	for _, f := range s.failures {
+		if f.Dead {
+			dead++
+			e.logger.Error("Stripe event moved to the dead letters", "event_id", f.ID, "error", f.Error)
+		}
+	}
+	if e.observer != nil {
+		e.observer.EventsSettled(len(s.done), len(s.failures)-dead, dead)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("settle events: %w", errors.Join(errs...))
+	}
+	return nil
 }
 
-// applyPaymentIntent reads a PaymentIntent from Stripe and records it.
-func (e *Engine) applyPaymentIntent(ctx context.Context, id string) (bool, error) {
-	p, err := e.billing.PaymentIntent(ctx, id)
-	if stripesync.CodeOf(err) == stripesync.ENOTFOUND {
-		// Not ours to see (another mode or account): nothing to record.
-		e.logger.Info("payment intent not found; event ignored", "stripe_id", id)
-		return false, nil
+// actsOn reports whether the engine applies events of type typ that name
+// a PaymentIntent: its own events, its charges' (refunds and disputes
+// included) and Checkout's. Others about a PaymentIntent, such as
+// refund.created, add nothing that charge.refunded does not say.
+func actsOn(typ string) bool {
+	return strings.HasPrefix(typ, "payment_intent.") || strings.HasPrefix(typ, "charge.") ||
+		strings.HasPrefix(typ, "checkout.session.")
+}
+
+func eventIDs(evs []stripesync.Event) []string {
+	ids := make([]string, len(evs))
+	for i, ev := range evs {
+		ids[i] = ev.ID
 	}
-	if err != nil {
-		return false, err
-	}
-	return e.recordPayment(ctx, p)
+	return ids
 }
 
 // recordPayment fills in the CRM account a payment belongs to, when Stripe

@@ -36,9 +36,18 @@ type payWorld struct {
 	cus     string // its Stripe customer
 }
 
-func newPayWorld(t testing.TB) *payWorld {
+// newPayWorld starts a payWorld; tune, if given, adjusts the engine's
+// configuration.
+func newPayWorld(t testing.TB, tune ...func(*syncer.Config)) *payWorld {
 	t.Helper()
 	w := &payWorld{world: newWorld(t)}
+	if len(tune) > 0 {
+		w.tune = func(c *syncer.Config) {
+			for _, f := range tune {
+				f(c)
+			}
+		}
+	}
 	w.mail = smtptest.NewServer(t, smtptest.Options{Username: "u", Password: "p"})
 	mailer, err := receipts.NewMailer(receipts.MailConfig{URL: w.mail.URL(), From: "billing@seller.test"})
 	if err != nil {
@@ -388,7 +397,7 @@ func (w *payWorld) settle(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "the queues to drain", func() bool {
-		evs, err := w.db.ClaimEvents(t.Context(), 1, time.Millisecond)
+		evs, err := w.db.ClaimEvents(t.Context(), 1, time.Millisecond, 0)
 		if err != nil || len(evs) > 0 {
 			return false
 		}

@@ -98,6 +98,7 @@ func (e *Engine) pullPayments(ctx context.Context, run *stripesync.SyncRun, sinc
 			break
 		}
 	}
+	e.drainReads(ctx)
 	poke(e.wake.crm)
 	poke(e.wake.receipts)
 	return nil

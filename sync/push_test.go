@@ -30,6 +30,8 @@ type world struct {
 	receipts syncer.ReceiptSender
 	// triggers, when set before rebuild, is the trigger inbox.
 	triggers *store.DB
+	// tune, when set before rebuild, adjusts the engine's configuration.
+	tune func(*syncer.Config)
 }
 
 func newWorld(t testing.TB) *world {
@@ -64,6 +66,9 @@ func (w *world) rebuild(t testing.TB) {
 	if w.triggers != nil {
 		cfg.Triggers = w.triggers
 		cfg.TriggerWindow = testTriggerWindow
+	}
+	if w.tune != nil {
+		w.tune(&cfg)
 	}
 	w.engine, err = syncer.New(cfg)
 	if err != nil {

@@ -51,13 +51,14 @@ func (e *Engine) RunWorkers(ctx context.Context) error {
 		return errors.New("sync: payment workers need Config.Payments and Config.Queue")
 	}
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return e.loop(ctx, "events", e.wake.events, e.ProcessEvents) })
-	g.Go(func() error { return e.loop(ctx, "crm-writeback", e.wake.crm, e.WriteBack) })
+	g.Go(func() error { return e.loop(ctx, "events", e.wake.events, e.eventSettle, e.ProcessEvents) })
+	g.Go(func() error { return e.runReads(ctx) })
+	g.Go(func() error { return e.loop(ctx, "crm-writeback", e.wake.crm, 0, e.WriteBack) })
 	if e.receipts != nil {
-		g.Go(func() error { return e.loop(ctx, "receipts", e.wake.receipts, e.SendReceipts) })
+		g.Go(func() error { return e.loop(ctx, "receipts", e.wake.receipts, 0, e.SendReceipts) })
 	}
 	if e.triggers != nil {
-		g.Go(func() error { return e.loop(ctx, "triggers", e.wake.triggers, e.ProcessTriggers) })
+		g.Go(func() error { return e.loop(ctx, "triggers", e.wake.triggers, 0, e.ProcessTriggers) })
 	}
 	return g.Wait()
 }
@@ -69,8 +70,9 @@ const stepGrace = 30 * time.Second
 
 // loop calls step until it reports no work, then waits. Errors are logged
 // and retried after a pause; they never stop the worker. A step runs to
-// its end (within stepGrace) even when ctx ends meanwhile.
-func (e *Engine) loop(ctx context.Context, name string, wake <-chan struct{}, step func(context.Context) (int, error)) error {
+// its end (within stepGrace) even when ctx ends meanwhile. After a wake-up
+// it waits settle first, so that work arriving together is taken together.
+func (e *Engine) loop(ctx context.Context, name string, wake <-chan struct{}, settle time.Duration, step func(context.Context) (int, error)) error {
 	log := e.logger.With("worker", name)
 	for {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stepGrace)
@@ -89,6 +91,13 @@ func (e *Engine) loop(ctx context.Context, name string, wake <-chan struct{}, st
 		case <-ctx.Done():
 			return nil
 		case <-wake:
+			if settle > 0 {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(settle):
+				}
+			}
 		case <-time.After(idlePoll):
 		}
 	}

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -30,7 +31,7 @@ func accept(t *testing.T, db *store.DB, e stripesync.Event, want bool) {
 
 func claimEvents(t *testing.T, db *store.DB, n int) []string {
 	t.Helper()
-	events, err := db.ClaimEvents(t.Context(), n, lease)
+	events, err := db.ClaimEvents(t.Context(), n, lease, 0)
 	if err != nil {
 		t.Fatalf("ClaimEvents: %v", err)
 	}
@@ -52,7 +53,7 @@ func testEvents(t *testing.T, setup setupFunc) {
 		other := in
 		other.Type = "charge.refunded" // same id, other content: still a repeat
 		accept(t, db, other, false)
-		events, err := db.ClaimEvents(ctx, 10, lease)
+		events, err := db.ClaimEvents(ctx, 10, lease, 0)
 		if err != nil {
 			t.Fatalf("ClaimEvents: %v", err)
 		}
@@ -71,7 +72,7 @@ func testEvents(t *testing.T, setup setupFunc) {
 			_, err := db.AcceptEvent(ctx, e)
 			wantCode(t, "AcceptEvent with "+name, err, stripesync.EINVALID)
 		}
-		_, err = db.ClaimEvents(ctx, 0, lease)
+		_, err = db.ClaimEvents(ctx, 0, lease, 0)
 		wantCode(t, "ClaimEvents(0)", err, stripesync.EINVALID)
 	})
 
@@ -158,20 +159,104 @@ func testEvents(t *testing.T, setup setupFunc) {
 		if err != nil || n != 0 {
 			t.Errorf("PruneEvents(now) = %d, %v; want 0 (processed at now, not before)", n, err)
 		}
-		// Marking later events processed forgets those processed more
-		// than EventRetention ago, and only those.
-		clock.Advance(store.EventRetention + time.Second)
-		accept(t, db, stripeEvent("evt_new", 0), true)
-		if err := db.MarkEventsProcessed(ctx, []string{"evt_new"}); err != nil {
-			t.Fatal(err)
-		}
-		accept(t, db, stripeEvent("evt_old", 0), true)
-		accept(t, db, stripeEvent("evt_new", 0), false)
-		accept(t, db, stripeEvent("evt_unprocessed", 0), false)
 		clock.Advance(time.Minute)
 		n, err = db.PruneEvents(ctx, clock.Now())
 		if err != nil || n != 1 {
-			t.Errorf("PruneEvents(now) = %d, %v; want 1 (evt_new)", n, err)
+			t.Errorf("PruneEvents(now) = %d, %v; want 1 (evt_old)", n, err)
+		}
+		accept(t, db, stripeEvent("evt_old", 0), true)
+		accept(t, db, stripeEvent("evt_unprocessed", 0), false)
+	})
+
+	t.Run("ClaimKeepsAPaymentIntentsEventsTogether", func(t *testing.T) {
+		db, _ := setup(t)
+		// Same second, ids that sort the two PaymentIntents' events apart.
+		for _, e := range []struct{ id, pi string }{{"evt_1", "pi_b"}, {"evt_2", "pi_a"}, {"evt_3", "pi_b"}, {"evt_4", "pi_a"}} {
+			ev := stripeEvent(e.id, 0)
+			ev.PaymentIntentID = e.pi
+			accept(t, db, ev, true)
+		}
+		if diff := cmp.Diff([]string{"evt_2", "evt_4", "evt_1", "evt_3"}, claimEvents(t, db, 4)); diff != "" {
+			t.Errorf("claim order (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("SettleHoldsBackNewEvents", func(t *testing.T) {
+		db, clock := setup(t)
+		ctx := t.Context()
+		accept(t, db, stripeEvent("evt_a", 0), true)
+		clock.Advance(40 * time.Millisecond)
+		accept(t, db, stripeEvent("evt_b", 0), true)
+		events, err := db.ClaimEvents(ctx, 10, lease, 50*time.Millisecond)
+		if err != nil || len(events) != 0 {
+			t.Fatalf("ClaimEvents 40 ms after the first = %v, %v; want nothing", events, err)
+		}
+		clock.Advance(20 * time.Millisecond)
+		events, err = db.ClaimEvents(ctx, 10, lease, 50*time.Millisecond)
+		if err != nil || len(events) != 1 || events[0].ID != "evt_a" {
+			t.Fatalf("ClaimEvents 60 ms after the first = %v, %v; want evt_a alone", events, err)
+		}
+		if _, err := db.ClaimEvents(ctx, 10, lease, -time.Millisecond); stripesync.CodeOf(err) != stripesync.EINVALID {
+			t.Errorf("ClaimEvents with a negative settle: %v, want EINVALID", err)
+		}
+	})
+
+	t.Run("FailRetriesThenDeadLetters", func(t *testing.T) {
+		db, clock := setup(t)
+		ctx := t.Context()
+		accept(t, db, stripeEvent("evt_a", 0), true)
+		accept(t, db, stripeEvent("evt_b", 0), true)
+		claimEvents(t, db, 2)
+		retry := clock.Now().Add(10 * time.Second)
+		err := db.FailEvents(ctx, []stripesync.EventFailure{
+			{ID: "evt_a", Error: "stripe: unavailable", RetryAt: retry},
+			{ID: "evt_b", Error: "stripe: bad request", Dead: true},
+		})
+		if err != nil {
+			t.Fatalf("FailEvents: %v", err)
+		}
+		clock.Advance(9 * time.Second)
+		if ids := claimEvents(t, db, 10); len(ids) != 0 {
+			t.Errorf("claimed %v before the retry time", ids)
+		}
+		clock.Advance(2 * time.Second)
+		events, err := db.ClaimEvents(ctx, 10, lease, 0)
+		if err != nil || len(events) != 1 || events[0].ID != "evt_a" || events[0].Attempts != 1 {
+			t.Fatalf("ClaimEvents after the retry time = %+v, %v; want evt_a with 1 attempt (evt_b is dead)", events, err)
+		}
+		clock.Advance(lease)
+		if ids := claimEvents(t, db, 10); !slices.Equal(ids, []string{"evt_a"}) {
+			t.Errorf("claimed %v after the lease; want evt_a again and never the dead evt_b", ids)
+		}
+		// A dead event is still the de-duplication memory.
+		accept(t, db, stripeEvent("evt_b", 0), false)
+	})
+
+	t.Run("DeferCountsNoAttempt", func(t *testing.T) {
+		db, clock := setup(t)
+		ctx := t.Context()
+		accept(t, db, stripeEvent("evt_a", 0), true)
+		claimEvents(t, db, 1)
+		if err := db.DeferEvents(ctx, []string{"evt_a"}, clock.Now().Add(5*time.Second)); err != nil {
+			t.Fatalf("DeferEvents: %v", err)
+		}
+		clock.Advance(4 * time.Second)
+		if ids := claimEvents(t, db, 1); len(ids) != 0 {
+			t.Errorf("claimed %v while deferred", ids)
+		}
+		clock.Advance(2 * time.Second)
+		events, err := db.ClaimEvents(ctx, 1, lease, 0)
+		if err != nil || len(events) != 1 || events[0].Attempts != 0 {
+			t.Errorf("ClaimEvents after the deferral = %+v, %v; want evt_a with 0 attempts", events, err)
+		}
+		if err := db.MarkEventsProcessed(ctx, []string{"evt_a"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.DeferEvents(ctx, []string{"evt_a"}, clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if ids := claimEvents(t, db, 1); len(ids) != 0 {
+			t.Errorf("a processed event came back after DeferEvents: %v", ids)
 		}
 	})
 }

@@ -1,0 +1,154 @@
+package sync
+
+import (
+	"context"
+	"time"
+
+	"github.com/stripesync/stripesync"
+)
+
+// applySnapshots builds the Payment that the events of one PaymentIntent
+// describe, from the objects they carry, and reports whether it is
+// complete enough to record without reading Stripe.
+//
+// A Payment has intent fields (invoice, customer, amount, status) and
+// charge fields (the attempt, its time, refunds, dispute, the method). An
+// intent snapshot has the first and names its latest charge; a charge
+// snapshot has the second. The Payment is complete when:
+//
+//   - an intent snapshot names no charge (no attempt yet; a charge in
+//     the batch is then a later attempt), or
+//   - it names one whose snapshot is in the batch, or whose fields the
+//     ledger already holds (the same charge recorded before), or
+//   - there is only a charge snapshot, and the ledger already holds the
+//     PaymentIntent's intent fields.
+//
+// It is not complete, and the PaymentIntent is read, when the other half
+// is nowhere (an intent whose charge was never seen, a charge of a
+// PaymentIntent the ledger does not know), when an event carries nothing
+// usable (a dispute, a refund, a Checkout Session, an old API version),
+// unless a snapshot at least as new covers it, or when no snapshot
+// decodes. Stale snapshots need no special case: the result goes through
+// RecordPayment, whose state precedence never lets older state win.
+func (e *Engine) applySnapshots(ctx context.Context, id string, evs []stripesync.Event) (stripesync.Payment, bool, error) {
+	var (
+		intent        *stripesync.PaymentSnapshot
+		intentAt      int64 // the intent snapshot's event time, Unix seconds
+		charges       []stripesync.PaymentSnapshot
+		newestSnap    int64
+		newestUncover int64
+	)
+	for _, ev := range evs {
+		at := ev.Created.Unix()
+		s, ok := e.billing.EventSnapshot(ev)
+		if !ok {
+			newestUncover = max(newestUncover, at)
+			continue
+		}
+		newestSnap = max(newestSnap, at)
+		switch {
+		case s.Intent:
+			if intent == nil || at > intentAt || (at == intentAt && statusAtLeast(s.Payment.Status, intent.Payment.Status)) {
+				intent, intentAt = &s, at
+			}
+		case s.Charge:
+			charges = append(charges, s)
+		}
+	}
+	if newestSnap == 0 || newestUncover > newestSnap {
+		return stripesync.Payment{}, false, nil
+	}
+
+	var want string // the charge to join: the intent's latest, or any
+	if intent != nil {
+		if intent.LatestChargeID == "" {
+			// No attempt when the intent was rendered; a charge in the
+			// batch is a later attempt, and says how it went.
+			if charge, ok := newestCharge(charges, ""); ok {
+				return chargeOnto(intent.Payment, charge), true, nil
+			}
+			return intent.Payment, true, nil
+		}
+		want = intent.LatestChargeID
+	}
+	charge, haveCharge := newestCharge(charges, want)
+	if intent != nil && haveCharge {
+		return withCharge(intent.Payment, charge.Payment), true, nil
+	}
+
+	stored, err := e.payments.Payment(ctx, id)
+	switch {
+	case stripesync.CodeOf(err) == stripesync.ENOTFOUND:
+		return stripesync.Payment{}, false, nil
+	case err != nil:
+		return stripesync.Payment{}, false, err
+	}
+	if intent != nil {
+		if stored.ChargeID != want || stored.ChargeCreated.IsZero() {
+			return stripesync.Payment{}, false, nil
+		}
+		return withCharge(intent.Payment, stored), true, nil
+	}
+	if !haveCharge {
+		return stripesync.Payment{}, false, nil
+	}
+	return chargeOnto(stored, charge), true, nil
+}
+
+// statusAtLeast reports whether status a is at least as far along as b
+// within one attempt (the rank Payment.Supersedes uses).
+func statusAtLeast(a, b stripesync.PaymentStatus) bool {
+	return stripesync.Payment{Status: a}.Supersedes(stripesync.Payment{Status: b})
+}
+
+// newestCharge picks, among the charge snapshots of charge want (any
+// charge when want is ""), the one that supersedes the others.
+func newestCharge(charges []stripesync.PaymentSnapshot, want string) (stripesync.PaymentSnapshot, bool) {
+	var best stripesync.PaymentSnapshot
+	found := false
+	for _, c := range charges {
+		if want != "" && c.Payment.ChargeID != want {
+			continue
+		}
+		if !found || asPayment(c).Supersedes(asPayment(best)) {
+			best, found = c, true
+		}
+	}
+	return best, found
+}
+
+// asPayment is a charge snapshot with the status it implies, for ordering.
+func asPayment(c stripesync.PaymentSnapshot) stripesync.Payment {
+	p := c.Payment
+	p.Status = c.ChargeStatus
+	return p
+}
+
+// withCharge is the intent fields of intent with the charge fields of
+// charge.
+func withCharge(intent, charge stripesync.Payment) stripesync.Payment {
+	p := intent
+	p.ChargeID = charge.ChargeID
+	p.ChargeCreated = charge.ChargeCreated
+	p.Refunded = charge.Refunded
+	p.Disputed = charge.Disputed
+	p.Method, p.MethodDetail = charge.Method, charge.MethodDetail
+	p.PaidAt = time.Time{}
+	if p.Status == stripesync.PaymentSucceeded {
+		p.PaidAt = p.ChargeCreated
+	}
+	return p
+}
+
+// chargeOnto applies a charge snapshot to the payment the ledger holds:
+// its charge fields, and the status the charge implies, unless the ledger
+// already has that charge at a status as far along (a canceled intent
+// whose failed charge is seen again stays canceled).
+func chargeOnto(stored stripesync.Payment, c stripesync.PaymentSnapshot) stripesync.Payment {
+	p := stored
+	if stored.ChargeID != c.Payment.ChargeID || !statusAtLeast(stored.Status, c.ChargeStatus) {
+		p.Status = c.ChargeStatus
+		p.FailureReason = c.Payment.FailureReason
+	}
+	return withCharge(p, c.Payment)
+}
