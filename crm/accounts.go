@@ -46,12 +46,13 @@ func (c *Client) Account(ctx context.Context, id string) (stripesync.Account, er
 	return c.accountFrom(r)
 }
 
-// accountFields lists the Account fields Accounts selects, in order;
-// optional fields mapped to "" are left out.
+// accountFields lists the Account fields Accounts selects, in order: the
+// pushed ones, the currency, then the customer id (the customer an
+// Existing account binds to, and the binding the CRM shows) and the sync
+// error; optional fields mapped to "" are left out.
 func (c *Client) accountFields() []string {
 	m := c.cfg.Mapping.Account
-	return selectList(m.Name, m.Phone, m.Email, m.Street, m.City, m.State, m.PostalCode,
-		m.Country, m.Currency, m.Policy, m.StripeCustomerID, m.SyncError)
+	return selectList(append(m.Pushed(), m.Currency, m.StripeCustomerID, m.SyncError)...)
 }
 
 func (c *Client) accountsSOQL(since time.Time) string {

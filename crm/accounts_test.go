@@ -101,7 +101,7 @@ func TestAccountsSOQL(t *testing.T) {
 	}
 	got := c.accountsSOQL(time.Date(2024, 5, 1, 14, 34, 56, 900e6, time.FixedZone("", 2*3600)))
 	want := "SELECT Id, Name, Phone, Billing_Email__c, BillingStreet, BillingCity, BillingState, BillingPostalCode, " +
-		"BillingCountry, CurrencyIsoCode, Stripe_Mapping__c, Stripe_Customer_Id__c, Stripe_Sync_Error__c, SystemModstamp, IsDeleted " +
+		"BillingCountry, Stripe_Mapping__c, CurrencyIsoCode, Stripe_Customer_Id__c, Stripe_Sync_Error__c, SystemModstamp, IsDeleted " +
 		"FROM Account WHERE SystemModstamp >= 2024-05-01T12:34:56Z ORDER BY SystemModstamp ASC, Id ASC"
 	if got != want {
 		t.Errorf("accountsSOQL =\n%s\nwant\n%s", got, want)

@@ -46,7 +46,7 @@ func (c *Client) Invoice(ctx context.Context, id string) (stripesync.Invoice, er
 // invoiceFields lists the invoice fields Invoices selects.
 func (c *Client) invoiceFields() []string {
 	m := c.cfg.Mapping.Invoice
-	return selectList(m.Number, m.Account, m.Amount, m.Currency, m.DueDate, m.Status, m.AutoPay, m.AmountPaid)
+	return selectList(append(m.Pulled(), m.AmountPaid)...)
 }
 
 func (c *Client) invoicesSOQL(since time.Time) string {

@@ -77,6 +77,50 @@ type PaymentMapping struct {
 	Channel         string `json:"channel"`
 }
 
+// Pushed lists the Account fields a push depends on: the customer fields
+// it sends to Stripe (stripesync.Account.Customer) and the mapping policy,
+// in the order Accounts selects them; optional fields mapped to "" are
+// left out. An edit of any of them can change what Stripe holds, so the
+// workflow rule and the Apex trigger shipped in salesforce/ fire on these,
+// and on a WrittenBack field only where the daemon never changes it
+// (salesforce/README.md, "What fires a notice").
+func (m AccountMapping) Pushed() []string {
+	return mapped(m.Name, m.Phone, m.Email, m.Street, m.City, m.State, m.PostalCode, m.Country, m.Policy)
+}
+
+// WrittenBack lists the Account fields the daemon writes after a push
+// (WriteAccountSync). Stripe_Customer_Id__c is also read: under the
+// Existing policy it names the customer to bind, and it is written back
+// only unchanged then.
+func (m AccountMapping) WrittenBack() []string {
+	return mapped(m.StripeCustomerID, m.SyncError, m.SyncedAt)
+}
+
+// Pulled lists the invoice fields the invoice pull copies into the
+// ledger, in the order Invoices selects them.
+func (m InvoiceMapping) Pulled() []string {
+	return mapped(m.Number, m.Account, m.Amount, m.Currency, m.DueDate, m.Status, m.AutoPay)
+}
+
+// WrittenBack lists the invoice fields the daemon owns: the rollup
+// (UpdateInvoices) and the payment link. Status is also pulled; the
+// rollup moves it only among Open, Partially Paid and Paid and leaves
+// Draft and Void, which staff set, alone (stripesync.Rollup).
+func (m InvoiceMapping) WrittenBack() []string {
+	return mapped(m.AmountPaid, m.BalanceDue, m.Status, m.PaymentLink)
+}
+
+// mapped drops the optional fields mapped to "".
+func mapped(fields ...string) []string {
+	out := make([]string, 0, len(fields))
+	for _, f := range fields {
+		if f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // DefaultMapping returns the names of SPEC §6, which the metadata shipped
 // with the repository deploys.
 func DefaultMapping() Mapping {

@@ -3,6 +3,7 @@ package crm
 import (
 	"context"
 	"iter"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,13 +17,7 @@ import (
 // selectList is Id, the given fields that are mapped (optional fields
 // mapped to "" are left out), then SystemModstamp and IsDeleted.
 func selectList(fields ...string) []string {
-	out := []string{"Id"}
-	for _, f := range fields {
-		if f != "" {
-			out = append(out, f)
-		}
-	}
-	return append(out, "SystemModstamp", "IsDeleted")
+	return slices.Concat([]string{"Id"}, mapped(fields...), []string{"SystemModstamp", "IsDeleted"})
 }
 
 // changedSOQL selects the records of object stamped at or after since

@@ -15,29 +15,8 @@ import (
 
 	"github.com/stripesync/stripesync"
 	"github.com/stripesync/stripesync/crm"
+	"github.com/stripesync/stripesync/salesforce"
 )
-
-// workflow is the part of a Workflow file these tests read.
-type workflow struct {
-	OutboundMessages []struct {
-		FullName         string   `xml:"fullName"`
-		APIVersion       string   `xml:"apiVersion"`
-		EndpointURL      string   `xml:"endpointUrl"`
-		Fields           []string `xml:"fields"`
-		IncludeSessionID bool     `xml:"includeSessionId"`
-		IntegrationUser  string   `xml:"integrationUser"`
-	} `xml:"outboundMessages"`
-	Rules []struct {
-		FullName string `xml:"fullName"`
-		Actions  []struct {
-			Name string `xml:"name"`
-			Type string `xml:"type"`
-		} `xml:"actions"`
-		Active      bool   `xml:"active"`
-		Formula     string `xml:"formula"`
-		TriggerType string `xml:"triggerType"`
-	} `xml:"rules"`
-}
 
 // outboundPath is the daemon's Outbound Message route with the path secret
 // left for the admin to fill in (SPEC §7: POST /salesforce/outbound/{secret}).
@@ -54,10 +33,9 @@ func TestOutboundMessages(t *testing.T) {
 	}
 	for object, fields := range read {
 		t.Run(object, func(t *testing.T) {
-			var wf workflow
-			readXML(t, filepath.Join(sourceDir, "workflows", object+".workflow-meta.xml"), &wf)
-			if len(wf.OutboundMessages) != 1 {
-				t.Fatalf("%d outbound messages, want 1", len(wf.OutboundMessages))
+			wf, err := salesforce.ReadWorkflow(object)
+			if err != nil {
+				t.Fatal(err)
 			}
 			om := wf.OutboundMessages[0]
 			// Id identifies the record; SystemModstamp orders messages that
@@ -88,17 +66,9 @@ func TestOutboundMessages(t *testing.T) {
 				t.Error("integrationUser is empty")
 			}
 
-			if len(wf.Rules) != 1 {
-				t.Fatalf("%d rules, want 1", len(wf.Rules))
-			}
 			r := wf.Rules[0]
 			if len(r.Actions) != 1 || r.Actions[0].Name != om.FullName || r.Actions[0].Type != "OutboundMessage" {
 				t.Errorf("rule %s actions = %+v, want only OutboundMessage %s", r.FullName, r.Actions, om.FullName)
-			}
-			// Every create and every edit, including edits that leave the
-			// record outside any criteria, must reach the daemon.
-			if r.Formula != "true" || r.TriggerType != "onAllChanges" {
-				t.Errorf("rule %s fires on formula %q, %s; want true, onAllChanges", r.FullName, r.Formula, r.TriggerType)
 			}
 			// Deployed inactive: it would fail every message until the
 			// admin replaces the endpoint placeholder.
@@ -126,8 +96,10 @@ func TestRemoteSiteCoversTheEndpoint(t *testing.T) {
 		t.Fatalf("remote site url = %q (%v), want an https origin", site.URL, err)
 	}
 	for _, object := range []string{stripesync.ObjectAccount, stripesync.ObjectInvoice} {
-		var wf workflow
-		readXML(t, filepath.Join(sourceDir, "workflows", object+".workflow-meta.xml"), &wf)
+		wf, err := salesforce.ReadWorkflow(object)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, om := range wf.OutboundMessages {
 			if e, err := url.Parse(om.EndpointURL); err != nil || e.Host != u.Host {
 				t.Errorf("outbound message %s goes to %q, the remote site allows %s", om.FullName, om.EndpointURL, u.Host)
@@ -187,21 +159,22 @@ func TestApexTriggerClass(t *testing.T) {
 	}
 }
 
-// TestApexRecordTriggers checks that each trigger fires after saves and
+// TestApexRecordTriggers checks that each trigger fires after saves,
+// sends only the records its filter picks (see TestTriggerCriteria) and
 // names its object the way the daemon's trigger route expects.
 func TestApexRecordTriggers(t *testing.T) {
 	m := crm.DefaultMapping()
 	tests := []struct {
-		file, sobject, object string
+		file, sobject, object, filter string
 	}{
-		{"triggers/AccountStripesync.trigger", m.Account.Object, stripesync.ObjectAccount},
-		{"triggers/InvoiceStripesync.trigger", m.Invoice.Object, stripesync.ObjectInvoice},
+		{"triggers/AccountStripesync.trigger", m.Account.Object, stripesync.ObjectAccount, "accountsToPush"},
+		{"triggers/InvoiceStripesync.trigger", m.Invoice.Object, stripesync.ObjectInvoice, "invoicesToPull"},
 	}
 	for _, tt := range tests {
 		src := readSource(t, tt.file)
 		for _, want := range []string{
 			"on " + tt.sobject + " (after insert, after update)",
-			"StripesyncTrigger.enqueue('" + tt.object + "', Trigger.newMap.keySet());",
+			"StripesyncTrigger.enqueue('" + tt.object + "', StripesyncTrigger." + tt.filter + "(Trigger.new, Trigger.oldMap));",
 		} {
 			if !strings.Contains(src, want) {
 				t.Errorf("%s does not contain %q", tt.file, want)

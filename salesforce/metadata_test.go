@@ -1,10 +1,11 @@
 // Package salesforce_test checks the Salesforce metadata under force-app,
-// which admins deploy with the sf CLI and nothing in Go builds. No org is
-// reachable from a test, so these tests hold the files to what a deploy
-// and the daemon need: well-formed XML in the Metadata API namespace, a
-// field file for every name the daemon reads or writes, picklist values the
-// domain parses, outbound messages and Apex that reach the daemon's routes
-// with the daemon's signature.
+// which admins deploy with the sf CLI (Go only embeds the workflow files).
+// No org is reachable from a test, so these tests hold the files to what a
+// deploy and the daemon need: well-formed XML in the Metadata API
+// namespace, a field file for every name the daemon reads or writes,
+// picklist values the domain parses, outbound messages and Apex that reach
+// the daemon's routes with the daemon's signature, and rule criteria that
+// fire on what the daemon pushes or pulls but not on its write-backs.
 package salesforce_test
 
 import (

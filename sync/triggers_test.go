@@ -11,6 +11,7 @@ import (
 	"github.com/stripesync/stripesync/crm"
 	"github.com/stripesync/stripesync/crm/crmtest"
 	"github.com/stripesync/stripesync/httpapi"
+	"github.com/stripesync/stripesync/salesforce"
 )
 
 const (
@@ -202,5 +203,73 @@ func TestOutboundMessageForAnIgnoredAccountTouchesNothing(t *testing.T) {
 	}
 	if c := w.st.CustomersWithMetadata(stripesync.MetadataAccountID, ignored); len(c) != 0 {
 		t.Errorf("the Ignore account has customers: %+v", c)
+	}
+}
+
+// TestWriteBacksDoNotComeBackAsTriggers runs the shipped Account workflow
+// rule in the emulator against the real listener and engine: the
+// write-backs that follow each push (customer id, sync time) send no
+// Outbound Message and cost no CRM read, while an edit of a pushed field
+// sends exactly one and reaches Stripe.
+func TestWriteBacksDoNotComeBackAsTriggers(t *testing.T) {
+	wf, err := salesforce.ReadWorkflow(stripesync.ObjectAccount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One notification per message, so that Acked counts notifications.
+	w := newTriggerWorld(t, 0, crmtest.OutboundConfig{OnWrite: true, Criteria: wf.Rules[0].Formula,
+		Fields: wf.OutboundMessages[0].Fields, BatchMax: 1})
+	syncedAt := func(id string) any {
+		rec, _ := w.sf.Get("Account", id)
+		return rec["Stripe_Synced_At__c"]
+	}
+	// settle waits until the notices queued so far were delivered and any
+	// trigger they (or a write-back's echo) caused was processed.
+	settle := func() {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		for range 2 {
+			if err := w.outbound.WaitIdle(ctx); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(300 * time.Millisecond) // the coalescing window and a push, many times over
+		}
+	}
+
+	reads := w.sf.Calls().QueryAll
+	ids := w.seed(5, nil)
+	eventually(t, "the new accounts pushed and written back", func() bool {
+		for _, id := range ids {
+			if syncedAt(id) == nil {
+				return false
+			}
+		}
+		return true
+	})
+	settle()
+	w.assertOneCustomerEach(t, ids)
+	if acked := w.outbound.Stats().Acked; acked != len(ids) {
+		t.Errorf("%d Outbound Messages for %d creates, want %d: the write-backs came back as triggers", acked, len(ids), len(ids))
+	}
+	if n := w.sf.Calls().QueryAll - reads; n != int64(len(ids)) {
+		t.Errorf("trigger processing read the CRM %d times for %d creates, want %d", n, len(ids), len(ids))
+	}
+
+	w.st.ResetRequests()
+	reads, acked, before := w.sf.Calls().QueryAll, w.outbound.Stats().Acked, syncedAt(ids[2])
+	w.sf.Update("Account", ids[2], map[string]any{"Name": "Renamed In Salesforce"})
+	eventually(t, "the rename in Stripe and its write-back", func() bool {
+		return w.customerName(t, ids[2]) == "Renamed In Salesforce" && syncedAt(ids[2]) != before
+	})
+	settle()
+	if n := w.outbound.Stats().Acked - acked; n != 1 {
+		t.Errorf("%d Outbound Messages for one rename, want 1", n)
+	}
+	if n := w.customerUpdates(); n != 1 {
+		t.Errorf("%d Stripe updates for one rename, want 1", n)
+	}
+	if n := w.sf.Calls().QueryAll - reads; n != 1 {
+		t.Errorf("trigger processing read the CRM %d times for one rename, want 1", n)
 	}
 }

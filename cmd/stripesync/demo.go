@@ -18,6 +18,7 @@ import (
 	"github.com/stripesync/stripesync"
 	"github.com/stripesync/stripesync/crm/crmtest"
 	"github.com/stripesync/stripesync/receipts/smtptest"
+	"github.com/stripesync/stripesync/salesforce"
 	"github.com/stripesync/stripesync/stripeclient/stripetest"
 	syncer "github.com/stripesync/stripesync/sync"
 )
@@ -362,12 +363,19 @@ func demoPayments(ctx context.Context, a *app, emu *emulators, mail *smtptest.Se
 	return nil
 }
 
-// demoTrigger shows the real-time path: a workflow rule on Account sends
-// an Outbound Message on every edit, and the daemon pushes the change.
+// demoTrigger shows the real-time path: the workflow rule on Account that
+// salesforce/ ships sends an Outbound Message when a pushed field is
+// edited (and not for the daemon's write-backs), and the daemon pushes the
+// change.
 func demoTrigger(ctx context.Context, emu *emulators, addr, secret, account string, stdout io.Writer) error {
+	wf, err := salesforce.ReadWorkflow(stripesync.ObjectAccount)
+	if err != nil {
+		return err
+	}
 	emu.sf.AddOutbound(crmtest.OutboundConfig{
 		URL:    "http://" + addr + "/salesforce/outbound/" + secret,
-		Object: stripesync.ObjectAccount, OnWrite: true, RetryBase: 100 * time.Millisecond,
+		Object: stripesync.ObjectAccount, Fields: wf.OutboundMessages[0].Fields,
+		OnWrite: true, Criteria: wf.Rules[0].Formula, RetryBase: 100 * time.Millisecond,
 	})
 	const name = "Umbrella Health (renamed in Salesforce)"
 	start := time.Now()

@@ -25,8 +25,9 @@
 //   - Outbound Messages (AddOutbound, reference §1): the SOAP envelope of
 //     §1.6 POSTed to a listener, batched up to 100 notifications, retried
 //     with backoff until acknowledged with <Ack>true</Ack>, optionally
-//     duplicated, reordered and fired by every write, each attempt
-//     carrying the record as it is when sent.
+//     duplicated, reordered and fired by every write that meets a
+//     workflow rule's criteria formula (ISNEW, ISCHANGED, PRIORVALUE, …),
+//     each attempt carrying the record as it is when sent.
 //
 // The org knows Account, Invoice__c and Payment__c with the fields of SPEC
 // §6 plus the standard ones (Id, Name, IsDeleted, CreatedDate,

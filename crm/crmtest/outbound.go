@@ -32,9 +32,16 @@ type OutboundConfig struct {
 	// ActionID is the action's id (04k…). Default: a generated one.
 	ActionID string
 	// OnWrite queues a notification for every insert and update of
-	// Object, through the REST API or the Go API, like a workflow rule
-	// that fires on create and on every edit. Deletes do not fire.
+	// Object, through the REST API or the Go API, that meets Criteria,
+	// like a workflow rule evaluated when a record is created and every
+	// time it is edited (triggerType onAllChanges). Deletes do not fire.
 	OnWrite bool
+	// Criteria is the rule's formula, evaluated at every save with the
+	// record's values before and after it (see formula.go for the
+	// functions it may use), so a test can run the formula shipped in
+	// salesforce/. "" fires on every save, like the formula true. A
+	// formula that does not parse, or names a field Object lacks, panics.
+	Criteria string
 	// Duplicate sends every message this many extra times. Each copy is
 	// delivered, and retried, on its own with the same notification ids,
 	// as Salesforce's "usually once, but can repeat" delivery does.
@@ -151,7 +158,16 @@ func (s *Server) AddOutbound(cfg OutboundConfig) *Outbound {
 	}
 	o.table, o.fields = t, fields
 	if cfg.OnWrite {
-		t.onWrite = append(t.onWrite, func(id string) { o.enqueue(id) })
+		fires, err := compileCriteria(t.schema, cfg.Criteria)
+		if err != nil {
+			s.mu.Unlock()
+			panic(err.Error())
+		}
+		t.onWrite = append(t.onWrite, func(old []any, r *record) {
+			if fires(old, r) {
+				o.enqueue(r.id())
+			}
+		})
 	}
 	s.mu.Unlock()
 

@@ -325,6 +325,81 @@ func TestOutboundOnWrite(t *testing.T) {
 	}
 }
 
+// TestOutboundCriteria runs a rule's formula over saves: only those that
+// meet it send a notification, each function and blank-versus-null as
+// Salesforce evaluates them.
+func TestOutboundCriteria(t *testing.T) {
+	w := newWire(t, Options{})
+	s := w.s
+	l := newListener(t, nil)
+	o := s.AddOutbound(OutboundConfig{URL: l.url, Object: "Invoice__c", OnWrite: true, Criteria: `or(ISNEW(),
+		ISCHANGED(Amount__c), ISCHANGED(Due_Date__c),
+		AND(ISCHANGED(Status__c), OR(ISPICKVAL(Status__c, "Void"), ISPICKVAL(PRIORVALUE(Status__c), "Void"))),
+		AND(ISCHANGED(Name), NOT(ISPICKVAL(Status__c, "Paid"))))`})
+	notes := func() int {
+		waitIdle(t, o)
+		n := 0
+		for _, m := range l.received() {
+			n += len(m.Notifications)
+		}
+		return n
+	}
+	id := s.Insert("Invoice__c", map[string]any{"Name": "INV-1", "Amount__c": "1", "Status__c": "Open"})
+	if n := notes(); n != 1 {
+		t.Fatalf("%d notifications for the insert, want 1 (ISNEW)", n)
+	}
+	steps := []struct {
+		name   string
+		fields map[string]any
+		fires  bool
+	}{
+		{"amount changed", map[string]any{"Amount__c": "2"}, true},
+		{"same amount again", map[string]any{"Amount__c": "2.00"}, false},
+		{"unwatched field", map[string]any{"Amount_Paid__c": "1", "Balance_Due__c": "1"}, false},
+		{"due date set", map[string]any{"Due_Date__c": "2024-06-01"}, true},
+		{"status between watched values", map[string]any{"Status__c": "Partially Paid"}, false},
+		{"status to Void", map[string]any{"Status__c": "Void"}, true},
+		{"status from Void", map[string]any{"Status__c": "Paid"}, true},
+		{"renamed while Paid", map[string]any{"Name": "INV-1b"}, false},
+		{"renamed while Open", map[string]any{"Status__c": "Open", "Name": "inv-1b"}, true}, // case counts
+	}
+	want := 1
+	for _, st := range steps {
+		s.Update("Invoice__c", id, st.fields)
+		if st.fires {
+			want++
+		}
+		if got := notes(); got != want {
+			t.Errorf("%s: %d notifications so far, want %d", st.name, got, want)
+			want = got
+		}
+	}
+	// A REST update goes through the same criteria.
+	if status, _, body := w.call("PATCH", "/sobjects/Invoice__c/"+id, `{"Amount_Paid__c": 2}`); status != 204 {
+		t.Fatalf("PATCH: %d %s", status, body)
+	}
+	if status, _, body := w.call("PATCH", "/sobjects/Invoice__c/"+id, `{"Amount__c": 3}`); status != 204 {
+		t.Fatalf("PATCH: %d %s", status, body)
+	}
+	if got := notes(); got != want+1 {
+		t.Errorf("REST updates: %d notifications, want %d", got, want+1)
+	}
+
+	for _, bad := range []string{
+		"ISCHANGED(No_Such_Field__c)", "ISCHANGED(Name", "OR(ISNEW(), )", `ISPICKVAL(Status__c)`,
+		`ISPICKVAL(Status__c, Open)`, "PRIORVALUE(Name)", "TRUE FALSE", "ISBLANK(Name)",
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("AddOutbound with Criteria %q did not panic", bad)
+				}
+			}()
+			s.AddOutbound(OutboundConfig{URL: l.url, Object: "Invoice__c", OnWrite: true, Criteria: bad})
+		}()
+	}
+}
+
 func TestOutboundMaxAgeAndClose(t *testing.T) {
 	s := New(Options{})
 	if err := s.Start("127.0.0.1:0"); err != nil {

@@ -26,9 +26,11 @@ type table struct {
 	ext  map[int]map[string][]*record
 	live int
 	seq  int64
-	// onWrite is called with the id of every row inserted or updated and
-	// not deleted (AddOutbound's OnWrite), under the server's write lock.
-	onWrite []func(id string)
+	// onWrite is called for every row inserted or updated and not deleted
+	// (AddOutbound's OnWrite), under the server's write lock, with the
+	// row's values before the save (nil for an insert) so that a rule's
+	// criteria can tell what changed.
+	onWrite []func(old []any, r *record)
 }
 
 func newTable(s *schema) *table {
@@ -91,7 +93,7 @@ func (t *table) insert(vals map[int]any, now time.Time) *record {
 	t.byID[r.id()] = r
 	if !r.deleted() {
 		t.live++
-		t.wrote(r)
+		t.wrote(nil, r)
 	}
 	return r
 }
@@ -99,6 +101,10 @@ func (t *table) insert(vals map[int]any, now time.Time) *record {
 // update applies vals and bumps the modification stamps, as every write in
 // Salesforce does.
 func (t *table) update(r *record, vals map[int]any, now time.Time) {
+	var old []any
+	if len(t.onWrite) > 0 {
+		old = slices.Clone(r.vals)
+	}
 	r.vals[idxLastModifiedDate] = now
 	r.vals[idxSystemModstamp] = now
 	wasDeleted := r.deleted()
@@ -110,15 +116,15 @@ func (t *table) update(r *record, vals map[int]any, now time.Time) {
 		t.live--
 	}
 	if !r.deleted() {
-		t.wrote(r)
+		t.wrote(old, r)
 	}
 }
 
 // wrote tells the watchers about a write; a delete is not one (workflow
-// rules do not fire on delete).
-func (t *table) wrote(r *record) {
+// rules do not fire on delete). old is nil for an insert.
+func (t *table) wrote(old []any, r *record) {
 	for _, f := range t.onWrite {
-		f(r.id())
+		f(old, r)
 	}
 }
 
