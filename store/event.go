@@ -11,12 +11,6 @@ import (
 	"github.com/stripesync/stripesync"
 )
 
-// EventRetention is how long a processed Stripe event is kept as the
-// de-duplication memory. Stripe retries a webhook for up to three days and
-// the Events API reaches back 30 days, so an event older than this can no
-// longer be delivered again.
-const EventRetention = 35 * 24 * time.Hour
-
 // maxEventBatch bounds a group commit of events: 256 rows of 10 columns
 // stay far below both dialects' limits on bound parameters.
 const maxEventBatch = 256
@@ -165,11 +159,9 @@ func (db *DB) ClaimEvents(ctx context.Context, n int, lease time.Duration) ([]st
 }
 
 // MarkEventsProcessed records that the events with these ids were applied:
-// they are never claimed again and stay, as the de-duplication memory, for
-// EventRetention. Unknown ids and events already marked are left alone. In
-// the same transaction it forgets the events processed more than
-// EventRetention ago (see PruneEvents), so the inbox does not grow without
-// bound.
+// they are never claimed again and stay, as the de-duplication memory,
+// until PruneEvents forgets them. Unknown ids and events already marked are
+// left alone.
 func (db *DB) MarkEventsProcessed(ctx context.Context, ids []string) error {
 	if len(ids) == 0 {
 		return nil
@@ -187,16 +179,14 @@ func (db *DB) MarkEventsProcessed(ctx context.Context, ids []string) error {
 				return err
 			}
 		}
-		_, err := db.pruneEvents(ctx, tx, now.Add(-EventRetention))
-		return err
+		return nil
 	})
 	return wrap(err, "mark %d Stripe events processed", len(ids))
 }
 
 // PruneEvents deletes the events processed before before and returns how
-// many it deleted. Unprocessed events are never deleted. MarkEventsProcessed
-// already prunes what is older than EventRetention; this is for an
-// operator who wants a shorter memory.
+// many it deleted. Unprocessed events are never deleted. The daily prune
+// job (schedules.Prune) calls it with the configured retention.
 func (db *DB) PruneEvents(ctx context.Context, before time.Time) (int64, error) {
 	n, err := db.pruneEvents(ctx, db.x, before)
 	return n, wrap(err, "prune Stripe events")

@@ -145,33 +145,4 @@ func testEvents(t *testing.T, setup setupFunc) {
 			t.Errorf("MarkEventsProcessed(nil): %v", err)
 		}
 	})
-
-	t.Run("Retention", func(t *testing.T) {
-		db, clock := setup(t)
-		ctx := t.Context()
-		accept(t, db, stripeEvent("evt_old", 0), true)
-		accept(t, db, stripeEvent("evt_unprocessed", 0), true)
-		if err := db.MarkEventsProcessed(ctx, []string{"evt_old"}); err != nil {
-			t.Fatal(err)
-		}
-		n, err := db.PruneEvents(ctx, clock.Now())
-		if err != nil || n != 0 {
-			t.Errorf("PruneEvents(now) = %d, %v; want 0 (processed at now, not before)", n, err)
-		}
-		// Marking later events processed forgets those processed more
-		// than EventRetention ago, and only those.
-		clock.Advance(store.EventRetention + time.Second)
-		accept(t, db, stripeEvent("evt_new", 0), true)
-		if err := db.MarkEventsProcessed(ctx, []string{"evt_new"}); err != nil {
-			t.Fatal(err)
-		}
-		accept(t, db, stripeEvent("evt_old", 0), true)
-		accept(t, db, stripeEvent("evt_new", 0), false)
-		accept(t, db, stripeEvent("evt_unprocessed", 0), false)
-		clock.Advance(time.Minute)
-		n, err = db.PruneEvents(ctx, clock.Now())
-		if err != nil || n != 1 {
-			t.Errorf("PruneEvents(now) = %d, %v; want 1 (evt_new)", n, err)
-		}
-	})
 }
