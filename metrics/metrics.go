@@ -19,6 +19,7 @@ type Metrics struct {
 	failed      prometheus.Counter
 	runs        *prometheus.CounterVec
 	runDuration *prometheus.HistogramVec
+	pruned      *prometheus.CounterVec
 }
 
 // runBuckets span a no-op run (well under a second) to a full push of a
@@ -59,9 +60,17 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help:    "Wall time of finished sync runs, by job and final status.",
 			Buckets: runBuckets,
 		}, []string{"job", "status"}),
+		pruned: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stripesync_inbox_pruned_total",
+			Help: "Rows the daily prune deleted from an inbox (events: processed Stripe events; triggers: settled CRM notification ids).",
+		}, []string{"inbox"}),
 	}
+	// Both inboxes show from the start, so that a rate over the counter
+	// has a series before the first prune.
+	m.pruned.WithLabelValues("events")
+	m.pruned.WithLabelValues("triggers")
 	reg.MustRegister(
-		m.apiCalls, m.rateLimited, m.pushed, m.skipped, m.failed, m.runs, m.runDuration,
+		m.apiCalls, m.rateLimited, m.pushed, m.skipped, m.failed, m.runs, m.runDuration, m.pruned,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -105,6 +114,15 @@ func (m *Metrics) RunFinished(job string, status string, d time.Duration) {
 	}
 	m.runs.WithLabelValues(job, status).Inc()
 	m.runDuration.WithLabelValues(job, status).Observe(d.Seconds())
+}
+
+// Pruned adds the rows one prune run deleted from inbox ("events",
+// "triggers").
+func (m *Metrics) Pruned(inbox string, n int64) {
+	if m == nil {
+		return
+	}
+	m.pruned.WithLabelValues(inbox).Add(float64(n))
 }
 
 // Handler serves the metrics gathered from g in the Prometheus exposition
