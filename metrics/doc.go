@@ -5,5 +5,7 @@
 // default registry, so two daemons or two tests in one process do not collide.
 // Adapters report through the observer returned by [Metrics.OnCall]; the sync
 // engine reports through [Metrics.AccountsHandled] and [Metrics.RunFinished];
+// the daily prune through [Metrics.Pruned]. The inbox backlog is not pushed
+// by anyone: [NewBacklogCollector] reads it from the store at each scrape.
 // cmd/stripesync mounts [Handler] at GET /metrics.
 package metrics

@@ -20,6 +20,7 @@ type Metrics struct {
 	runs        *prometheus.CounterVec
 	runDuration *prometheus.HistogramVec
 	events      *prometheus.CounterVec
+	pruned      *prometheus.CounterVec
 }
 
 // runBuckets span a no-op run (well under a second) to a full push of a
@@ -64,9 +65,20 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "stripesync_events_total",
 			Help: "Stripe events settled, by outcome: processed (applied, or nothing to apply), retried (an attempt failed), dead (moved to the dead letters).",
 		}, []string{"outcome"}),
+		pruned: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stripesync_inbox_pruned_total",
+			Help: "Rows the daily prune deleted from an inbox (events: processed Stripe events; triggers: settled CRM notification ids).",
+		}, []string{"inbox"}),
+	}
+	// Both inboxes show from the start, so that a rate over the counter
+	// has a series before the first prune.
+	m.pruned.WithLabelValues("events")
+	m.pruned.WithLabelValues("triggers")
+	for _, outcome := range []string{"processed", "retried", "dead"} {
+		m.events.WithLabelValues(outcome)
 	}
 	reg.MustRegister(
-		m.apiCalls, m.rateLimited, m.pushed, m.skipped, m.failed, m.runs, m.runDuration, m.events,
+		m.apiCalls, m.rateLimited, m.pushed, m.skipped, m.failed, m.runs, m.runDuration, m.events, m.pruned,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -120,6 +132,15 @@ func (m *Metrics) EventsSettled(processed, retried, dead int) {
 	m.events.WithLabelValues("processed").Add(float64(processed))
 	m.events.WithLabelValues("retried").Add(float64(retried))
 	m.events.WithLabelValues("dead").Add(float64(dead))
+}
+
+// Pruned adds the rows one prune run deleted from inbox ("events",
+// "triggers").
+func (m *Metrics) Pruned(inbox string, n int64) {
+	if m == nil {
+		return
+	}
+	m.pruned.WithLabelValues(inbox).Add(float64(n))
 }
 
 // Handler serves the metrics gathered from g in the Prometheus exposition

@@ -115,6 +115,7 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 	m.OnCall("stripe")("ok", 200)
 	m.AccountsHandled(1, 2, 3)
 	m.RunFinished("accounts", "succeeded", time.Second)
+	m.Pruned("events", 1)
 }
 
 // scrape fetches the exposition text over real HTTP from Handler.

@@ -11,11 +11,10 @@ import (
 	"github.com/stripesync/stripesync/store/storetest"
 )
 
-// TestOncePerTickAcrossProcesses runs the same job in two schedulers, each
-// with its own connection pool on one Postgres schema, as two replicas
-// would. Every tick must run exactly once overall.
-func TestOncePerTickAcrossProcesses(t *testing.T) {
-	const every = 500 * time.Millisecond
+// twoReplicas opens two connection pools on one new, migrated Postgres
+// schema, as two replicas would.
+func twoReplicas(t *testing.T) (a, b *store.DB) {
+	t.Helper()
 	url := storetest.PostgresURL(t)
 	open := func() *store.DB {
 		db, err := store.Open(t.Context(), url, nil)
@@ -25,10 +24,19 @@ func TestOncePerTickAcrossProcesses(t *testing.T) {
 		t.Cleanup(func() { db.Close() })
 		return db
 	}
-	dbA, dbB := open(), open()
-	if err := dbA.Migrate(t.Context()); err != nil {
+	a, b = open(), open()
+	if err := a.Migrate(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+	return a, b
+}
+
+// TestOncePerTickAcrossProcesses runs the same job in two schedulers, each
+// with its own connection pool on one Postgres schema, as two replicas
+// would. Every tick must run exactly once overall.
+func TestOncePerTickAcrossProcesses(t *testing.T) {
+	const every = 500 * time.Millisecond
+	dbA, dbB := twoReplicas(t)
 
 	var mu sync.Mutex
 	ranBy := map[time.Time][]string{}

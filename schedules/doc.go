@@ -7,5 +7,6 @@
 // skipped. With a [Locker] (store.DB on Postgres), a run happens only in the
 // replica that holds the job's lock and is first to claim the tick, so each
 // tick runs once cluster-wide. cmd/stripesync registers the jobs; the jobs
-// are the same functions the CLI's one-shot commands call.
+// are the same functions the CLI's one-shot commands call, apart from the
+// daily [Prune], which lives here because nothing else runs it.
 package schedules

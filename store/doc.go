@@ -24,7 +24,9 @@
 // batching delay. [DB.Close] commits what is queued before it closes the
 // pool. [DB.AcceptTriggers] stores CRM notifications, de-duplicated by
 // notification id and coalesced per record into pending rows that workers
-// lease with [DB.ClaimTriggers].
+// lease with [DB.ClaimTriggers]. What is done stays as the de-duplication
+// memory until [DB.PruneEvents] and [DB.PruneTriggers] forget it (the daily
+// prune job); what is not is measured by [DB.InboxBacklog].
 //
 // # Dialects
 //

@@ -173,8 +173,9 @@ func (db *DB) ClaimEvents(ctx context.Context, n int, lease, settle time.Duratio
 }
 
 // MarkEventsProcessed records that the events with these ids were applied:
-// they are never claimed again and stay as the de-duplication memory until
-// they are pruned. Unknown ids and events already marked are left alone.
+// they are never claimed again and stay, as the de-duplication memory,
+// until PruneEvents forgets them. Unknown ids and events already marked are
+// left alone.
 func (db *DB) MarkEventsProcessed(ctx context.Context, ids []string) error {
 	if len(ids) == 0 {
 		return nil
@@ -241,7 +242,8 @@ func (db *DB) updateUnprocessed(ctx context.Context, set string, arg any, ids []
 }
 
 // PruneEvents deletes the events processed before before and returns how
-// many it deleted. Unprocessed events are never deleted.
+// many it deleted. Unprocessed events are never deleted. The daily prune
+// job (schedules.Prune) calls it with the configured retention.
 func (db *DB) PruneEvents(ctx context.Context, before time.Time) (int64, error) {
 	n, err := db.pruneEvents(ctx, db.x, before)
 	return n, wrap(err, "prune Stripe events")

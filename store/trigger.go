@@ -17,10 +17,6 @@ import (
 // lets them coalesce into one push.
 const DefaultTriggerWindow = time.Second
 
-// notificationRetention is how long an Outbound Message notification id is
-// remembered. Salesforce gives up redelivering a message after 24 hours.
-const notificationRetention = 7 * 24 * time.Hour
-
 // triggerBatch bounds the rows of one multi-row trigger statement (7
 // parameters each), well under both dialects' limits.
 const triggerBatch = 500
@@ -47,13 +43,13 @@ func (db *DB) WithTriggerWindow(window time.Duration) *DB {
 
 // AcceptTriggers stores one Outbound Message's notifications, or one JSON
 // trigger's ids, in one transaction, and returns how many were new.
-// Notifications whose NotificationID was accepted before (within seven
-// days) are skipped; the others, and every trigger without a
-// NotificationID (a JSON trigger: no de-duplication), are merged into the
-// pending set keyed by (Object, RecordID): several triggers for one record
-// coalesce into one pending row, which keeps the greatest ModStamp and the
-// first ReceivedAt and gets a new, greater sequence number, so that a
-// worker holding an older claim pushes the record again (CompleteTrigger).
+// Notifications whose NotificationID was accepted before (until
+// PruneTriggers forgets it) are skipped; the others, and every trigger
+// without a NotificationID (a JSON trigger: no de-duplication), are merged
+// into the pending set keyed by (Object, RecordID): several triggers for one
+// record coalesce into one pending row, which keeps the greatest ModStamp
+// and the first ReceivedAt and gets a new, greater sequence number, so that
+// a worker holding an older claim pushes the record again (CompleteTrigger).
 // A new pending row is claimable after the trigger window (see
 // WithTriggerWindow) from its ReceivedAt; a zero ReceivedAt means now.
 // A trigger without an Object or RecordID is EINVALID and nothing is stored.
@@ -103,12 +99,7 @@ func (db *DB) AcceptTriggers(ctx context.Context, ts []stripesync.Trigger) (acce
 				p.ReceivedAt = t.ReceivedAt
 			}
 		}
-		if err := db.mergePending(ctx, tx, pending); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, tx.Rebind("DELETE FROM seen_notifications WHERE seen_at < ?"),
-			db.ts(now.Add(-notificationRetention)))
-		return err
+		return db.mergePending(ctx, tx, pending)
 	})
 	if err != nil {
 		return 0, wrap(err, "accept %d triggers", len(ts))

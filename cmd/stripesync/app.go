@@ -59,6 +59,7 @@ func openApp(ctx context.Context, cfg Config, logger *slog.Logger) (*app, error)
 	}
 	a := &app{cfg: cfg, logger: logger, registry: prometheus.NewRegistry(), db: db}
 	a.metrics = metrics.New(a.registry)
+	a.registry.MustRegister(metrics.NewBacklogCollector(db.InboxBacklog, nil))
 	if err := a.buildAdapters(); err != nil {
 		a.Close()
 		return nil, err

@@ -56,6 +56,11 @@ type Config struct {
 
 	AccountSyncEvery time.Duration // STRIPESYNC_ACCOUNT_SYNC_EVERY
 	PaymentSyncEvery time.Duration // STRIPESYNC_PAYMENT_SYNC_EVERY
+	// EventRetention is how long processed Stripe events and settled CRM
+	// triggers are remembered, as the inboxes' de-duplication memory,
+	// before the daily prune deletes them (STRIPESYNC_EVENT_RETENTION, at
+	// least minEventRetention).
+	EventRetention time.Duration
 
 	LogFormat string // STRIPESYNC_LOG_FORMAT: "json" or "text"
 	LogLevel  string // STRIPESYNC_LOG_LEVEL: debug, info, warn or error
@@ -104,7 +109,7 @@ type setting struct {
 // problem is reported together in a *ConfigError.
 func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, needs Needs) (Config, error) {
 	var c Config
-	var rate, accountEvery, paymentEvery, address string
+	var rate, accountEvery, paymentEvery, retention, address string
 	settings := []setting{
 		{"STRIPESYNC_DATABASE_URL", "database-url", "sqlite:stripesync.db", "database, sqlite:PATH or postgres://…", &c.DatabaseURL},
 		{"STRIPESYNC_LISTEN", "listen", "127.0.0.1:8080", "HTTP listen address", &c.Listen},
@@ -132,6 +137,7 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, nee
 		{"STRIPESYNC_BUSINESS_ADDRESS", "business-address", "", "the seller's address on receipts, lines separated by |", &address},
 		{"STRIPESYNC_ACCOUNT_SYNC_EVERY", "account-sync-every", "1h", "interval of the account push", &accountEvery},
 		{"STRIPESYNC_PAYMENT_SYNC_EVERY", "payment-sync-every", "15m", "interval of the payment pull", &paymentEvery},
+		{"STRIPESYNC_EVENT_RETENTION", "event-retention", "720h", "how long processed Stripe events and settled CRM triggers are kept, at least 96h", &retention},
 		{"STRIPESYNC_LOG_FORMAT", "log-format", "json", "log format, json or text", &c.LogFormat},
 		{"STRIPESYNC_LOG_LEVEL", "log-level", "info", "log level: debug, info, warn or error", &c.LogLevel},
 	}
@@ -174,6 +180,7 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, nee
 	c.StripeRate = parseRate(&p, source[&rate], rate)
 	c.AccountSyncEvery = parseInterval(&p, source[&accountEvery], accountEvery)
 	c.PaymentSyncEvery = parseInterval(&p, source[&paymentEvery], paymentEvery)
+	c.EventRetention = parseRetention(&p, source[&retention], retention)
 	for _, line := range strings.Split(address, "|") {
 		if line = strings.TrimSpace(line); line != "" {
 			c.BusinessAddress = append(c.BusinessAddress, line)
@@ -235,6 +242,24 @@ func parseInterval(p *problems, name, raw string) time.Duration {
 		p.add("%s: %q is not a duration (e.g. 15m, 1h)", name, raw)
 	case d <= 0:
 		p.add("%s: %q must be positive", name, raw)
+	}
+	return d
+}
+
+// minEventRetention is the shortest STRIPESYNC_EVENT_RETENTION accepted.
+// The processed events are the webhook inbox's de-duplication memory, and
+// Stripe retries a delivery it did not see acknowledged (a lost response
+// included) for up to three days: an event forgotten before that would be
+// taken for a new one when it comes again, and applied again. Four days
+// outlive the retries by a day, and Salesforce's 24 hours of Outbound
+// Message redelivery by far more.
+const minEventRetention = 4 * 24 * time.Hour
+
+func parseRetention(p *problems, name, raw string) time.Duration {
+	d := parseInterval(p, name, raw)
+	if d > 0 && d < minEventRetention {
+		p.add("%s: %q is shorter than %gh: Stripe retries a webhook for up to 3 days, and a processed event must be remembered longer",
+			name, raw, minEventRetention.Hours())
 	}
 	return d
 }
@@ -439,6 +464,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("business_name", c.BusinessName),
 		slog.Duration("account_sync_every", c.AccountSyncEvery),
 		slog.Duration("payment_sync_every", c.PaymentSyncEvery),
+		slog.Duration("event_retention", c.EventRetention),
 		slog.String("log_format", c.LogFormat),
 		slog.String("log_level", c.LogLevel),
 	)

@@ -84,6 +84,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		SalesforceAPIVersion: "62.0",
 		AccountSyncEvery:     time.Hour,
 		PaymentSyncEvery:     15 * time.Minute,
+		EventRetention:       30 * 24 * time.Hour,
 		LogFormat:            "json",
 		LogLevel:             "info",
 	}
@@ -110,6 +111,10 @@ func TestLoadConfigPrecedence(t *testing.T) {
 			func(c Config) any { return c.AccountSyncEvery }, 5 * time.Minute},
 		{"DurationFlagOverEnv", map[string]string{"STRIPESYNC_PAYMENT_SYNC_EVERY": "5m"}, []string{"-payment-sync-every", "30s"},
 			func(c Config) any { return c.PaymentSyncEvery }, 30 * time.Second},
+		{"RetentionFromEnv", map[string]string{"STRIPESYNC_EVENT_RETENTION": "2160h"}, nil,
+			func(c Config) any { return c.EventRetention }, 90 * 24 * time.Hour},
+		{"RetentionFlagOverEnv", map[string]string{"STRIPESYNC_EVENT_RETENTION": "2160h"}, []string{"-event-retention", "96h"},
+			func(c Config) any { return c.EventRetention }, 96 * time.Hour},
 		{"RateFromEnv", map[string]string{"STRIPESYNC_STRIPE_RATE": "12.5"}, nil,
 			func(c Config) any { return c.StripeRate }, 12.5},
 		{"RateFlag", map[string]string{"STRIPESYNC_STRIPE_RATE": "12.5"}, []string{"-stripe-rate", "3"},
@@ -137,6 +142,19 @@ func TestLoadConfigPrecedence(t *testing.T) {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestEventRetentionInHelp(t *testing.T) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var help bytes.Buffer
+	fs.SetOutput(&help)
+	if _, err := loadConfig(fs, []string{"-h"}, env(nil), Needs{}); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("loadConfig(-h) = %v, want flag.ErrHelp", err)
+	}
+	want := "-event-retention string\n    \thow long processed Stripe events and settled CRM triggers are kept, at least 96h (env STRIPESYNC_EVENT_RETENTION, default 720h)"
+	if !strings.Contains(help.String(), want) {
+		t.Errorf("-h output lacks %q:\n%s", want, help.String())
 	}
 }
 
@@ -233,6 +251,14 @@ func TestLoadConfigProblems(t *testing.T) {
 			`-payment-sync-every: "0s" must be positive`},
 		{"DurationNegative", map[string]string{"STRIPESYNC_PAYMENT_SYNC_EVERY": "-5m"}, nil, Needs{},
 			`STRIPESYNC_PAYMENT_SYNC_EVERY: "-5m" must be positive`},
+		{"RetentionSyntax", map[string]string{"STRIPESYNC_EVENT_RETENTION": "30d"}, nil, Needs{},
+			`STRIPESYNC_EVENT_RETENTION: "30d" is not a duration (e.g. 15m, 1h)`},
+		{"RetentionNotPositive", nil, []string{"-event-retention", "0s"}, Needs{},
+			`-event-retention: "0s" must be positive`},
+		{"RetentionNegative", map[string]string{"STRIPESYNC_EVENT_RETENTION": "-720h"}, nil, Needs{},
+			`STRIPESYNC_EVENT_RETENTION: "-720h" must be positive`},
+		{"RetentionWithinStripeRetries", map[string]string{"STRIPESYNC_EVENT_RETENTION": "72h"}, nil, Needs{},
+			`STRIPESYNC_EVENT_RETENTION: "72h" is shorter than 96h: Stripe retries a webhook for up to 3 days, and a processed event must be remembered longer`},
 		{"RateSyntax", map[string]string{"STRIPESYNC_STRIPE_RATE": "fast"}, nil, Needs{},
 			`STRIPESYNC_STRIPE_RATE: "fast" is not a number of requests per second`},
 		{"RateNegative", map[string]string{"STRIPESYNC_STRIPE_RATE": "-1"}, nil, Needs{},
@@ -316,6 +342,7 @@ func TestLoadConfigReportsEveryProblem(t *testing.T) {
 		"STRIPESYNC_LISTEN":             "nope",
 		"STRIPESYNC_ACCOUNT_SYNC_EVERY": "soon",
 		"STRIPESYNC_STAFF_TOKENS_FILE":  "/no/such/tokens",
+		"STRIPESYNC_EVENT_RETENTION":    "24h",
 	}, []string{"-log-format", "xml"}, both)
 	problems := problemsOf(t, err)
 	want := []string{
@@ -326,6 +353,7 @@ func TestLoadConfigReportsEveryProblem(t *testing.T) {
 		`Salesforce credentials are missing: set SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET (client credentials), or SALESFORCE_USERNAME and SALESFORCE_PRIVATE_KEY_FILE (JWT bearer)`,
 		`STRIPESYNC_STAFF_TOKENS_FILE: cannot read /no/such/tokens: no such file or directory`,
 		`-log-format: "xml" is not json or text`,
+		`STRIPESYNC_EVENT_RETENTION: "24h" is shorter than 96h: Stripe retries a webhook for up to 3 days, and a processed event must be remembered longer`,
 	}
 	// Order is not part of the contract; presence of each is.
 	if diff := cmp.Diff(want, problems, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
@@ -380,6 +408,7 @@ func TestSecretsRedacted(t *testing.T) {
 			`"database_url":"postgres://sync:xxxxx@db:5432/sync"`,
 			`"smtp_url":"smtp://mailer:xxxxx@smtp.example.com:587"`,
 			`"account_sync_every":3600000000000`,
+			`"event_retention":2592000000000000`,
 		} {
 			if !strings.Contains(buf.String(), want) {
 				t.Errorf("startup log lacks %s:\n%s", want, buf.String())

@@ -29,6 +29,11 @@ const webhookTolerance = 300 * time.Second
 // real-time push, long enough to fold a burst of saves into one.
 const triggerWindow = 50 * time.Millisecond
 
+// pruneTimeout bounds one daily prune. Deleting a day's worth of settled
+// rows takes seconds; a run still going after this is stuck behind a lock,
+// and the next day's run deletes what it left.
+const pruneTimeout = 10 * time.Minute
+
 // shutdownGrace bounds how long a SIGTERM waits for requests and a running
 // job to finish.
 const shutdownGrace = 30 * time.Second
@@ -71,6 +76,18 @@ func (a *app) serve(ctx context.Context, listening func(addr string)) error {
 		return runError(a.engine.PullPayments(ctx, syncer.PullOptions{}))
 	})
 	if err != nil {
+		return err
+	}
+	prune, err := schedules.Prune(schedules.PruneConfig{
+		Store:     a.db,
+		Retention: a.cfg.EventRetention,
+		Logger:    a.logger.With("component", "prune"),
+		OnPruned:  a.metrics.Pruned,
+	})
+	if err != nil {
+		return err
+	}
+	if err := sched.Every("prune", schedules.PruneEvery, pruneTimeout, prune); err != nil {
 		return err
 	}
 

@@ -147,27 +147,6 @@ func testEvents(t *testing.T, setup setupFunc) {
 		}
 	})
 
-	t.Run("Retention", func(t *testing.T) {
-		db, clock := setup(t)
-		ctx := t.Context()
-		accept(t, db, stripeEvent("evt_old", 0), true)
-		accept(t, db, stripeEvent("evt_unprocessed", 0), true)
-		if err := db.MarkEventsProcessed(ctx, []string{"evt_old"}); err != nil {
-			t.Fatal(err)
-		}
-		n, err := db.PruneEvents(ctx, clock.Now())
-		if err != nil || n != 0 {
-			t.Errorf("PruneEvents(now) = %d, %v; want 0 (processed at now, not before)", n, err)
-		}
-		clock.Advance(time.Minute)
-		n, err = db.PruneEvents(ctx, clock.Now())
-		if err != nil || n != 1 {
-			t.Errorf("PruneEvents(now) = %d, %v; want 1 (evt_old)", n, err)
-		}
-		accept(t, db, stripeEvent("evt_old", 0), true)
-		accept(t, db, stripeEvent("evt_unprocessed", 0), false)
-	})
-
 	t.Run("ClaimKeepsAPaymentIntentsEventsTogether", func(t *testing.T) {
 		db, _ := setup(t)
 		// Same second, ids that sort the two PaymentIntents' events apart.

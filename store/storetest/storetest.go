@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 	t.Run("Payments", func(t *testing.T) { testPayments(t, setup) })
 	t.Run("Events", func(t *testing.T) { testEvents(t, setup) })
 	t.Run("Triggers", func(t *testing.T) { testTriggers(t, setup) })
+	t.Run("Prune", func(t *testing.T) { testPrune(t, setup) })
 }
 
 // setupFunc gives a subtest its own store, whose clock it controls.

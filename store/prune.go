@@ -1,0 +1,25 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// PruneTriggers forgets the Outbound Message notification ids seen before
+// before and returns how many it forgot. They are all the trigger inbox
+// keeps of settled work: a record's pending row is deleted when its push
+// completes, and the id stays only so that a redelivered message is not
+// taken for a new change. An id that a pending row still names is kept
+// whatever its age, and pending rows themselves are never deleted: only
+// settled triggers are pruned. The daily prune job (schedules.Prune) calls
+// it with the configured retention.
+func (db *DB) PruneTriggers(ctx context.Context, before time.Time) (int64, error) {
+	const q = "DELETE FROM seen_notifications WHERE seen_at < ?" +
+		" AND id NOT IN (SELECT notification_id FROM pending_triggers)"
+	res, err := db.x.ExecContext(ctx, db.x.Rebind(q), db.ts(before))
+	if err != nil {
+		return 0, wrap(err, "prune triggers")
+	}
+	n, err := res.RowsAffected()
+	return n, wrap(err, "prune triggers")
+}
