@@ -134,6 +134,12 @@ func (e *Engine) settle(ctx context.Context, s *settlement) error {
 		poke(e.wake.crm)
 		poke(e.wake.receipts)
 	}
+	// Deferred events of a process shutting down are free for the next
+	// one at once.
+	until := e.now().Add(readDeferral)
+	if ctx.Err() != nil {
+		until = e.now()
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
 	var errs []error
@@ -144,7 +150,7 @@ func (e *Engine) settle(ctx context.Context, s *settlement) error {
 		errs = append(errs, fmt.Errorf("record failed events: %w", err))
 	}
 	if len(s.deferred) > 0 {
-		if err := e.payments.DeferEvents(ctx, s.deferred, e.now().Add(readDeferral)); err != nil {
+		if err := e.payments.DeferEvents(ctx, s.deferred, until); err != nil {
 			errs = append(errs, fmt.Errorf("defer events: %w", err))
 		}
 	}

@@ -173,6 +173,10 @@ func (e *Engine) readNext(ctx context.Context) bool {
 	case err == nil:
 		e.reads.breaker.succeeded()
 		s.done = eventIDs(evs)
+	case ctx.Err() != nil:
+		// Shutting down: the read was cut, not failed. The events are
+		// released for whoever runs next, without an attempt counted.
+		s.deferred = eventIDs(evs)
 	case unavailable(err):
 		// One warning per pause, from the breaker, not one per event.
 		e.reads.breaker.failed(err)
