@@ -145,3 +145,10 @@ type PaymentSnapshot struct {
 	Charge       bool
 	ChargeStatus PaymentStatus
 }
+
+// PaymentRecord is what recording one payment left in the ledger: the
+// stored state and whether this call changed it.
+type PaymentRecord struct {
+	Stored  Payment
+	Changed bool
+}

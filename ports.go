@@ -132,6 +132,9 @@ type PaymentLedger interface {
 	// invoice, a JobCRMInvoice) is enqueued, and a payment that succeeded
 	// for the first time gets the next receipt number and a JobSendReceipt.
 	RecordPayment(ctx context.Context, p Payment) (stored Payment, changed bool, err error)
+	// RecordPayments is RecordPayment for several payments in one
+	// transaction, index-aligned; all or nothing.
+	RecordPayments(ctx context.Context, ps []Payment) ([]PaymentRecord, error)
 	// Payment returns one payment (ENOTFOUND if unknown).
 	Payment(ctx context.Context, id string) (Payment, error)
 	// Payments returns an invoice's payments, oldest first.

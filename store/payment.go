@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -123,86 +124,148 @@ func samePayment(a, b stripesync.Payment) bool {
 // A payment without an ID or Created time, with an unknown Status, a bad
 // currency or a negative amount is EINVALID.
 func (db *DB) RecordPayment(ctx context.Context, p stripesync.Payment) (stored stripesync.Payment, changed bool, err error) {
-	if p, err = normalizePayment(p); err != nil {
+	recs, err := db.RecordPayments(ctx, []stripesync.Payment{p})
+	if err != nil {
 		return stripesync.Payment{}, false, err
 	}
+	return recs[0].Stored, recs[0].Changed, nil
+}
+
+// RecordPayments is RecordPayment for several PaymentIntents in one
+// transaction, so that a burst of webhooks costs one commit per batch
+// rather than one per payment. The result is index-aligned with ps. It is
+// all or nothing: if one payment is invalid (EINVALID, naming it) or the
+// transaction fails, nothing is recorded, and the caller can record the
+// others one by one.
+//
+// On Postgres it takes the advisory locks of every payment, then of every
+// invoice involved, each set in key order, as RecordPayment does for one,
+// so that concurrent batches never wait on each other in a cycle.
+func (db *DB) RecordPayments(ctx context.Context, ps []stripesync.Payment) ([]stripesync.PaymentRecord, error) {
+	ps = slices.Clone(ps)
+	locks := make([]string, len(ps))
+	for i := range ps {
+		var err error
+		if ps[i], err = normalizePayment(ps[i]); err != nil {
+			return nil, err
+		}
+		locks[i] = "payment:" + ps[i].ID
+	}
 	now := db.now()
-	err = db.transact(ctx, func(tx *sqlx.Tx) error {
-		if err := db.lockNames(ctx, tx, "payment:"+p.ID); err != nil {
-			return err
-		}
-		old, found, err := db.paymentTx(ctx, tx, p.ID)
-		if err != nil {
-			return err
-		}
-		if found && !p.Supersedes(old) {
-			stored, changed = old, false
-			return nil
-		}
-		next := p
-		next.ReceiptNumber = old.ReceiptNumber
-		if next.InvoiceID == "" {
-			next.InvoiceID = old.InvoiceID
-		}
-		if next.AccountID == "" {
-			next.AccountID = old.AccountID
-		}
-		if found && samePayment(next, old) {
-			stored, changed = old, false
-			return nil
-		}
-		var invoiceIDs, locks []string
-		for _, id := range []string{old.InvoiceID, next.InvoiceID} {
-			if id != "" && (len(invoiceIDs) == 0 || invoiceIDs[0] != id) {
-				invoiceIDs = append(invoiceIDs, id)
-				locks = append(locks, invoiceLock(id))
-			}
-		}
+	var recs []stripesync.PaymentRecord
+	err := db.transact(ctx, func(tx *sqlx.Tx) error {
+		recs = make([]stripesync.PaymentRecord, len(ps))
 		if err := db.lockNames(ctx, tx, locks...); err != nil {
 			return err
 		}
-		firstSuccess := next.Status == stripesync.PaymentSucceeded &&
-			old.Status != stripesync.PaymentSucceeded && next.ReceiptNumber == ""
-		if firstSuccess {
-			n, err := db.nextValues(ctx, tx, counterReceipts, 1)
+		olds := make([]stripesync.Payment, len(ps))
+		var invoiceLocks []string
+		for i, p := range ps {
+			old, _, err := db.paymentTx(ctx, tx, p.ID)
 			if err != nil {
 				return err
 			}
-			next.ReceiptNumber = receiptNumber(n[0])
+			olds[i] = old
+			for _, id := range []string{old.InvoiceID, p.InvoiceID} {
+				if id != "" {
+					invoiceLocks = append(invoiceLocks, invoiceLock(id))
+				}
+			}
 		}
-		if err := db.upsertPayment(ctx, tx, next, now); err != nil {
+		if err := db.lockNames(ctx, tx, invoiceLocks...); err != nil {
 			return err
 		}
-		jobs := []stripesync.Job{refJob(stripesync.JobCRMPayment, next.ID, "")}
-		for _, id := range invoiceIDs {
+		var rollups []string // invoices whose rollup changed, once each
+		for i, p := range ps {
+			if i > 0 && slices.ContainsFunc(ps[:i], func(q stripesync.Payment) bool { return q.ID == p.ID }) {
+				old, _, err := db.paymentTx(ctx, tx, p.ID) // after the earlier one in this batch
+				if err != nil {
+					return err
+				}
+				olds[i] = old
+			}
+			rec, invoices, err := db.recordPaymentTx(ctx, tx, p, olds[i], now)
+			if err != nil {
+				return err
+			}
+			recs[i] = rec
+			for _, id := range invoices {
+				if !slices.Contains(rollups, id) {
+					rollups = append(rollups, id)
+				}
+			}
+		}
+		for _, id := range rollups {
 			inv, known, err := db.rollUpInvoice(ctx, tx, id, now)
 			if err != nil {
 				return err
 			}
 			if known && !inv.Deleted {
-				jobs = append(jobs, refJob(stripesync.JobCRMInvoice, id, ""))
+				if _, err := db.enqueue(ctx, tx, refJob(stripesync.JobCRMInvoice, id, "")); err != nil {
+					return err
+				}
 			}
 		}
-		if firstSuccess {
-			jobs = append(jobs, refJob(stripesync.JobSendReceipt, next.ID, next.ID))
-		}
-		for _, j := range jobs {
-			if _, err := db.enqueue(ctx, tx, j); err != nil {
-				return err
-			}
-		}
-		stored, changed = next, true
 		return nil
 	})
 	if err != nil {
-		return stripesync.Payment{}, false, wrap(err, "record payment %s", p.ID)
+		if len(ps) == 1 {
+			return nil, wrap(err, "record payment %s", ps[0].ID)
+		}
+		return nil, wrap(err, "record %d payments", len(ps))
 	}
-	return stored, changed, nil
+	return recs, nil
 }
 
-// rollUpInvoice recomputes and stores the rollup of invoice id from its
-// payments, under a row lock on Postgres. known is false, and nothing is
-// written, when the ledger does not know the invoice.
+// recordPaymentTx stores p over old (the zero Payment when there is none)
+// if it supersedes it, enqueues the payment's jobs, and returns the
+// invoices whose rollup must be recomputed.
+func (db *DB) recordPaymentTx(ctx context.Context, tx *sqlx.Tx, p, old stripesync.Payment, now time.Time) (stripesync.PaymentRecord, []string, error) {
+	found := old.ID != ""
+	if found && !p.Supersedes(old) {
+		return stripesync.PaymentRecord{Stored: old}, nil, nil
+	}
+	next := p
+	next.ReceiptNumber = old.ReceiptNumber
+	if next.InvoiceID == "" {
+		next.InvoiceID = old.InvoiceID
+	}
+	if next.AccountID == "" {
+		next.AccountID = old.AccountID
+	}
+	if found && samePayment(next, old) {
+		return stripesync.PaymentRecord{Stored: old}, nil, nil
+	}
+	var invoiceIDs []string
+	for _, id := range []string{old.InvoiceID, next.InvoiceID} {
+		if id != "" && !slices.Contains(invoiceIDs, id) {
+			invoiceIDs = append(invoiceIDs, id)
+		}
+	}
+	firstSuccess := next.Status == stripesync.PaymentSucceeded &&
+		old.Status != stripesync.PaymentSucceeded && next.ReceiptNumber == ""
+	if firstSuccess {
+		n, err := db.nextValues(ctx, tx, counterReceipts, 1)
+		if err != nil {
+			return stripesync.PaymentRecord{}, nil, err
+		}
+		next.ReceiptNumber = receiptNumber(n[0])
+	}
+	if err := db.upsertPayment(ctx, tx, next, now); err != nil {
+		return stripesync.PaymentRecord{}, nil, err
+	}
+	jobs := []stripesync.Job{refJob(stripesync.JobCRMPayment, next.ID, "")}
+	if firstSuccess {
+		jobs = append(jobs, refJob(stripesync.JobSendReceipt, next.ID, next.ID))
+	}
+	for _, j := range jobs {
+		if _, err := db.enqueue(ctx, tx, j); err != nil {
+			return stripesync.PaymentRecord{}, nil, err
+		}
+	}
+	return stripesync.PaymentRecord{Stored: next, Changed: true}, invoiceIDs, nil
+}
+
 func (db *DB) rollUpInvoice(ctx context.Context, tx *sqlx.Tx, id string, now time.Time) (inv stripesync.Invoice, known bool, err error) {
 	var row invoiceRow
 	err = tx.GetContext(ctx, &row, tx.Rebind("SELECT "+invoiceColumns+" FROM invoices WHERE id = ?"+db.forUpdate()), id)

@@ -295,3 +295,37 @@ func TestStripeOutageBacksOffThenRecovers(t *testing.T) {
 		t.Errorf("ClaimEvents after the dead letter = %v, %v; want nothing claimable", evs, err)
 	}
 }
+
+// canceledIntentEvent is a payment_intent.canceled of a PaymentIntent that
+// never made an attempt: its snapshot alone is a whole payment.
+func canceledIntentEvent(id, currency string) []byte {
+	return fmt.Appendf(nil, `{"id":"evt_%s","object":"event","api_version":"2023-10-16","created":%d,`+
+		`"type":"payment_intent.canceled","data":{"object":{"id":"%s","object":"payment_intent",`+
+		`"amount":700,"currency":%q,"status":"canceled","latest_charge":null,"created":%d,"metadata":{}}}}`,
+		id, time.Now().Unix(), id, currency, time.Now().Unix())
+}
+
+func TestOneBadPaymentFailsOnlyItsOwnEvents(t *testing.T) {
+	counts := &settledCounts{}
+	w := newPayWorld(t, func(c *syncer.Config) {
+		c.Observer = counts
+		c.EventAttempts = 2
+	})
+	// Posted together, so that one batch holds both: the ledger refuses
+	// the currency of one, and the batch's single transaction with it.
+	var wg gosync.WaitGroup
+	wg.Go(func() { w.post(t, canceledIntentEvent("pi_good", "usd")) })
+	wg.Go(func() { w.post(t, canceledIntentEvent("pi_bad", "u$d")) })
+	wg.Wait()
+	eventually(t, "the good payment recorded", func() bool {
+		p, err := w.db.Payment(t.Context(), "pi_good")
+		return err == nil && p.Status == stripesync.PaymentCanceled
+	})
+	eventually(t, "the bad event in the dead letters", func() bool { return counts.dead.Load() == 1 })
+	if _, err := w.db.Payment(t.Context(), "pi_bad"); stripesync.CodeOf(err) != stripesync.ENOTFOUND {
+		t.Errorf("Payment(pi_bad) = %v, want ENOTFOUND", err)
+	}
+	if reads := intentReads(w.st); len(reads) != 0 {
+		t.Errorf("PaymentIntent reads = %v, want none", reads)
+	}
+}

@@ -78,31 +78,77 @@ func (e *Engine) processEvents(ctx context.Context, fresh map[string]bool, readA
 			s.done = append(s.done, ev.ID) // nothing we act on
 		}
 	}
+	var complete []snapshotPayment
 	for _, id := range order {
-		e.applyEvents(ctx, id, groups[id], &s)
+		if p, ok := e.applyEvents(ctx, id, groups[id], &s); ok {
+			complete = append(complete, p)
+		}
 	}
+	e.recordAll(ctx, complete, &s)
 	return len(events), e.settle(ctx, &s)
 }
 
-// applyEvents applies the events of PaymentIntent id from their snapshots
-// when they say enough, and otherwise hands them to the read lane (or,
-// when it is full, defers them). What it decided goes into s.
-func (e *Engine) applyEvents(ctx context.Context, id string, evs []stripesync.Event, s *settlement) {
+// snapshotPayment is a payment built from its events' snapshots, waiting
+// to be recorded with the others of its batch.
+type snapshotPayment struct {
+	payment stripesync.Payment
+	events  []stripesync.Event
+}
+
+// applyEvents builds the payment that the events of PaymentIntent id
+// describe, when their snapshots say enough (ok), and otherwise hands them
+// to the read lane (or, when it is full, defers them, or, on an error,
+// fails them), noting that in s.
+func (e *Engine) applyEvents(ctx context.Context, id string, evs []stripesync.Event, s *settlement) (snapshotPayment, bool) {
 	p, complete, err := e.applySnapshots(ctx, id, evs)
-	if err == nil && complete {
-		var changed bool
-		if changed, err = e.recordPayment(ctx, p); err == nil {
-			s.recorded = s.recorded || changed
-			s.done = append(s.done, eventIDs(evs)...)
-			return
-		}
-	}
 	switch {
 	case err != nil:
 		e.logger.Warn("apply payment events", "stripe_id", id, "error", err)
 		s.fail(e, evs, err)
+	case complete:
+		return snapshotPayment{payment: p, events: evs}, true
 	case !e.reads.add(id, evs):
 		s.deferred = append(s.deferred, eventIDs(evs)...)
+	}
+	return snapshotPayment{}, false
+}
+
+// recordAll records the payments of a batch in one ledger transaction, so
+// that a burst costs one commit per batch; if that fails, it records them
+// one by one, so that one bad payment fails only its own events.
+func (e *Engine) recordAll(ctx context.Context, ps []snapshotPayment, s *settlement) {
+	if len(ps) == 0 {
+		return
+	}
+	batch := make([]stripesync.Payment, 0, len(ps))
+	var ok []snapshotPayment
+	for _, p := range ps {
+		var err error
+		if p.payment, err = e.withAccount(ctx, p.payment); err != nil {
+			e.logger.Warn("apply payment events", "stripe_id", p.payment.ID, "error", err)
+			s.fail(e, p.events, err)
+			continue
+		}
+		batch, ok = append(batch, p.payment), append(ok, p)
+	}
+	recs, err := e.payments.RecordPayments(ctx, batch)
+	if err == nil {
+		for i, rec := range recs {
+			e.noteRecorded(rec)
+			s.recorded = s.recorded || rec.Changed
+			s.done = append(s.done, eventIDs(ok[i].events)...)
+		}
+		return
+	}
+	for _, p := range ok {
+		changed, err := e.recordPayment(ctx, p.payment)
+		if err != nil {
+			e.logger.Warn("apply payment events", "stripe_id", p.payment.ID, "error", err)
+			s.fail(e, p.events, err)
+			continue
+		}
+		s.recorded = s.recorded || changed
+		s.done = append(s.done, eventIDs(p.events)...)
 	}
 }
 
@@ -190,24 +236,41 @@ func eventIDs(evs []stripesync.Event) []string {
 // recordPayment fills in the CRM account a payment belongs to, when Stripe
 // did not say, and records it.
 func (e *Engine) recordPayment(ctx context.Context, p stripesync.Payment) (bool, error) {
-	if p.AccountID == "" && p.CustomerID != "" {
-		link, err := e.payments.AccountLinkByStripeID(ctx, p.CustomerID)
-		switch {
-		case err == nil:
-			p.AccountID = link.CRMID
-		case stripesync.CodeOf(err) != stripesync.ENOTFOUND:
-			return false, err
-		}
+	p, err := e.withAccount(ctx, p)
+	if err != nil {
+		return false, err
 	}
 	stored, changed, err := e.payments.RecordPayment(ctx, p)
 	if err != nil {
 		return false, fmt.Errorf("record payment %s: %w", p.ID, err)
 	}
-	if changed {
-		e.logger.Info("payment recorded", "stripe_id", stored.ID, "status", stored.Status,
-			"amount", stored.Amount.String(), "refunded", stored.Refunded, "invoice_id", stored.InvoiceID)
-	}
+	e.noteRecorded(stripesync.PaymentRecord{Stored: stored, Changed: changed})
 	return changed, nil
+}
+
+// withAccount fills in the CRM account of a payment from its customer's
+// link, when Stripe did not say.
+func (e *Engine) withAccount(ctx context.Context, p stripesync.Payment) (stripesync.Payment, error) {
+	if p.AccountID != "" || p.CustomerID == "" {
+		return p, nil
+	}
+	link, err := e.payments.AccountLinkByStripeID(ctx, p.CustomerID)
+	switch {
+	case err == nil:
+		p.AccountID = link.CRMID
+	case stripesync.CodeOf(err) != stripesync.ENOTFOUND:
+		return p, err
+	}
+	return p, nil
+}
+
+// noteRecorded logs a change to the ledger.
+func (e *Engine) noteRecorded(rec stripesync.PaymentRecord) {
+	if rec.Changed {
+		p := rec.Stored
+		e.logger.Info("payment recorded", "stripe_id", p.ID, "status", p.Status,
+			"amount", p.Amount.String(), "refunded", p.Refunded, "invoice_id", p.InvoiceID)
+	}
 }
 
 // customerDeleted records that a customer was deleted in Stripe: the

@@ -187,7 +187,9 @@ func (e *Engine) readNext(ctx context.Context) bool {
 		s.fail(e, evs, err)
 	}
 	if later := e.reads.finish(id); len(later) > 0 {
-		e.applyEvents(ctx, id, later, &s)
+		if p, ok := e.applyEvents(ctx, id, later, &s); ok {
+			e.recordAll(ctx, []snapshotPayment{p}, &s)
+		}
 	}
 	if err := e.settle(ctx, &s); err != nil {
 		e.logger.Error("settle events after a read", "stripe_id", id, "error", err)

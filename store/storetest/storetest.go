@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 	t.Run("Locks", func(t *testing.T) { testLocks(t, setup) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, setup) })
 	t.Run("Payments", func(t *testing.T) { testPayments(t, setup) })
+	t.Run("RecordPayments", func(t *testing.T) { testRecordPayments(t, setup) })
 	t.Run("Events", func(t *testing.T) { testEvents(t, setup) })
 	t.Run("Triggers", func(t *testing.T) { testTriggers(t, setup) })
 	t.Run("Prune", func(t *testing.T) { testPrune(t, setup) })
