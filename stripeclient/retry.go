@@ -110,11 +110,17 @@ func classify(op string, err error, a *attempt) *stripesync.Error {
 	return stripesync.WrapError(stripesync.EINTERNAL, err, "stripe: %s: unexpected failure", op)
 }
 
-// codeFor maps a Stripe answer to a domain error code.
+// codeFor maps a Stripe answer to a domain error code. Only Stripe's
+// resource_missing says an object does not exist; a 404 without it (a
+// gateway, a backend without the endpoint, an unrecognized URL) says
+// nothing about the object, and reading it as "not found" would fail
+// accounts for good over an outage.
 func codeFor(status int, typ stripe.ErrorType, code stripe.ErrorCode) stripesync.ErrorCode {
 	switch {
-	case status == http.StatusNotFound || code == stripe.ErrorCodeResourceMissing:
+	case code == stripe.ErrorCodeResourceMissing:
 		return stripesync.ENOTFOUND
+	case status == http.StatusNotFound:
+		return stripesync.EUNAVAILABLE
 	case status == http.StatusConflict:
 		// Another request with the same key is still running: its outcome
 		// is unknown, so this is worth retrying later, not a conflict.

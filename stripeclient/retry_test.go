@@ -137,6 +137,18 @@ func customerJSON(w http.ResponseWriter) {
 	fmt.Fprint(w, `{"id":"cus_1","object":"customer","metadata":{}}`)
 }
 
+// bareNotFound is a 404 from something that is not Stripe's API: a
+// gateway, or a backend without the endpoint.
+func bareNotFound(w http.ResponseWriter) {
+	http.Error(w, "Not Found", http.StatusNotFound)
+}
+
+func resourceMissing(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusNotFound)
+	fmt.Fprint(w, `{"error":{"type":"invalid_request_error","code":"resource_missing","param":"id","message":"No such customer: 'cus_1'"}}`)
+}
+
 func TestRetryRules(t *testing.T) {
 	htmlBadGateway := func(w http.ResponseWriter) {
 		w.Header().Set("Content-Type", "text/html")
@@ -155,6 +167,8 @@ func TestRetryRules(t *testing.T) {
 		{"Stripe-Should-Retry true retries a 400", []func(http.ResponseWriter){stripeError(400, "true"), customerJSON}, 2, ""},
 		{"400 is final", []func(http.ResponseWriter){stripeError(400, "")}, 1, stripesync.EINVALID},
 		{"non-JSON 502 is retried", []func(http.ResponseWriter){htmlBadGateway}, 3, stripesync.EUNAVAILABLE},
+		{"404 without a Stripe error body is unavailable", []func(http.ResponseWriter){bareNotFound}, 1, stripesync.EUNAVAILABLE},
+		{"404 resource_missing is not found", []func(http.ResponseWriter){resourceMissing}, 1, stripesync.ENOTFOUND},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -267,6 +281,8 @@ func TestCodeFor(t *testing.T) {
 	}{
 		{404, "invalid_request_error", "resource_missing", stripesync.ENOTFOUND},
 		{400, "invalid_request_error", "resource_missing", stripesync.ENOTFOUND},
+		{404, "", "", stripesync.EUNAVAILABLE},
+		{404, "invalid_request_error", "", stripesync.EUNAVAILABLE}, // an unrecognized URL
 		{400, "idempotency_error", "", stripesync.ECONFLICT},
 		{409, "idempotency_error", "idempotency_key_in_use", stripesync.EUNAVAILABLE},
 		{429, "invalid_request_error", "rate_limit", stripesync.ERATELIMITED},

@@ -191,7 +191,7 @@ func (p *pusher) createOrUpdate(ctx context.Context) error {
 // carries the original's id.
 func (p *pusher) findOwnCustomer(ctx context.Context) (string, error) {
 	if p.link.State == stripesync.LinkPending {
-		id, err := p.e.billing.FindCustomerByAccount(ctx, p.a.ID)
+		id, err := p.searchOwnCustomer(ctx)
 		if err != nil || id != "" {
 			return id, err
 		}
@@ -208,6 +208,22 @@ func (p *pusher) findOwnCustomer(ctx context.Context) (string, error) {
 		}
 	}
 	return "", nil
+}
+
+// searchOwnCustomer looks for the customer an earlier create of this
+// account may have made. Search answers "none" with an empty result, so a
+// failure, even a "not found" (a backend without the Search API reads
+// "search" as a customer id), is no verdict on the account: it is
+// unavailable, which keeps the link pending and the cursor held until a
+// run can search again, instead of failing the account for good with its
+// customer left unlinked.
+func (p *pusher) searchOwnCustomer(ctx context.Context) (string, error) {
+	id, err := p.e.billing.FindCustomerByAccount(ctx, p.a.ID)
+	if permanent(err) {
+		return "", stripesync.WrapError(stripesync.EUNAVAILABLE, err,
+			"%s; the account stays pending until the search works", stripesync.MessageOf(err))
+	}
+	return id, err
 }
 
 // create makes a new customer. The intent, with the attempt number that
@@ -229,7 +245,7 @@ func (p *pusher) create(ctx context.Context) error {
 	case stripesync.ECONFLICT:
 		// The key was used with other parameters: an earlier attempt ran
 		// with the account's older fields. Adopt what it created.
-		found, ferr := p.e.billing.FindCustomerByAccount(ctx, p.a.ID)
+		found, ferr := p.searchOwnCustomer(ctx)
 		if ferr != nil {
 			return ferr
 		}

@@ -31,7 +31,7 @@ const (
 // ProcessEvents applies one batch of accepted Stripe events and returns how
 // many it took. See processEvents.
 func (e *Engine) ProcessEvents(ctx context.Context) (int, error) {
-	return e.processEvents(ctx, nil, time.Time{})
+	return e.processEvents(ctx, nil, time.Time{}, e.eventSettle)
 }
 
 // processEvents claims a batch of events and settles each on its own.
@@ -48,8 +48,9 @@ func (e *Engine) ProcessEvents(ctx context.Context) (int, error) {
 // fresh is the set of PaymentIntents the pull listed at readAt: an event
 // about one of them created before readAt (Stripe's seconds, so strictly
 // before the second of readAt) is already reflected and needs nothing.
-func (e *Engine) processEvents(ctx context.Context, fresh map[string]bool, readAt time.Time) (int, error) {
-	events, err := e.payments.ClaimEvents(ctx, eventBatch, eventLease, e.eventSettle)
+// settle is how old an event must be to be claimed (see Config.EventSettle).
+func (e *Engine) processEvents(ctx context.Context, fresh map[string]bool, readAt time.Time, settle time.Duration) (int, error) {
+	events, err := e.payments.ClaimEvents(ctx, eventBatch, eventLease, settle)
 	if err != nil || len(events) == 0 {
 		return 0, err
 	}

@@ -465,6 +465,86 @@ func TestPullRecoversPaymentsMadeWhileWebhooksWereOff(t *testing.T) {
 	}
 }
 
+// TestPullRunsEveryListWhenOneFails pays invoices while no webhook is
+// heard, then pulls with one of the two Stripe lists refused (a restricted
+// key without the permission): the other list alone recovers every
+// payment, and the run is failed with the refusal named and the cursor
+// held, so the next pull looks at the same window again.
+func TestPullRunsEveryListWhenOneFails(t *testing.T) {
+	forbidden := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, `{"error":{"type":"invalid_request_error","message":"The provided key 'rk_test_***' does not have the required permissions for this endpoint."}}`)
+	}
+	for path, named := range map[string]string{
+		"/v1/events":          "list Stripe events",
+		"/v1/payment_intents": "list PaymentIntents",
+	} {
+		t.Run(path, func(t *testing.T) {
+			w := newWorld(t)
+			acct := w.seed(1, nil)[0]
+			w.push(t)
+			links, err := w.db.AccountLinks(t.Context(), []string{acct})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var invs []string
+			for i := range 3 {
+				invs = append(invs, w.sf.Insert("Invoice__c", map[string]any{
+					"Name": fmt.Sprintf("INV-60%02d", i), "Account__c": acct, "Amount__c": "25.00",
+					"CurrencyIsoCode": "USD", "Status__c": "Open",
+				}))
+			}
+			if _, err := w.engine.PullInvoices(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			for _, inv := range invs {
+				if _, err := w.st.Pay(stripetest.PayParams{Customer: links[acct].StripeID, Amount: 2500, Currency: "usd",
+					Metadata: map[string]string{stripesync.MetadataInvoiceID: inv}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			w.stripeURL = frontStripe(t, w.st, map[string]http.HandlerFunc{path: forbidden})
+			w.rebuild(t)
+			run, err := w.engine.PullPayments(t.Context(), syncer.PullOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if run.Status != stripesync.RunFailed || !strings.Contains(run.Error, named) {
+				t.Errorf("pull with %s refused = %+v, want failed naming %q", path, run, named)
+			}
+			if c, err := w.db.Cursor(t.Context(), "payments"); err != nil || !c.IsZero() {
+				t.Errorf("the failed pull moved the cursor to %v (%v)", c, err)
+			}
+			for {
+				n, err := w.engine.WriteBack(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n == 0 {
+					break
+				}
+			}
+			for _, inv := range invs {
+				ps, err := w.db.Payments(t.Context(), inv)
+				if err != nil || len(ps) != 1 || ps[0].Status != stripesync.PaymentSucceeded || ps[0].Amount != usd(2500) {
+					t.Errorf("invoice %s: payments %+v (%v), want one of 25.00 USD succeeded", inv, ps, err)
+				}
+				if rec, _ := w.sf.Get("Invoice__c", inv); rec["Status__c"] != "Paid" {
+					t.Errorf("invoice %s is %v in the CRM, want Paid", inv, rec["Status__c"])
+				}
+			}
+
+			w.stripeURL = ""
+			w.rebuild(t)
+			if run, err := w.engine.PullPayments(t.Context(), syncer.PullOptions{}); err != nil || run.Status != stripesync.RunSucceeded || run.CursorTo.IsZero() {
+				t.Errorf("pull with both lists back = %+v, %v; want succeeded with the cursor moved", run, err)
+			}
+		})
+	}
+}
+
 func TestCRMAndMailOutagesDelayButLoseNothing(t *testing.T) {
 	w := newPayWorld(t)
 	inv := w.invoice(t, "INV-6001", "40.00", "USD")

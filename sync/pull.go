@@ -60,29 +60,39 @@ func (e *Engine) PullPayments(ctx context.Context, opts PullOptions) (stripesync
 	return run, e.finishRun(ctx, &run, paymentsCursor, started, err)
 }
 
+// pullPayments runs every list it can and reports each failure: either
+// list alone recovers every payment, so one that fails (an outage, a key
+// without the permission) must not keep the other from running.
 func (e *Engine) pullPayments(ctx context.Context, run *stripesync.SyncRun, since time.Time) error {
+	var errs []error
 	for ev, err := range e.billing.Events(ctx, since) {
 		if err != nil {
-			return fmt.Errorf("list Stripe events: %w", err)
+			errs = append(errs, fmt.Errorf("list Stripe events: %w", err))
+			break
 		}
 		run.Seen++
 		if _, err := e.payments.AcceptEvent(ctx, ev); err != nil {
-			return err
+			errs = append(errs, err)
+			break
 		}
 	}
 	// The list is read after the events, so it is at least as new as
 	// them: the events of a listed PaymentIntent cost no second read.
+	// Only a recorded PaymentIntent counts as listed, so that the events
+	// of one that failed to record are still read.
 	listed, listedAt := map[string]bool{}, e.now()
 	for p, err := range e.billing.PaymentIntents(ctx, since) {
 		if err != nil {
-			return fmt.Errorf("list PaymentIntents: %w", err)
+			errs = append(errs, fmt.Errorf("list PaymentIntents: %w", err))
+			break
 		}
-		listed[p.ID] = true
 		run.Seen++
 		changed, err := e.recordPayment(ctx, p)
 		if err != nil {
-			return err
+			errs = append(errs, err)
+			break
 		}
+		listed[p.ID] = true
 		if changed {
 			run.Pushed++
 		} else {
@@ -90,9 +100,11 @@ func (e *Engine) pullPayments(ctx context.Context, run *stripesync.SyncRun, sinc
 		}
 	}
 	for {
-		n, err := e.processEvents(ctx, listed, listedAt)
+		// No settle: the listed events are all in the inbox already.
+		n, err := e.processEvents(ctx, listed, listedAt, 0)
 		if err != nil {
-			return err
+			errs = append(errs, err)
+			break
 		}
 		if n == 0 {
 			break
@@ -101,7 +113,7 @@ func (e *Engine) pullPayments(ctx context.Context, run *stripesync.SyncRun, sinc
 	e.drainReads(ctx)
 	poke(e.wake.crm)
 	poke(e.wake.receipts)
-	return nil
+	return errors.Join(errs...)
 }
 
 // PullInvoices copies the invoices changed since its cursor from the CRM

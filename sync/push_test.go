@@ -1,8 +1,13 @@
 package sync_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +37,9 @@ type world struct {
 	triggers *store.DB
 	// tune, when set before rebuild, adjusts the engine's configuration.
 	tune func(*syncer.Config)
+	// stripeURL, when set before rebuild, is where the engine reaches
+	// Stripe instead of the emulator: a test's proxy (see frontStripe).
+	stripeURL string
 }
 
 func newWorld(t testing.TB) *world {
@@ -54,7 +62,7 @@ func (w *world) rebuild(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := stripeclient.New(stripeclient.Config{Key: "sk_test_engine", BaseURL: w.st.URL(), RatePerSecond: 5000})
+	b, err := stripeclient.New(stripeclient.Config{Key: "sk_test_engine", BaseURL: cmp.Or(w.stripeURL, w.st.URL()), RatePerSecond: 5000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,6 +82,28 @@ func (w *world) rebuild(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// frontStripe starts a proxy in front of the emulator that answers the
+// paths in override itself, as a gateway or a backend lacking an endpoint
+// would, and forwards every other request. It returns the proxy's URL, for
+// world.stripeURL.
+func frontStripe(t testing.TB, st *stripetest.Server, override map[string]http.HandlerFunc) string {
+	t.Helper()
+	target, err := url.Parse(st.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h, ok := override[r.URL.Path]; ok {
+			h(w, r)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
 
 func (w *world) push(t testing.TB) stripesync.SyncRun {
@@ -324,6 +354,62 @@ func TestPushSurvivesLostResponsesServerErrorsAndCrashes(t *testing.T) {
 	w.assertOneCustomerEach(t, ids)
 	if got := len(w.st.Customers()); got != 300 {
 		t.Errorf("Stripe has %d customers, want exactly 300", got)
+	}
+}
+
+// TestPendingCreateSurvivesASearchThatAnswers404 recovers a create whose
+// outcome was lost while Stripe's search answers 404, as a backend without
+// the Search API does: bare, or by reading "search" as a customer id. That
+// says nothing about the account, so the link stays pending and a later
+// run, with search back, adopts the one customer the create made.
+func TestPendingCreateSurvivesASearchThatAnswers404(t *testing.T) {
+	noSuchCustomerSearch := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprint(w, `{"error":{"type":"invalid_request_error","code":"resource_missing","param":"id","message":"No such customer: 'search'"}}`)
+	}
+	for name, search := range map[string]http.HandlerFunc{
+		"bare 404":                 http.NotFound,
+		"No such customer: search": noSuchCustomerSearch,
+	} {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t)
+			ids := w.seed(3, nil)
+			lost := ids[1]
+			w.ledger = crashingLedger{Ledger: w.db, crashOn: map[string]bool{lost: true}}
+			w.rebuild(t)
+			w.push(t)
+			if n := len(w.st.CustomersWithMetadata(stripesync.MetadataAccountID, lost)); n != 1 {
+				t.Fatalf("the crashed create left %d customers, want 1", n)
+			}
+
+			w.ledger = w.db
+			w.stripeURL = frontStripe(t, w.st, map[string]http.HandlerFunc{"/v1/customers/search": search})
+			w.rebuild(t)
+			for range 2 {
+				run := w.push(t)
+				if run.Failed != 1 {
+					t.Errorf("run while search answers 404 = %+v, want the pending account failed", run)
+				}
+				links, err := w.db.AccountLinks(t.Context(), []string{lost})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if l := links[lost]; l.State != stripesync.LinkPending || !strings.Contains(l.LastError, "search customers") {
+					t.Errorf("link after a 404 from search = %+v, want pending with the search named", l)
+				}
+			}
+
+			w.stripeURL = ""
+			w.rebuild(t)
+			if run := w.push(t); run.Status != stripesync.RunSucceeded || run.Pushed != 1 {
+				t.Errorf("run with search back = %+v, want the pending account pushed", run)
+			}
+			w.assertOneCustomerEach(t, ids)
+			if got := len(w.st.Customers()); got != 3 {
+				t.Errorf("Stripe has %d customers, want 3", got)
+			}
+		})
 	}
 }
 

@@ -276,6 +276,43 @@ func TestKilledMidPushLeavesNoDuplicates(t *testing.T) {
 	}
 }
 
+func TestSyncAccountsExitsNonZeroWhenThePushIsPartial(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the binary")
+	}
+	emu, env := emulatorEnv(t, "sqlite:"+filepath.Join(t.TempDir(), "ledger.db"), 0)
+	env = append(env, "STRIPESYNC_STRIPE_RATE=1000000")
+	for i := range 60 {
+		f := map[string]any{"Name": fmt.Sprintf("Partial %02d", i)}
+		if i%10 == 3 {
+			// A customer id that does not exist: a permanent failure.
+			f["Stripe_Mapping__c"] = "Existing"
+			f["Stripe_Customer_Id__c"] = fmt.Sprintf("cus_Missing%02d", i)
+		}
+		emu.sf.Insert("Account", f)
+	}
+	acct := emu.sf.Insert("Account", map[string]any{"Name": "Invoiced"})
+	emu.sf.Insert("Invoice__c", map[string]any{"Name": "INV-7001", "Account__c": acct, "Amount__c": "10.00", "CurrencyIsoCode": "USD", "Status__c": "Open"})
+
+	cmd := exec.CommandContext(t.Context(), binary, "sync", "accounts")
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("sync accounts with 6 of 61 accounts failing: %v, want exit status 1; output:\n%s", err, out)
+	}
+	text := string(out)
+	// The invoice pull that follows the push still ran and is reported,
+	// but the push's outcome decides the exit status with it.
+	for _, want := range []string{"accounts run #1 partial", "failed 6", "6 accounts failed", "invoices run #2 succeeded", "seen 1, pushed 1"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q:\n%s", want, text)
+		}
+	}
+	if got := len(emu.st.Customers()); got != 55 {
+		t.Errorf("Stripe has %d customers, want the 55 the push could create", got)
+	}
+}
+
 func TestPaymentsAndReceiptCommands(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the binary several times")

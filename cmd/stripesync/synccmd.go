@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -51,22 +52,25 @@ func cmdSync(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	defer a.Close()
 
-	var run stripesync.SyncRun
+	var runs []stripesync.SyncRun
 	if args[0] == "accounts" {
 		bar := newProgress(stderr, "accounts")
-		run, err = a.engine.PushAccounts(ctx, syncer.PushOptions{Full: *full, Progress: bar.update})
+		var push stripesync.SyncRun
+		push, err = a.engine.PushAccounts(ctx, syncer.PushOptions{Full: *full, Progress: bar.update})
 		bar.done()
-		if err == nil && run.Status != stripesync.RunFailed {
+		runs = append(runs, push)
+		if err == nil && push.Status != stripesync.RunFailed {
 			// Invoices are read with the accounts, as the hourly job does.
-			printRun(stdout, run)
-			run, err = a.engine.PullInvoices(ctx)
-			if err == nil {
+			var pull stripesync.SyncRun
+			if pull, err = a.engine.PullInvoices(ctx); err == nil {
+				runs = append(runs, pull)
 				err = a.drainWriteBack(ctx)
 			}
 		}
 	} else {
-		run, err = a.engine.PullPayments(ctx, syncer.PullOptions{Since: from})
-		if err == nil {
+		var pull stripesync.SyncRun
+		if pull, err = a.engine.PullPayments(ctx, syncer.PullOptions{Since: from}); err == nil {
+			runs = append(runs, pull)
 			// Deliver what the pull recorded before exiting.
 			err = a.drainWriteBack(ctx)
 		}
@@ -74,11 +78,16 @@ func cmdSync(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	printRun(stdout, run)
-	if run.Status != stripesync.RunSucceeded {
-		return fmt.Errorf("%s run ended %s: %s", run.Kind, run.Status, run.Error)
+	// Every run decides the exit status: the invoice pull that follows a
+	// partial push must not hide the push's failures.
+	var failed []error
+	for _, run := range runs {
+		printRun(stdout, run)
+		if run.Status != stripesync.RunSucceeded {
+			failed = append(failed, fmt.Errorf("%s run ended %s: %s", run.Kind, run.Status, run.Error))
+		}
 	}
-	return nil
+	return errors.Join(failed...)
 }
 
 // parseSince reads --since: an RFC 3339 time or a duration back from now.
