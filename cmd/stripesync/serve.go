@@ -154,12 +154,12 @@ func (a *app) serve(ctx context.Context, listening func(addr string)) error {
 }
 
 // pushAccountsAndPullInvoices is the hourly job: accounts first, so that
-// invoices find their accounts' customers, then invoices.
+// invoices find their accounts' customers, then invoices. The invoice pull
+// runs whatever the push's outcome, as it does in sync accounts: a few
+// accounts that failed to push are no reason to leave every invoice stale.
 func (a *app) pushAccountsAndPullInvoices(ctx context.Context) error {
-	if err := runError(a.engine.PushAccounts(ctx, syncer.PushOptions{})); err != nil {
-		return err
-	}
-	return runError(a.engine.PullInvoices(ctx))
+	pushed := runError(a.engine.PushAccounts(ctx, syncer.PushOptions{}))
+	return errors.Join(pushed, runError(a.engine.PullInvoices(ctx)))
 }
 
 // runError turns a run that did not succeed into an error for the
