@@ -24,7 +24,9 @@ type snapshotEnvelope struct {
 // EventSnapshot decodes the PaymentIntent or charge that e carries (see
 // stripesync.PaymentSnapshot). ok is false for any other object, for an
 // event rendered in an API version older than latest_charge, and for a
-// payload that does not decode: the engine then reads the object itself.
+// payload that does not decode or lacks a field the ledger needs (status,
+// currency, created: an object cut down to its id, as some relays send
+// it): the engine then reads the object itself.
 func (c *Client) EventSnapshot(e stripesync.Event) (stripesync.PaymentSnapshot, bool) {
 	return EventSnapshot(e)
 }
@@ -47,14 +49,16 @@ func EventSnapshot(e stripesync.Event) (stripesync.PaymentSnapshot, bool) {
 	switch kind.Object {
 	case "payment_intent":
 		var pi stripe.PaymentIntent
-		if json.Unmarshal(env.Data.Object, &pi) != nil || pi.ID != e.PaymentIntentID {
-			return stripesync.PaymentSnapshot{}, false
+		if json.Unmarshal(env.Data.Object, &pi) != nil || pi.ID != e.PaymentIntentID ||
+			pi.Status == "" || pi.Currency == "" || pi.Created == 0 {
+			return stripesync.PaymentSnapshot{}, false // not a whole PaymentIntent
 		}
 		return intentSnapshot(&pi)
 	case "charge":
 		var ch stripe.Charge
-		if json.Unmarshal(env.Data.Object, &ch) != nil || ch.PaymentIntent == nil || ch.PaymentIntent.ID != e.PaymentIntentID {
-			return stripesync.PaymentSnapshot{}, false
+		if json.Unmarshal(env.Data.Object, &ch) != nil || ch.PaymentIntent == nil || ch.PaymentIntent.ID != e.PaymentIntentID ||
+			ch.Status == "" || ch.Created == 0 {
+			return stripesync.PaymentSnapshot{}, false // not a whole charge
 		}
 		return chargeSnapshot(&ch), true
 	}
