@@ -8,7 +8,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 STRIPESYNC_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export STRIPESYNC_TEST_DATABASE_URL
 
-.PHONY: help build test test-short bench demo vet fmt-check lint
+.PHONY: help build test test-short bench bench-events demo vet fmt-check lint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -22,8 +22,11 @@ test: ## run every test, with the race detector, on SQLite and Postgres
 test-short: ## the quick tests only
 	$(GO) test -short -count=1 $(PKGS)
 
-bench: ## run the benchmarks quoted in the README (slow: minutes)
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./sync/ ./cmd/stripesync/ ./store/
+bench: ## run the benchmarks quoted in the README (slow: minutes), bench-events aside
+	$(GO) test -run '^$$' -bench . -skip 'BenchmarkEvents' -benchtime 1x -timeout 60m ./sync/ ./cmd/stripesync/ ./store/
+
+bench-events: ## the event worker through the binary: volume, slow Stripe, outage, unknown ids (long; STRIPESYNC_BENCH_* knobs)
+	$(GO) test -run '^$$' -bench 'BenchmarkEvents' -benchtime 1x -timeout 120m ./cmd/stripesync/
 
 demo: ## run the demo (emulators + sample data) once
 	$(GO) run ./cmd/stripesync demo --once

@@ -443,7 +443,7 @@ func TestServeTurnsAnOutboundMessageIntoAStripeUpdate(t *testing.T) {
 }
 
 // freeAddr returns a loopback address nobody listens on right now.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

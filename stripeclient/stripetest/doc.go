@@ -54,8 +54,8 @@
 // the object was at that moment, previous_attributes on updates, the
 // request and idempotency key that caused it, account for Connect), listed
 // by GET /v1/events. Endpoints added with [Server.AddWebhookEndpoint] get
-// each event POSTed in the background with a real Stripe-Signature
-// ([SignPayload]), retried with backoff until a 2xx. [WebhookOptions]
+// each event of their enabled types POSTed in the background with a real
+// Stripe-Signature ([SignPayload]), retried with backoff until a 2xx. [WebhookOptions]
 // switch delivery off, duplicate it, shuffle it or bound the attempts, so
 // a consumer can be tested against what Stripe does not promise: order and
 // exactly-once delivery. [Server.Deliveries], [Server.WaitDelivered] and

@@ -70,7 +70,12 @@ func (d Delivery) OK() bool { return d.Status >= 200 && d.Status < 300 }
 type webhookEndpoint struct {
 	url    string
 	secret string
+	// events are the enabled event types; nil means every type ("*").
+	events map[string]bool
 }
+
+// wants reports whether the endpoint is subscribed to events of typ.
+func (ep *webhookEndpoint) wants(typ string) bool { return ep.events == nil || ep.events[typ] }
 
 // hookJob is one copy of one event on its way to one endpoint.
 type hookJob struct {
@@ -137,9 +142,12 @@ func newWebhooks(log *slog.Logger, clock func() time.Time, seed int64) *webhooks
 	return w
 }
 
-// AddWebhookEndpoint subscribes url to every event recorded from now on,
-// of every account and mode, signed with secret (whsec_…).
-func (s *Server) AddWebhookEndpoint(rawURL, secret string) error {
+// AddWebhookEndpoint subscribes url to the events recorded from now on, of
+// every account and mode, signed with secret (whsec_…). events are the
+// endpoint's enabled_events, as in Stripe's Dashboard: the event types it
+// receives (deliveries, redeliveries and pending_webhooks alike); none, or
+// "*", means every type.
+func (s *Server) AddWebhookEndpoint(rawURL, secret string, events ...string) error {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("stripetest: webhook endpoint %q is not an absolute http(s) URL", rawURL)
@@ -147,10 +155,17 @@ func (s *Server) AddWebhookEndpoint(rawURL, secret string) error {
 	if !strings.HasPrefix(secret, "whsec_") || len(secret) == len("whsec_") {
 		return errors.New("stripetest: a webhook secret looks like whsec_…")
 	}
+	ep := &webhookEndpoint{url: rawURL, secret: secret}
+	if len(events) > 0 && !slices.Contains(events, "*") {
+		ep.events = map[string]bool{}
+		for _, typ := range events {
+			ep.events[typ] = true
+		}
+	}
 	w := s.hooks
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.endpoints = append(w.endpoints, &webhookEndpoint{url: rawURL, secret: secret})
+	w.endpoints = append(w.endpoints, ep)
 	w.startWorkers()
 	return nil
 }
@@ -178,31 +193,46 @@ func (w *webhooks) setOptions(o WebhookOptions) {
 	w.startWorkers()
 }
 
-// pendingPerEvent is an event's pending_webhooks when it is recorded.
-func (w *webhooks) pendingPerEvent() int {
+// pendingPerEvent is the pending_webhooks of an event of typ when it is
+// recorded.
+func (w *webhooks) pendingPerEvent(typ string) int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.opts.Disabled {
 		return 0
 	}
-	return len(w.endpoints)
+	return w.subscribedLocked(typ)
 }
 
-// publish queues ev for every endpoint, once plus Duplicates, unless
-// delivery is disabled.
+// subscribedLocked counts the endpoints that receive events of typ.
+func (w *webhooks) subscribedLocked(typ string) int {
+	n := 0
+	for _, ep := range w.endpoints {
+		if ep.wants(typ) {
+			n++
+		}
+	}
+	return n
+}
+
+// publish queues ev for every endpoint subscribed to its type, once plus
+// Duplicates, unless delivery is disabled.
 func (w *webhooks) publish(ev Event) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
 		return
 	}
-	if len(w.endpoints) > 0 {
-		w.undelivered[ev.ID] = len(w.endpoints)
+	if n := w.subscribedLocked(ev.Type); n > 0 {
+		w.undelivered[ev.ID] = n
 	}
 	if w.opts.Disabled {
 		return
 	}
 	for _, ep := range w.endpoints {
+		if !ep.wants(ev.Type) {
+			continue
+		}
 		for range 1 + w.opts.Duplicates {
 			w.queue = append(w.queue, &hookJob{ep: ep, ev: ev, queued: time.Now()})
 		}
@@ -211,8 +241,8 @@ func (w *webhooks) publish(ev Event) {
 }
 
 // RedeliverAll sends every recorded event, oldest first, once more to
-// every endpoint, whatever the options say (like resending from Stripe's
-// Dashboard).
+// every endpoint subscribed to its type, whatever the options say (like
+// resending from Stripe's Dashboard).
 func (s *Server) RedeliverAll() {
 	events := s.Events()
 	w := s.hooks
@@ -224,6 +254,9 @@ func (s *Server) RedeliverAll() {
 	now := time.Now()
 	for _, ev := range events {
 		for _, ep := range w.endpoints {
+			if !ep.wants(ev.Type) {
+				continue
+			}
 			w.queue = append(w.queue, &hookJob{ep: ep, ev: ev, queued: now})
 		}
 	}

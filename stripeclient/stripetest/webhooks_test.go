@@ -311,3 +311,44 @@ func TestSignPayload(t *testing.T) {
 		t.Errorf("SignPayload = %q, want %q", got, want)
 	}
 }
+
+func TestWebhookEnabledEvents(t *testing.T) {
+	s := NewServer(t, Options{})
+	all, some := newReceiver(t), newReceiver(t)
+	if err := s.AddWebhookEndpoint(all.srv.URL, hookSecret, "*"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddWebhookEndpoint(some.srv.URL, hookSecret, "payment_intent.succeeded", "charge.succeeded"); err != nil {
+		t.Fatal(err)
+	}
+	mustOK(t, send(t, s, http.MethodPost, "/v1/payment_intents", cardPayment("pm_card_visa")))
+	waitIdle(t, s)
+	types := func(rc *receiver) []string {
+		var out []string
+		for _, d := range rc.received() {
+			out = append(out, decoded(t, Event{Payload: d.body})["type"].(string))
+		}
+		slices.Sort(out)
+		return out
+	}
+	if diff := cmp.Diff([]string{"charge.succeeded", "payment_intent.created", "payment_intent.succeeded"}, types(all)); diff != "" {
+		t.Errorf("endpoint for every type (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"charge.succeeded", "payment_intent.succeeded"}, types(some)); diff != "" {
+		t.Errorf("endpoint for two types (-want +got):\n%s", diff)
+	}
+	for _, e := range s.Events() {
+		want := float64(2)
+		if e.Type == "payment_intent.created" {
+			want = 1
+		}
+		if pending := decoded(t, e)["pending_webhooks"]; pending != want {
+			t.Errorf("%s: pending_webhooks = %v, want %v", e.Type, pending, want)
+		}
+	}
+	s.RedeliverAll()
+	waitIdle(t, s)
+	if n := len(some.received()); n != 4 {
+		t.Errorf("after RedeliverAll the two-type endpoint got %d deliveries, want 4", n)
+	}
+}
