@@ -108,8 +108,8 @@ type Queue interface {
 	// Claim leases up to n due jobs of kind for lease; they are not handed
 	// out again until the lease ends or they are completed or failed.
 	Claim(ctx context.Context, kind string, n int, lease time.Duration) ([]Job, error)
-	// Complete removes a finished job.
-	Complete(ctx context.Context, id int64) error
+	// Complete removes finished jobs, all in one statement.
+	Complete(ctx context.Context, ids ...int64) error
 	// Fail records a failed attempt: the job runs again at retryAt, or moves
 	// to the dead letters once it has used MaxAttempts.
 	Fail(ctx context.Context, id int64, cause error, retryAt time.Time) error

@@ -144,14 +144,42 @@ func (db *DB) Claim(ctx context.Context, kind string, n int, lease time.Duration
 	return jobs, nil
 }
 
-// Complete removes job id, finished (or, for a dead letter, discarded). A
-// job that does not exist is ENOTFOUND.
-func (db *DB) Complete(ctx context.Context, id int64) error {
-	res, err := db.x.ExecContext(ctx, db.x.Rebind("DELETE FROM jobs WHERE id = ?"), id)
-	if err != nil {
-		return wrap(err, "complete job %d", id)
+// Complete removes the finished jobs ids in one statement, so that a
+// write-back batch costs one commit rather than one per job. It is
+// ENOTFOUND when one of them does not exist (any more): the others are
+// removed all the same.
+func (db *DB) Complete(ctx context.Context, ids ...int64) error {
+	if len(ids) == 0 {
+		return nil
 	}
-	return oneRow(res, "job %d", id)
+	var removed int64
+	err := db.transact(ctx, func(tx *sqlx.Tx) error {
+		for start := 0; start < len(ids); start += idBatch {
+			q, args, err := sqlx.In("DELETE FROM jobs WHERE id IN (?)", ids[start:min(start+idBatch, len(ids))])
+			if err != nil {
+				return err
+			}
+			res, err := tx.ExecContext(ctx, tx.Rebind(q), args...)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			removed += n
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return wrap(err, "complete %d jobs", len(ids))
+	case removed < int64(len(ids)) && len(ids) == 1:
+		return stripesync.Errorf(stripesync.ENOTFOUND, "store: job %d does not exist", ids[0])
+	case removed < int64(len(ids)):
+		return stripesync.Errorf(stripesync.ENOTFOUND, "store: %d of %d jobs do not exist", int64(len(ids))-removed, len(ids))
+	}
+	return nil
 }
 
 // Fail records a failed attempt of job id with cause as its LastError: the

@@ -122,9 +122,9 @@ func (e *Engine) failJobs(ctx context.Context, jobs []stripesync.Job, cause erro
 }
 
 func (e *Engine) completeJobs(ctx context.Context, jobs []stripesync.Job) error {
-	var errs []error
-	for _, j := range jobs {
-		errs = append(errs, e.queue.Complete(context.WithoutCancel(ctx), j.ID))
+	ids := make([]int64, len(jobs))
+	for i, j := range jobs {
+		ids[i] = j.ID
 	}
-	return errors.Join(errs...)
+	return e.queue.Complete(context.WithoutCancel(ctx), ids...)
 }

@@ -169,6 +169,7 @@ func (e *Engine) writeBackInvoices(ctx context.Context) (int, error) {
 // others, given the results of one Collections call.
 func (e *Engine) settleJobs(ctx context.Context, jobs [][]stripesync.Job, perRecord []error, callErr error) error {
 	var errs []error
+	var written []stripesync.Job
 	for i, js := range jobs {
 		recErr := callErr
 		if i < len(perRecord) {
@@ -178,8 +179,9 @@ func (e *Engine) settleJobs(ctx context.Context, jobs [][]stripesync.Job, perRec
 			e.failJobs(ctx, js, recErr)
 			continue
 		}
-		errs = append(errs, e.completeJobs(ctx, js))
+		written = append(written, js...)
 	}
+	errs = append(errs, e.completeJobs(ctx, written))
 	if callErr != nil {
 		errs = append(errs, fmt.Errorf("CRM write-back: %w", callErr))
 	}

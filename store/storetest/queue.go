@@ -39,6 +39,29 @@ func claim(t *testing.T, db *store.DB, kind string, n int) ([]string, []stripesy
 }
 
 func testQueue(t *testing.T, setup setupFunc) {
+	t.Run("CompleteSeveral", func(t *testing.T) {
+		db, clock := setup(t)
+		ctx := t.Context()
+		for _, key := range []string{"a", "b", "c"} {
+			enqueue(t, db, stripesync.Job{Kind: "crm-write", Key: key})
+		}
+		_, jobs := claim(t, db, "crm-write", 10)
+		if len(jobs) != 3 {
+			t.Fatalf("Claim returned %d jobs, want 3", len(jobs))
+		}
+		if err := db.Complete(ctx, jobs[0].ID, jobs[1].ID); err != nil {
+			t.Fatalf("Complete of two: %v", err)
+		}
+		wantCode(t, "Complete of a done and a pending job", db.Complete(ctx, jobs[1].ID, jobs[2].ID), stripesync.ENOTFOUND)
+		if err := db.Complete(ctx); err != nil {
+			t.Errorf("Complete of none: %v", err)
+		}
+		clock.Advance(lease + time.Second)
+		if keys, _ := claim(t, db, "crm-write", 10); len(keys) != 0 {
+			t.Errorf("Claim after completing all three = %v, want nothing (the pending one went with the done one)", keys)
+		}
+	})
+
 	t.Run("RoundTrip", func(t *testing.T) {
 		db, clock := setup(t)
 		ctx := t.Context()
