@@ -40,6 +40,7 @@ type EventFailure struct {
 // Event types the engine acts on.
 const (
 	EventPaymentIntentSucceeded  = "payment_intent.succeeded"
+	EventChargeSucceeded         = "charge.succeeded"
 	EventPaymentIntentProcessing = "payment_intent.processing"
 	EventPaymentIntentFailed     = "payment_intent.payment_failed"
 	EventPaymentIntentCanceled   = "payment_intent.canceled"

@@ -99,6 +99,48 @@ func (db *DB) enqueue(ctx context.Context, ex sqlx.ExecerContext, j stripesync.J
 	return n == 1, nil
 }
 
+// enqueueAll is enqueue for several jobs in one statement per
+// jobsPerInsert, inside tx: jobs whose (Kind, Key) exists already are
+// skipped, as enqueue skips them. Every job must be valid (the callers
+// build them).
+func (db *DB) enqueueAll(ctx context.Context, tx *sqlx.Tx, jobs []stripesync.Job) error {
+	now := db.ts(db.now())
+	for start := 0; start < len(jobs); start += jobsPerInsert {
+		chunk := jobs[start:min(start+jobsPerInsert, len(jobs))]
+		var q strings.Builder
+		q.WriteString("INSERT INTO jobs (kind, key, payload, max_attempts, run_at, created_at) VALUES ")
+		args := make([]any, 0, 6*len(chunk))
+		for i, j := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?)")
+			attempts := j.MaxAttempts
+			if attempts == 0 {
+				attempts = DefaultMaxAttempts
+			}
+			runAt := now
+			if !j.RunAt.IsZero() {
+				runAt = db.ts(j.RunAt)
+			}
+			payload := j.Payload
+			if payload == nil {
+				payload = []byte{}
+			}
+			args = append(args, j.Kind, j.Key, payload, attempts, runAt, now)
+		}
+		q.WriteString(" ON CONFLICT DO NOTHING")
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q.String()), args...); err != nil {
+			return wrap(err, "enqueue %d jobs", len(chunk))
+		}
+	}
+	return nil
+}
+
+// jobsPerInsert bounds one multi-row insert of jobs: 100 rows of 6
+// parameters stay far below both dialects' limits.
+const jobsPerInsert = 100
+
 // Claim leases up to n jobs of kind that are due (RunAt ≤ now), not dead
 // and not leased, oldest RunAt first, and returns them with Attempts already
 // counting this attempt. Each stays invisible to other claimers until the

@@ -133,8 +133,11 @@ func (db *DB) RecordPayment(ctx context.Context, p stripesync.Payment) (stored s
 
 // RecordPayments is RecordPayment for several PaymentIntents in one
 // transaction, so that a burst of webhooks costs one commit per batch
-// rather than one per payment. The result is index-aligned with ps. It is
-// all or nothing: if one payment is invalid (EINVALID, naming it) or the
+// rather than one per payment, and a few statements per batch rather than
+// a dozen per payment: the stored states are read together, the receipt
+// numbers drawn together, the jobs enqueued together and each invoice
+// rolled up once. The result is index-aligned with ps. It is all or
+// nothing: if one payment is invalid (EINVALID, naming it) or the
 // transaction fails, nothing is recorded, and the caller can record the
 // others one by one.
 //
@@ -144,29 +147,28 @@ func (db *DB) RecordPayment(ctx context.Context, p stripesync.Payment) (stored s
 func (db *DB) RecordPayments(ctx context.Context, ps []stripesync.Payment) ([]stripesync.PaymentRecord, error) {
 	ps = slices.Clone(ps)
 	locks := make([]string, len(ps))
+	ids := make([]string, len(ps))
 	for i := range ps {
 		var err error
 		if ps[i], err = normalizePayment(ps[i]); err != nil {
 			return nil, err
 		}
+		ids[i] = ps[i].ID
 		locks[i] = "payment:" + ps[i].ID
 	}
 	now := db.now()
 	var recs []stripesync.PaymentRecord
 	err := db.transact(ctx, func(tx *sqlx.Tx) error {
-		recs = make([]stripesync.PaymentRecord, len(ps))
 		if err := db.lockNames(ctx, tx, locks...); err != nil {
 			return err
 		}
-		olds := make([]stripesync.Payment, len(ps))
+		stored, err := db.paymentsByID(ctx, tx, ids)
+		if err != nil {
+			return err
+		}
 		var invoiceLocks []string
-		for i, p := range ps {
-			old, _, err := db.paymentTx(ctx, tx, p.ID)
-			if err != nil {
-				return err
-			}
-			olds[i] = old
-			for _, id := range []string{old.InvoiceID, p.InvoiceID} {
+		for _, p := range ps {
+			for _, id := range []string{stored[p.ID].InvoiceID, p.InvoiceID} {
 				if id != "" {
 					invoiceLocks = append(invoiceLocks, invoiceLock(id))
 				}
@@ -175,38 +177,80 @@ func (db *DB) RecordPayments(ctx context.Context, ps []stripesync.Payment) ([]st
 		if err := db.lockNames(ctx, tx, invoiceLocks...); err != nil {
 			return err
 		}
-		var rollups []string // invoices whose rollup changed, once each
+		// Decide each payment against the state before it, in order, so
+		// that a payment twice in ps ends as two calls would leave it.
+		recs = make([]stripesync.PaymentRecord, len(ps))
+		final := map[string]*paymentOutcome{}
+		var order, rollups []string
 		for i, p := range ps {
-			if i > 0 && slices.ContainsFunc(ps[:i], func(q stripesync.Payment) bool { return q.ID == p.ID }) {
-				old, _, err := db.paymentTx(ctx, tx, p.ID) // after the earlier one in this batch
-				if err != nil {
-					return err
-				}
-				olds[i] = old
+			cur := stored[p.ID]
+			if o := final[p.ID]; o != nil {
+				cur = o.next
 			}
-			rec, invoices, err := db.recordPaymentTx(ctx, tx, p, olds[i], now)
-			if err != nil {
-				return err
+			next, ok := nextPayment(p, cur)
+			if !ok {
+				recs[i] = stripesync.PaymentRecord{Stored: cur}
+				continue
 			}
-			recs[i] = rec
-			for _, id := range invoices {
-				if !slices.Contains(rollups, id) {
+			o := final[p.ID]
+			if o == nil {
+				o = &paymentOutcome{}
+				final[p.ID] = o
+				order = append(order, p.ID)
+			}
+			o.next = next
+			o.firstSuccess = o.firstSuccess || (next.Status == stripesync.PaymentSucceeded &&
+				cur.Status != stripesync.PaymentSucceeded && next.ReceiptNumber == "")
+			recs[i] = stripesync.PaymentRecord{Stored: next, Changed: true}
+			for _, id := range []string{stored[p.ID].InvoiceID, next.InvoiceID} {
+				if id != "" && !slices.Contains(rollups, id) {
 					rollups = append(rollups, id)
 				}
 			}
 		}
-		for _, id := range rollups {
-			inv, known, err := db.rollUpInvoice(ctx, tx, id, now)
-			if err != nil {
-				return err
-			}
-			if known && !inv.Deleted {
-				if _, err := db.enqueue(ctx, tx, refJob(stripesync.JobCRMInvoice, id, "")); err != nil {
-					return err
-				}
+		if len(order) == 0 {
+			return nil
+		}
+		receipts := 0
+		for _, o := range final {
+			if o.firstSuccess {
+				receipts++
 			}
 		}
-		return nil
+		var numbers []int64
+		if receipts > 0 {
+			if numbers, err = db.nextValues(ctx, tx, counterReceipts, receipts); err != nil {
+				return err
+			}
+		}
+		var jobs []stripesync.Job
+		for _, id := range order {
+			o := final[id]
+			jobs = append(jobs, refJob(stripesync.JobCRMPayment, id, ""))
+			if o.firstSuccess {
+				o.next.ReceiptNumber = receiptNumber(numbers[0])
+				numbers = numbers[1:]
+				jobs = append(jobs, refJob(stripesync.JobSendReceipt, id, id))
+			}
+			if err := db.upsertPayment(ctx, tx, o.next, now); err != nil {
+				return err
+			}
+		}
+		for i := range recs {
+			r := &recs[i].Stored
+			if recs[i].Changed && r.Status == stripesync.PaymentSucceeded && r.ReceiptNumber == "" {
+				r.ReceiptNumber = final[r.ID].next.ReceiptNumber
+			}
+		}
+		slices.Sort(rollups) // lock the invoice rows in one order everywhere
+		live, err := db.rollUpInvoices(ctx, tx, rollups, now)
+		if err != nil {
+			return err
+		}
+		for _, id := range live {
+			jobs = append(jobs, refJob(stripesync.JobCRMInvoice, id, ""))
+		}
+		return db.enqueueAll(ctx, tx, jobs)
 	})
 	if err != nil {
 		if len(ps) == 1 {
@@ -217,13 +261,21 @@ func (db *DB) RecordPayments(ctx context.Context, ps []stripesync.Payment) ([]st
 	return recs, nil
 }
 
-// recordPaymentTx stores p over old (the zero Payment when there is none)
-// if it supersedes it, enqueues the payment's jobs, and returns the
-// invoices whose rollup must be recomputed.
-func (db *DB) recordPaymentTx(ctx context.Context, tx *sqlx.Tx, p, old stripesync.Payment, now time.Time) (stripesync.PaymentRecord, []string, error) {
+// paymentOutcome is where one PaymentIntent of a RecordPayments batch
+// ends: its last new state, and whether it succeeded for the first time.
+type paymentOutcome struct {
+	next         stripesync.Payment
+	firstSuccess bool
+}
+
+// nextPayment is what storing p over old (the zero Payment when there is
+// none) leaves, and false when it would change nothing: p is stale, or
+// the same state. The stored receipt number is kept, and an empty
+// InvoiceID or AccountID in p keeps the stored one.
+func nextPayment(p, old stripesync.Payment) (stripesync.Payment, bool) {
 	found := old.ID != ""
 	if found && !p.Supersedes(old) {
-		return stripesync.PaymentRecord{Stored: old}, nil, nil
+		return old, false
 	}
 	next := p
 	next.ReceiptNumber = old.ReceiptNumber
@@ -234,66 +286,61 @@ func (db *DB) recordPaymentTx(ctx context.Context, tx *sqlx.Tx, p, old stripesyn
 		next.AccountID = old.AccountID
 	}
 	if found && samePayment(next, old) {
-		return stripesync.PaymentRecord{Stored: old}, nil, nil
+		return old, false
 	}
-	var invoiceIDs []string
-	for _, id := range []string{old.InvoiceID, next.InvoiceID} {
-		if id != "" && !slices.Contains(invoiceIDs, id) {
-			invoiceIDs = append(invoiceIDs, id)
-		}
-	}
-	firstSuccess := next.Status == stripesync.PaymentSucceeded &&
-		old.Status != stripesync.PaymentSucceeded && next.ReceiptNumber == ""
-	if firstSuccess {
-		n, err := db.nextValues(ctx, tx, counterReceipts, 1)
+	return next, true
+}
+
+// paymentsByID reads the stored payments among ids, by id.
+func (db *DB) paymentsByID(ctx context.Context, tx *sqlx.Tx, ids []string) (map[string]stripesync.Payment, error) {
+	out := make(map[string]stripesync.Payment, len(ids))
+	for start := 0; start < len(ids); start += idBatch {
+		q, args, err := sqlx.In("SELECT "+paymentColumns+" FROM payments WHERE id IN (?)", ids[start:min(start+idBatch, len(ids))])
 		if err != nil {
-			return stripesync.PaymentRecord{}, nil, err
+			return nil, err
 		}
-		next.ReceiptNumber = receiptNumber(n[0])
-	}
-	if err := db.upsertPayment(ctx, tx, next, now); err != nil {
-		return stripesync.PaymentRecord{}, nil, err
-	}
-	jobs := []stripesync.Job{refJob(stripesync.JobCRMPayment, next.ID, "")}
-	if firstSuccess {
-		jobs = append(jobs, refJob(stripesync.JobSendReceipt, next.ID, next.ID))
-	}
-	for _, j := range jobs {
-		if _, err := db.enqueue(ctx, tx, j); err != nil {
-			return stripesync.PaymentRecord{}, nil, err
+		var rows []paymentRow
+		if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out[r.ID] = r.payment()
 		}
 	}
-	return stripesync.PaymentRecord{Stored: next, Changed: true}, invoiceIDs, nil
+	return out, nil
 }
 
-func (db *DB) rollUpInvoice(ctx context.Context, tx *sqlx.Tx, id string, now time.Time) (inv stripesync.Invoice, known bool, err error) {
-	var row invoiceRow
-	err = tx.GetContext(ctx, &row, tx.Rebind("SELECT "+invoiceColumns+" FROM invoices WHERE id = ?"+db.forUpdate()), id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return inv, false, nil
+// rollUpInvoices recomputes the rollups of the invoices among ids that the
+// ledger knows, reading them (locked, in id order) and their payments in
+// one statement each, and returns those not deleted: their CRM record
+// needs the new rollup.
+func (db *DB) rollUpInvoices(ctx context.Context, tx *sqlx.Tx, ids []string, now time.Time) ([]string, error) {
+	var live []string
+	for start := 0; start < len(ids); start += idBatch {
+		chunk := ids[start:min(start+idBatch, len(ids))]
+		q, args, err := sqlx.In("SELECT "+invoiceColumns+" FROM invoices WHERE id IN (?) ORDER BY id"+db.forUpdate(), chunk)
+		if err != nil {
+			return nil, err
+		}
+		var rows []invoiceRow
+		if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+			return nil, err
+		}
+		payments, err := db.paymentsOfInvoices(ctx, tx, chunk)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			inv := r.invoice()
+			if err := db.updateRollup(ctx, tx, inv.ID, stripesync.RollUp(inv, payments[inv.ID]), now); err != nil {
+				return nil, err
+			}
+			if !inv.Deleted {
+				live = append(live, inv.ID)
+			}
+		}
 	}
-	if err != nil {
-		return inv, false, err
-	}
-	payments, err := db.paymentsOfInvoices(ctx, tx, []string{id})
-	if err != nil {
-		return inv, false, err
-	}
-	inv = row.invoice()
-	return inv, true, db.updateRollup(ctx, tx, id, stripesync.RollUp(inv, payments[id]), now)
-}
-
-// paymentTx reads payment id inside tx; found is false when it is unknown.
-func (db *DB) paymentTx(ctx context.Context, tx *sqlx.Tx, id string) (p stripesync.Payment, found bool, err error) {
-	var row paymentRow
-	err = tx.GetContext(ctx, &row, tx.Rebind("SELECT "+paymentColumns+" FROM payments WHERE id = ?"), id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return p, false, nil
-	}
-	if err != nil {
-		return p, false, err
-	}
-	return row.payment(), true, nil
+	return live, nil
 }
 
 // paymentsOfInvoices reads the payments of the given invoices, each

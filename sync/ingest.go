@@ -123,9 +123,19 @@ func (e *Engine) recordAll(ctx context.Context, ps []snapshotPayment, s *settlem
 	}
 	batch := make([]stripesync.Payment, 0, len(ps))
 	var ok []snapshotPayment
+	accounts := map[string]string{} // customer → CRM account, looked up once per batch
 	for _, p := range ps {
 		var err error
-		if p.payment, err = e.withAccount(ctx, p.payment); err != nil {
+		switch acct, seen := accounts[p.payment.CustomerID]; {
+		case p.payment.AccountID != "" || p.payment.CustomerID == "":
+		case seen:
+			p.payment.AccountID = acct
+		default:
+			if p.payment, err = e.withAccount(ctx, p.payment); err == nil {
+				accounts[p.payment.CustomerID] = p.payment.AccountID
+			}
+		}
+		if err != nil {
 			e.logger.Warn("apply payment events", "stripe_id", p.payment.ID, "error", err)
 			s.fail(e, p.events, err)
 			continue
