@@ -113,6 +113,20 @@ const insertEventOne = "INSERT INTO stripe_events (" + eventColumns + ") VALUES 
 // WAL sync) for the batch.
 func (db *DB) insertEventsEach(ctx context.Context, reqs []acceptedEvent) ([]bool, error) {
 	inserted := make([]bool, len(reqs))
+	if len(reqs) == 1 {
+		// One statement is its own transaction: no BEGIN, COMMIT and
+		// prepare for the lone event of a quiet moment.
+		res, err := db.x.ExecContext(ctx, insertEventOne, db.eventArgs(reqs[0])...)
+		if err != nil {
+			return nil, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return nil, err
+		}
+		inserted[0] = n == 1
+		return inserted, nil
+	}
 	err := db.transact(ctx, func(tx *sqlx.Tx) error {
 		stmt, err := tx.PreparexContext(ctx, insertEventOne)
 		if err != nil {

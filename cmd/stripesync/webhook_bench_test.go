@@ -77,8 +77,9 @@ func buildLoadgen(b *testing.B) string {
 //
 // STRIPESYNC_BENCH_BASELINE names another stripesync binary (say, built
 // from an older commit); each case then runs it and this tree's binary in
-// turn, and -count N repeats the whole sequence, so the two alternate on a
-// noisy machine instead of meeting different loads. STRIPESYNC_BENCH_EVENTS
+// turn, so the two meet the same load on a noisy machine. Run the command
+// several times rather than with -count, which repeats each binary's run
+// back to back. STRIPESYNC_BENCH_EVENTS
 // changes the 10,000 measured events. Postgres runs in a fresh schema of
 // STRIPESYNC_TEST_DATABASE_URL and is skipped without it.
 func BenchmarkWebhookAcceptance(b *testing.B) {
