@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"time"
@@ -43,6 +44,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w}
 	defer func() {
+		// Checked first because building the record's attributes costs
+		// allocations on every request, even when the handler drops it.
+		if !s.logger.Enabled(r.Context(), slog.LevelDebug) {
+			return
+		}
 		// The mux set r.Pattern on this same request while routing.
 		s.logger.DebugContext(r.Context(), "http request",
 			"method", r.Method, "route", r.Pattern, "status", rec.status,

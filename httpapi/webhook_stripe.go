@@ -38,7 +38,7 @@ func (s *Server) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
 	if limit <= 0 {
 		limit = DefaultWebhookMaxBody
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body, err := readBody(w, r, limit)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -65,5 +65,35 @@ func (s *Server) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
 	if inserted && s.webhook.Accepted != nil {
 		s.webhook.Accepted()
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"received": true, "duplicate": !inserted})
+	answer := webhookReceived
+	if !inserted {
+		answer = webhookDuplicate
+	}
+	writeJSONBytes(w, http.StatusOK, answer)
+}
+
+// The two answers of an accepted webhook, encoded once: they are the same
+// for every event.
+var (
+	webhookReceived  = []byte(`{"duplicate":false,"received":true}` + "\n")
+	webhookDuplicate = []byte(`{"duplicate":true,"received":true}` + "\n")
+)
+
+// readBody reads r's body up to limit bytes. A body that declares its
+// length is read into one buffer of that size, rather than one grown by
+// copying, and one that declares more than limit is refused before it is
+// read.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body := http.MaxBytesReader(w, r.Body, limit)
+	switch {
+	case r.ContentLength > limit:
+		return nil, &http.MaxBytesError{Limit: limit}
+	case r.ContentLength < 0:
+		return io.ReadAll(body)
+	}
+	buf := make([]byte, r.ContentLength)
+	if _, err := io.ReadFull(body, buf); err != nil {
+		return nil, err
+	}
+	return buf, nil
 }

@@ -143,3 +143,42 @@ func TestStripeWebhookAnswers503WhenItCannotStore(t *testing.T) {
 		t.Errorf("with the database closed: %d %v, want 503 so Stripe retries", status, out)
 	}
 }
+
+// A sender may stream the body without declaring its length (chunked):
+// the handler reads it all the same, and still refuses one over the limit.
+func TestStripeWebhookReadsABodyOfUndeclaredLength(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	srv, _ := webhookServer(t, db)
+	good := eventJSON("evt_chunked")
+	oversized := []byte(fmt.Sprintf(`{"id":"evt_big","type":"payment_intent.succeeded","pad":%q}`,
+		strings.Repeat("x", httpapi.DefaultWebhookMaxBody)))
+	now := time.Now()
+	for _, c := range []struct {
+		body []byte
+		want int
+	}{{good, http.StatusOK}, {oversized, http.StatusBadRequest}} {
+		// MultiReader hides the length from the client, which then sends
+		// the body chunked.
+		req, err := http.NewRequest(http.MethodPost, srv.URL+"/stripe/webhook", io.MultiReader(bytes.NewReader(c.body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Stripe-Signature", stripetest.SignPayload(c.body, whsec, now))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if req.ContentLength != 0 || resp.StatusCode != c.want {
+			t.Errorf("%d-byte chunked body: content length %d, status %d, want unknown length and %d",
+				len(c.body), req.ContentLength, resp.StatusCode, c.want)
+		}
+	}
+	evs, err := db.ClaimEvents(t.Context(), 10, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 || evs[0].ID != "evt_chunked" || !bytes.Equal(evs[0].Payload, good) {
+		t.Errorf("inbox = %+v, want only the chunked event with its payload", evs)
+	}
+}

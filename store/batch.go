@@ -12,6 +12,10 @@ import (
 // so no caller's context governs it.
 const batchTimeout = 30 * time.Second
 
+// maxLinger bounds how long a batch waits for requests expected to arrive;
+// see batcher.
+const maxLinger = 2 * time.Millisecond
+
 // errClosed answers a request made after Close.
 var errClosed = stripesync.Errorf(stripesync.EUNAVAILABLE, "store: the database is closed")
 
@@ -19,10 +23,16 @@ var errClosed = stripesync.Errorf(stripesync.EUNAVAILABLE, "store: the database 
 // committer goroutine takes the first waiting request, adds every other
 // request already waiting, up to max, hands them to commit as one batch and
 // answers each caller with its own result, or every caller with commit's
-// error. There is no batching delay: a lone request is committed at once
-// and a batch closes as soon as no request is waiting, so batches grow only
-// when callers arrive faster than commits complete, and the cost of a
-// commit (an fsync) is shared by everyone who waited for it.
+// error. The cost of a commit (an fsync) is shared by everyone in it.
+//
+// A lone request is committed at once. A batch smaller than the requests
+// that were in flight at the last commit (its callers, who often send again
+// as soon as they are answered, plus those already waiting) lingers for the
+// missing ones, but never longer than the last commit took, nor maxLinger:
+// without it, a few senders that each wait for their answer split into two
+// cohorts that alternate, each waiting for the other's commit, at twice the
+// commits per event. When fewer requests come back, one batch lingers and
+// the expectation falls to what arrived.
 type batcher[Req, Res any] struct {
 	max int
 	// commit stores reqs durably in one transaction and returns one result
@@ -93,27 +103,35 @@ func (b *batcher[Req, Res]) run() {
 	defer close(b.done)
 	batch := make([]*call[Req, Res], 0, b.max)
 	reqs := make([]Req, 0, b.max)
+	linger := time.NewTimer(maxLinger)
+	linger.Stop()
+	expect, lastCommit := 1, time.Duration(0)
 	for first := range b.queue {
 		batch = append(batch[:0], first)
-	fill:
-		for len(batch) < b.max {
-			select {
-			case c, ok := <-b.queue:
-				if !ok {
-					break fill
+		batch = b.fill(batch, nil)
+		if want := min(expect, b.max); len(batch) < want && lastCommit > 0 {
+			linger.Reset(min(lastCommit, maxLinger))
+			for len(batch) < want {
+				n := len(batch)
+				if batch = b.fill(batch, linger.C); len(batch) == n {
+					break // the linger ended, or the queue was closed
 				}
-				batch = append(batch, c)
-			default:
-				break fill
 			}
+			linger.Stop()
 		}
 		reqs = reqs[:0]
 		for _, c := range batch {
 			reqs = append(reqs, c.req)
 		}
+		start := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 		res, err := b.commit(ctx, reqs)
 		cancel()
+		lastCommit = time.Since(start)
+		// The callers answered now and those already waiting are the
+		// requests in flight: callers that send again once answered (a
+		// sender with a few connections) are back within a round trip.
+		expect = len(batch) + len(b.queue)
 		for i, c := range batch {
 			if err != nil {
 				c.err = err
@@ -125,6 +143,35 @@ func (b *batcher[Req, Res]) run() {
 		clear(batch)
 		clear(reqs)
 	}
+}
+
+// fill adds the requests waiting in the queue to batch, up to max. With a
+// nil until it takes only those already there; otherwise it waits for one
+// more first, until until fires or the queue is closed.
+func (b *batcher[Req, Res]) fill(batch []*call[Req, Res], until <-chan time.Time) []*call[Req, Res] {
+	if until != nil {
+		select {
+		case c, ok := <-b.queue:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, c)
+		case <-until:
+			return batch
+		}
+	}
+	for len(batch) < b.max {
+		select {
+		case c, ok := <-b.queue:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, c)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // close stops taking requests, commits every request already queued and

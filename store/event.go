@@ -77,11 +77,82 @@ func (db *DB) AcceptEvent(ctx context.Context, e stripesync.Event) (bool, error)
 	return inserted, wrap(err, "accept Stripe event %s", e.ID)
 }
 
-// insertEvents is the group commit of AcceptEvent: one multi-row insert in
-// one transaction. Rows are inserted in id order, so that two replicas'
-// batches never wait on each other's unique-index entries in a cycle. When
-// one id is in a batch twice, the earlier call stores it.
+// insertEvents is the group commit of AcceptEvent: the batch in one
+// transaction. When one id is in a batch twice, the earlier call stores it.
 func (db *DB) insertEvents(ctx context.Context, reqs []acceptedEvent) ([]bool, error) {
+	if db.dialect == DialectSQLite {
+		return db.insertEventsEach(ctx, reqs)
+	}
+	return db.insertEventsAtOnce(ctx, reqs)
+}
+
+// eventArgs are the values of e's row, in eventColumns order.
+func (db *DB) eventArgs(r acceptedEvent) []any {
+	e := r.event
+	payload := e.Payload
+	if payload == nil {
+		payload = []byte{}
+	}
+	return []any{e.ID, e.Type, db.ts(e.Created), e.APIVersion, e.Account, e.ObjectID,
+		e.PaymentIntentID, e.CustomerID, payload, db.ts(r.receivedAt)}
+}
+
+// insertEventOne is the statement insertEventsEach prepares once per batch:
+// SQLite runs in this process, so a statement per row costs no round trip,
+// while parsing a multi-row insert, whose text differs with every batch
+// size, cost more than executing it.
+const insertEventOne = "INSERT INTO stripe_events (" + eventColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
+	" ON CONFLICT (id) DO NOTHING"
+
+// insertEventsEach inserts the batch row by row, in call order, with the
+// prepared insertEventOne, in one immediate transaction: one commit (one
+// WAL sync) for the batch.
+func (db *DB) insertEventsEach(ctx context.Context, reqs []acceptedEvent) ([]bool, error) {
+	inserted := make([]bool, len(reqs))
+	if len(reqs) == 1 {
+		// One statement is its own transaction: no BEGIN, COMMIT and
+		// prepare for the lone event of a quiet moment.
+		res, err := db.x.ExecContext(ctx, insertEventOne, db.eventArgs(reqs[0])...)
+		if err != nil {
+			return nil, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return nil, err
+		}
+		inserted[0] = n == 1
+		return inserted, nil
+	}
+	err := db.transact(ctx, func(tx *sqlx.Tx) error {
+		stmt, err := tx.PreparexContext(ctx, insertEventOne)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for i, r := range reqs {
+			res, err := stmt.ExecContext(ctx, db.eventArgs(r)...)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			inserted[i] = n == 1
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return inserted, nil
+}
+
+// insertEventsAtOnce inserts the batch with one multi-row statement, which
+// is one transaction and one round trip. Rows are inserted in id order, so
+// that two replicas' batches never wait on each other's unique-index entries
+// in a cycle.
+func (db *DB) insertEventsAtOnce(ctx context.Context, reqs []acceptedEvent) ([]bool, error) {
 	order := make([]int, len(reqs))
 	for i := range order {
 		order[i] = i
@@ -96,13 +167,7 @@ func (db *DB) insertEvents(ctx context.Context, reqs []acceptedEvent) ([]bool, e
 			q.WriteString(", ")
 		}
 		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-		e := reqs[i].event
-		payload := e.Payload
-		if payload == nil {
-			payload = []byte{}
-		}
-		args = append(args, e.ID, e.Type, db.ts(e.Created), e.APIVersion, e.Account, e.ObjectID,
-			e.PaymentIntentID, e.CustomerID, payload, db.ts(reqs[i].receivedAt))
+		args = append(args, db.eventArgs(reqs[i])...)
 	}
 	q.WriteString(" ON CONFLICT (id) DO NOTHING RETURNING id")
 

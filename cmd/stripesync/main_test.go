@@ -151,7 +151,7 @@ func TestDemoOnce(t *testing.T) {
 
 // emulatorEnv starts emulators in the test process and returns the
 // environment that points a daemon process at them.
-func emulatorEnv(t *testing.T, dbURL string, accounts int) (*emulators, []string) {
+func emulatorEnv(t testing.TB, dbURL string, accounts int) (*emulators, []string) {
 	t.Helper()
 	emu, err := startEmulators("127.0.0.1:0", "127.0.0.1:0", 0, 0, slog.New(slog.DiscardHandler))
 	if err != nil {
