@@ -174,7 +174,7 @@ func TestStripeWebhookReadsABodyOfUndeclaredLength(t *testing.T) {
 				len(c.body), req.ContentLength, resp.StatusCode, c.want)
 		}
 	}
-	evs, err := db.ClaimEvents(t.Context(), 10, time.Minute)
+	evs, err := db.ClaimEvents(t.Context(), 10, time.Minute, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
