@@ -22,6 +22,14 @@ const (
 	// goes to the dead letters. With retryAt's backoff that is about nine
 	// minutes of failures in a row.
 	defaultEventAttempts = 10
+	// pairWait is how long half of a pair (a charge snapshot of a
+	// PaymentIntent the ledger does not know yet, or an intent snapshot
+	// whose charge it has not seen) waits for the other half, rechecked
+	// every pairRecheck, before its PaymentIntent is read. Stripe creates
+	// both events at once; the wait is counted from the event's creation
+	// (whole seconds).
+	pairWait    = 3 * time.Second
+	pairRecheck = 250 * time.Millisecond
 	// settleTimeout bounds the ledger writes that settle a batch. They run
 	// on a context of their own, so that a batch cut short by its deadline
 	// still records what it did.
@@ -31,7 +39,23 @@ const (
 // ProcessEvents applies one batch of accepted Stripe events and returns how
 // many it took. See processEvents.
 func (e *Engine) ProcessEvents(ctx context.Context) (int, error) {
-	return e.processEvents(ctx, nil, time.Time{}, e.eventSettle)
+	return e.processEvents(ctx, eventPass{settle: e.eventSettle, pairWait: pairWait})
+}
+
+// eventPass tunes one processEvents call: the worker's, or the pull's.
+type eventPass struct {
+	// fresh is the set of PaymentIntents the pull listed at readAt: an
+	// event about one of them created before readAt (Stripe's seconds,
+	// so strictly before the second of readAt) is already reflected and
+	// needs nothing.
+	fresh  map[string]bool
+	readAt time.Time
+	// settle is how old an event must be to be claimed (see
+	// Config.EventSettle).
+	settle time.Duration
+	// pairWait is how long half of a pair may wait for its other half
+	// (0: no wait, as in the pull, whose events are all in the inbox).
+	pairWait time.Duration
 }
 
 // processEvents claims a batch of events and settles each on its own.
@@ -44,13 +68,8 @@ func (e *Engine) ProcessEvents(ctx context.Context) (int, error) {
 // whose snapshots are not enough go to the read lane (reads.go), which
 // reads them from Stripe concurrently, paced and behind a breaker, while
 // this loop goes on: an unknown or slow object never holds up the others.
-//
-// fresh is the set of PaymentIntents the pull listed at readAt: an event
-// about one of them created before readAt (Stripe's seconds, so strictly
-// before the second of readAt) is already reflected and needs nothing.
-// settle is how old an event must be to be claimed (see Config.EventSettle).
-func (e *Engine) processEvents(ctx context.Context, fresh map[string]bool, readAt time.Time, settle time.Duration) (int, error) {
-	events, err := e.payments.ClaimEvents(ctx, eventBatch, eventLease, settle)
+func (e *Engine) processEvents(ctx context.Context, pass eventPass) (int, error) {
+	events, err := e.payments.ClaimEvents(ctx, eventBatch, eventLease, pass.settle)
 	if err != nil || len(events) == 0 {
 		return 0, err
 	}
@@ -61,7 +80,7 @@ func (e *Engine) processEvents(ctx context.Context, fresh map[string]bool, readA
 	)
 	for _, ev := range events {
 		switch {
-		case fresh[ev.PaymentIntentID] && ev.Created.Before(readAt.Truncate(time.Second)):
+		case pass.fresh[ev.PaymentIntentID] && ev.Created.Before(pass.readAt.Truncate(time.Second)):
 			s.done = append(s.done, ev.ID)
 		case ev.PaymentIntentID != "" && actsOn(ev.Type):
 			if _, seen := groups[ev.PaymentIntentID]; !seen {
@@ -81,7 +100,7 @@ func (e *Engine) processEvents(ctx context.Context, fresh map[string]bool, readA
 	}
 	var complete []snapshotPayment
 	for _, id := range order {
-		if p, ok := e.applyEvents(ctx, id, groups[id], &s); ok {
+		if p, ok := e.applyEvents(ctx, id, groups[id], pass.pairWait, &s); ok {
 			complete = append(complete, p)
 		}
 	}
@@ -97,17 +116,25 @@ type snapshotPayment struct {
 }
 
 // applyEvents builds the payment that the events of PaymentIntent id
-// describe, when their snapshots say enough (ok), and otherwise hands them
-// to the read lane (or, when it is full, defers them, or, on an error,
-// fails them), noting that in s.
-func (e *Engine) applyEvents(ctx context.Context, id string, evs []stripesync.Event, s *settlement) (snapshotPayment, bool) {
-	p, complete, err := e.applySnapshots(ctx, id, evs)
+// describe, when their snapshots say enough (ok); otherwise, half of a
+// pair younger than pairWait waits for its other half, and the rest go to
+// the read lane (or, when it is full, are deferred, or, on an error,
+// failed), noting that in s.
+func (e *Engine) applyEvents(ctx context.Context, id string, evs []stripesync.Event, pairWait time.Duration, s *settlement) (snapshotPayment, bool) {
+	p, v, err := e.applySnapshots(ctx, id, evs)
 	switch {
 	case err != nil:
 		e.logger.Warn("apply payment events", "stripe_id", id, "error", err)
 		s.fail(e, evs, err)
-	case complete:
+	case v == complete:
 		return snapshotPayment{payment: p, events: evs}, true
+	case v == halfOnly && e.now().Sub(newest(evs)) < pairWait:
+		// The other half (charge.succeeded for payment_intent.succeeded,
+		// or the reverse) was sent at the same moment and is still on
+		// its way, or sits just past this batch: wait for it rather
+		// than read, and rather than queue behind reads of objects that
+		// may never be found.
+		s.waiting = append(s.waiting, eventIDs(evs)...)
 	case !e.reads.add(id, evs):
 		s.deferred = append(s.deferred, eventIDs(evs)...)
 	}
@@ -168,6 +195,7 @@ type settlement struct {
 	done     []string // applied, or nothing to apply
 	failures []stripesync.EventFailure
 	deferred []string // not tried: the read lane is full
+	waiting  []string // half a pair, waiting for the other half
 	recorded bool     // the ledger changed
 }
 
@@ -211,6 +239,11 @@ func (e *Engine) settle(ctx context.Context, s *settlement) error {
 			errs = append(errs, fmt.Errorf("defer events: %w", err))
 		}
 	}
+	if len(s.waiting) > 0 {
+		if err := e.payments.DeferEvents(ctx, s.waiting, e.now().Add(pairRecheck)); err != nil {
+			errs = append(errs, fmt.Errorf("defer events: %w", err))
+		}
+	}
 	dead := 0
 	for _, f := range s.failures {
 		if f.Dead {
@@ -234,6 +267,17 @@ func (e *Engine) settle(ctx context.Context, s *settlement) error {
 func actsOn(typ string) bool {
 	return strings.HasPrefix(typ, "payment_intent.") || strings.HasPrefix(typ, "charge.") ||
 		strings.HasPrefix(typ, "checkout.session.")
+}
+
+// newest is the creation time of the newest of evs.
+func newest(evs []stripesync.Event) time.Time {
+	var t time.Time
+	for _, ev := range evs {
+		if ev.Created.After(t) {
+			t = ev.Created
+		}
+	}
+	return t
 }
 
 func eventIDs(evs []stripesync.Event) []string {

@@ -402,8 +402,7 @@ func (w *payWorld) settle(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "the queues to drain", func() bool {
-		evs, err := w.db.ClaimEvents(t.Context(), 1, time.Millisecond, 0)
-		if err != nil || len(evs) > 0 {
+		if b, err := w.db.InboxBacklog(t.Context()); err != nil || b.Events > 0 {
 			return false
 		}
 		for _, kind := range []string{stripesync.JobCRMPayment, stripesync.JobCRMInvoice} {

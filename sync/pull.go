@@ -100,8 +100,9 @@ func (e *Engine) pullPayments(ctx context.Context, run *stripesync.SyncRun, sinc
 		}
 	}
 	for {
-		// No settle: the listed events are all in the inbox already.
-		n, err := e.processEvents(ctx, listed, listedAt, 0)
+		// No settle and no waiting for pairs: the listed events are all
+		// in the inbox already.
+		n, err := e.processEvents(ctx, eventPass{fresh: listed, readAt: listedAt})
 		if err != nil {
 			errs = append(errs, err)
 			break

@@ -187,7 +187,7 @@ func (e *Engine) readNext(ctx context.Context) bool {
 		s.fail(e, evs, err)
 	}
 	if later := e.reads.finish(id); len(later) > 0 {
-		if p, ok := e.applyEvents(ctx, id, later, &s); ok {
+		if p, ok := e.applyEvents(ctx, id, later, 0, &s); ok {
 			e.recordAll(ctx, []snapshotPayment{p}, &s)
 		}
 	}

@@ -7,6 +7,15 @@ import (
 	"github.com/stripesync/stripesync"
 )
 
+// verdict is what the snapshots of one PaymentIntent's events allow.
+type verdict int
+
+const (
+	complete verdict = iota // record the Payment built from them
+	halfOnly                // one half of a pair: the other is likely on its way
+	mustRead                // nothing usable: read the PaymentIntent
+)
+
 // applySnapshots builds the Payment that the events of one PaymentIntent
 // describe, from the objects they carry, and reports whether it is
 // complete enough to record without reading Stripe.
@@ -30,7 +39,7 @@ import (
 // unless a snapshot at least as new covers it, or when no snapshot
 // decodes. Stale snapshots need no special case: the result goes through
 // RecordPayment, whose state precedence never lets older state win.
-func (e *Engine) applySnapshots(ctx context.Context, id string, evs []stripesync.Event) (stripesync.Payment, bool, error) {
+func (e *Engine) applySnapshots(ctx context.Context, id string, evs []stripesync.Event) (stripesync.Payment, verdict, error) {
 	var (
 		intent        *stripesync.PaymentSnapshot
 		intentAt      int64 // the intent snapshot's event time, Unix seconds
@@ -56,7 +65,7 @@ func (e *Engine) applySnapshots(ctx context.Context, id string, evs []stripesync
 		}
 	}
 	if newestSnap == 0 || newestUncover > newestSnap {
-		return stripesync.Payment{}, false, nil
+		return stripesync.Payment{}, mustRead, nil
 	}
 
 	var want string // the charge to join: the intent's latest, or any
@@ -65,34 +74,34 @@ func (e *Engine) applySnapshots(ctx context.Context, id string, evs []stripesync
 			// No attempt when the intent was rendered; a charge in the
 			// batch is a later attempt, and says how it went.
 			if charge, ok := newestCharge(charges, ""); ok {
-				return chargeOnto(intent.Payment, charge), true, nil
+				return chargeOnto(intent.Payment, charge), complete, nil
 			}
-			return intent.Payment, true, nil
+			return intent.Payment, complete, nil
 		}
 		want = intent.LatestChargeID
 	}
 	charge, haveCharge := newestCharge(charges, want)
 	if intent != nil && haveCharge {
-		return withCharge(intent.Payment, charge.Payment), true, nil
+		return withCharge(intent.Payment, charge.Payment), complete, nil
 	}
 
 	stored, err := e.payments.Payment(ctx, id)
 	switch {
 	case stripesync.CodeOf(err) == stripesync.ENOTFOUND:
-		return stripesync.Payment{}, false, nil
+		return stripesync.Payment{}, halfOnly, nil
 	case err != nil:
-		return stripesync.Payment{}, false, err
+		return stripesync.Payment{}, mustRead, err
 	}
 	if intent != nil {
 		if stored.ChargeID != want || stored.ChargeCreated.IsZero() {
-			return stripesync.Payment{}, false, nil
+			return stripesync.Payment{}, halfOnly, nil
 		}
-		return withCharge(intent.Payment, stored), true, nil
+		return withCharge(intent.Payment, stored), complete, nil
 	}
 	if !haveCharge {
-		return stripesync.Payment{}, false, nil
+		return stripesync.Payment{}, halfOnly, nil
 	}
-	return chargeOnto(stored, charge), true, nil
+	return chargeOnto(stored, charge), complete, nil
 }
 
 // statusAtLeast reports whether status a is at least as far along as b

@@ -51,14 +51,17 @@ func (e *Engine) RunWorkers(ctx context.Context) error {
 		return errors.New("sync: payment workers need Config.Payments and Config.Queue")
 	}
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return e.loop(ctx, "events", e.wake.events, e.eventSettle, e.ProcessEvents) })
+	batched := pace{full: eventBatch, settle: e.eventSettle}
+	g.Go(func() error { return e.loop(ctx, "events", e.wake.events, batched, e.ProcessEvents) })
 	g.Go(func() error { return e.runReads(ctx) })
-	g.Go(func() error { return e.loop(ctx, "crm-writeback", e.wake.crm, 0, e.WriteBack) })
+	g.Go(func() error {
+		return e.loop(ctx, "crm-writeback", e.wake.crm, pace{full: writeBackBatch, settle: e.eventSettle}, e.WriteBack)
+	})
 	if e.receipts != nil {
-		g.Go(func() error { return e.loop(ctx, "receipts", e.wake.receipts, 0, e.SendReceipts) })
+		g.Go(func() error { return e.loop(ctx, "receipts", e.wake.receipts, pace{}, e.SendReceipts) })
 	}
 	if e.triggers != nil {
-		g.Go(func() error { return e.loop(ctx, "triggers", e.wake.triggers, 0, e.ProcessTriggers) })
+		g.Go(func() error { return e.loop(ctx, "triggers", e.wake.triggers, pace{}, e.ProcessTriggers) })
 	}
 	return g.Wait()
 }
@@ -68,11 +71,24 @@ func (e *Engine) RunWorkers(ctx context.Context) error {
 // finished than retried.
 const stepGrace = 30 * time.Second
 
-// loop calls step until it reports no work, then waits. Errors are logged
-// and retried after a pause; they never stop the worker. A step runs to
-// its end (within stepGrace) even when ctx ends meanwhile. After a wake-up
-// it waits settle first, so that work arriving together is taken together.
-func (e *Engine) loop(ctx context.Context, name string, wake <-chan struct{}, settle time.Duration, step func(context.Context) (int, error)) error {
+// pace shapes a worker's loop for throughput.
+type pace struct {
+	// full is the worker's batch size: a step that took fewer items has
+	// drained its queue for now, so the loop waits for a wake-up rather
+	// than going on with crumbs at one commit each, which under a burst
+	// would cost as many commits as the webhooks themselves. 0 means any
+	// work at all makes the loop go on.
+	full int
+	// settle is how long the loop waits after a wake-up before its next
+	// step, so that work arriving together is taken together.
+	settle time.Duration
+}
+
+// loop calls step until it reports no more work (see pace), then waits.
+// Errors are logged and retried after a pause; they never stop the
+// worker. A step runs to its end (within stepGrace) even when ctx ends
+// meanwhile.
+func (e *Engine) loop(ctx context.Context, name string, wake <-chan struct{}, p pace, step func(context.Context) (int, error)) error {
 	log := e.logger.With("worker", name)
 	for {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stepGrace)
@@ -84,18 +100,18 @@ func (e *Engine) loop(ctx context.Context, name string, wake <-chan struct{}, se
 		if err != nil {
 			log.Error("worker step failed", "error", err)
 		}
-		if n > 0 && err == nil {
+		if n > 0 && n >= p.full && err == nil {
 			continue
 		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-wake:
-			if settle > 0 {
+			if p.settle > 0 {
 				select {
 				case <-ctx.Done():
 					return nil
-				case <-time.After(settle):
+				case <-time.After(p.settle):
 				}
 			}
 		case <-time.After(idlePoll):
