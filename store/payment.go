@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -224,7 +225,8 @@ func (db *DB) RecordPayments(ctx context.Context, ps []stripesync.Payment) ([]st
 			}
 		}
 		var jobs []stripesync.Job
-		for _, id := range order {
+		nexts := make([]stripesync.Payment, len(order))
+		for k, id := range order {
 			o := final[id]
 			jobs = append(jobs, refJob(stripesync.JobCRMPayment, id, ""))
 			if o.firstSuccess {
@@ -232,9 +234,10 @@ func (db *DB) RecordPayments(ctx context.Context, ps []stripesync.Payment) ([]st
 				numbers = numbers[1:]
 				jobs = append(jobs, refJob(stripesync.JobSendReceipt, id, id))
 			}
-			if err := db.upsertPayment(ctx, tx, o.next, now); err != nil {
-				return err
-			}
+			nexts[k] = o.next
+		}
+		if err := db.upsertPayments(ctx, tx, nexts, now); err != nil {
+			return err
 		}
 		for i := range recs {
 			r := &recs[i].Stored
@@ -330,14 +333,16 @@ func (db *DB) rollUpInvoices(ctx context.Context, tx *sqlx.Tx, ids []string, now
 		if err != nil {
 			return nil, err
 		}
+		rollups := make(map[string]stripesync.Rollup, len(rows))
 		for _, r := range rows {
 			inv := r.invoice()
-			if err := db.updateRollup(ctx, tx, inv.ID, stripesync.RollUp(inv, payments[inv.ID]), now); err != nil {
-				return nil, err
-			}
+			rollups[inv.ID] = stripesync.RollUp(inv, payments[inv.ID])
 			if !inv.Deleted {
 				live = append(live, inv.ID)
 			}
+		}
+		if err := db.updateRollups(ctx, tx, rollups, now); err != nil {
+			return nil, err
 		}
 	}
 	return live, nil
@@ -364,21 +369,75 @@ func (db *DB) paymentsOfInvoices(ctx context.Context, q sqlx.QueryerContext, inv
 	return byInvoice, nil
 }
 
-func (db *DB) upsertPayment(ctx context.Context, tx *sqlx.Tx, p stripesync.Payment, now time.Time) error {
-	const q = "INSERT INTO payments (" + paymentColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
-		" ON CONFLICT (id) DO UPDATE SET invoice_id = excluded.invoice_id, account_id = excluded.account_id," +
+// updateRollups stores rollups by invoice id: on Postgres in one UPDATE …
+// FROM (VALUES …), where each row would otherwise cost a round trip; on
+// SQLite, which has none, one statement per invoice.
+func (db *DB) updateRollups(ctx context.Context, tx *sqlx.Tx, rollups map[string]stripesync.Rollup, now time.Time) error {
+	if db.dialect != DialectPostgres {
+		for id, r := range rollups {
+			if err := db.updateRollup(ctx, tx, id, r, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(rollups) == 0 {
+		return nil
+	}
+	var q strings.Builder
+	q.WriteString("UPDATE invoices AS i SET paid = v.paid, pending = v.pending, balance = v.balance, credit = v.credit," +
+		" status = v.status, mismatched = v.mismatched, updated_at = v.updated_at FROM (VALUES ")
+	args := make([]any, 0, 8*len(rollups))
+	for id, r := range rollups {
+		if len(args) > 0 {
+			q.WriteString(", ")
+		}
+		n := len(args)
+		fmt.Fprintf(&q, "($%d::text, $%d::bigint, $%d::bigint, $%d::bigint, $%d::bigint, $%d::text, $%d::integer, $%d::timestamptz)",
+			n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8)
+		args = append(args, id, r.Paid.Amount, r.Pending.Amount, r.Balance.Amount, r.Credit.Amount, string(r.Status),
+			len(r.Mismatched), db.ts(now))
+	}
+	q.WriteString(") AS v (id, paid, pending, balance, credit, status, mismatched, updated_at) WHERE i.id = v.id")
+	_, err := tx.ExecContext(ctx, q.String(), args...)
+	return err
+}
+
+// paymentsPerUpsert bounds one multi-row upsert of payments: 40 rows of 19
+// parameters stay below both dialects' limits on bound parameters.
+const paymentsPerUpsert = 40
+
+// upsertPayments writes ps (distinct ids) as they are, one statement per
+// paymentsPerUpsert.
+func (db *DB) upsertPayments(ctx context.Context, tx *sqlx.Tx, ps []stripesync.Payment, now time.Time) error {
+	const update = " ON CONFLICT (id) DO UPDATE SET invoice_id = excluded.invoice_id, account_id = excluded.account_id," +
 		" customer_id = excluded.customer_id, amount = excluded.amount, currency = excluded.currency," +
 		" refunded = excluded.refunded, status = excluded.status, method = excluded.method," +
 		" method_detail = excluded.method_detail, channel = excluded.channel, failure_reason = excluded.failure_reason," +
 		" disputed = excluded.disputed, created = excluded.created, paid_at = excluded.paid_at," +
 		" charge_id = excluded.charge_id, charge_created = excluded.charge_created," +
 		" receipt_number = excluded.receipt_number, updated_at = excluded.updated_at"
-	receipt := sql.NullString{String: p.ReceiptNumber, Valid: p.ReceiptNumber != ""}
-	_, err := tx.ExecContext(ctx, tx.Rebind(q),
-		p.ID, p.InvoiceID, p.AccountID, p.CustomerID, p.Amount.Amount, p.Amount.Currency, p.Refunded, string(p.Status),
-		p.Method, p.MethodDetail, p.Channel, p.FailureReason, p.Disputed, db.ts(p.Created), db.ts(p.PaidAt),
-		p.ChargeID, db.ts(p.ChargeCreated), receipt, db.ts(now))
-	return err
+	for start := 0; start < len(ps); start += paymentsPerUpsert {
+		chunk := ps[start:min(start+paymentsPerUpsert, len(ps))]
+		var q strings.Builder
+		q.WriteString("INSERT INTO payments (" + paymentColumns + ") VALUES ")
+		args := make([]any, 0, 19*len(chunk))
+		for i, p := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			receipt := sql.NullString{String: p.ReceiptNumber, Valid: p.ReceiptNumber != ""}
+			args = append(args, p.ID, p.InvoiceID, p.AccountID, p.CustomerID, p.Amount.Amount, p.Amount.Currency, p.Refunded,
+				string(p.Status), p.Method, p.MethodDetail, p.Channel, p.FailureReason, p.Disputed, db.ts(p.Created),
+				db.ts(p.PaidAt), p.ChargeID, db.ts(p.ChargeCreated), receipt, db.ts(now))
+		}
+		q.WriteString(update)
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q.String()), args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Payment returns one payment (ENOTFOUND if unknown).
