@@ -15,7 +15,10 @@ type Backlog struct {
 	// when there is none). Received, not Created: an event the pull finds
 	// days after Stripe created it has not waited that long here.
 	OldestEvent time.Time
-	Triggers    int64 // records with a pending trigger
+	// Jobs are the queued CRM write-backs and receipts not yet done
+	// (dead ones not counted).
+	Jobs     int64
+	Triggers int64 // records with a pending trigger
 	// OldestTrigger is when the oldest pending trigger was received (zero
 	// when there is none).
 	OldestTrigger time.Time

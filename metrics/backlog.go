@@ -21,7 +21,7 @@ type backlogCollector struct {
 	read func(context.Context) (stripesync.Backlog, error)
 	now  func() time.Time
 
-	events, eventsOldest, dead, triggers, triggersOldest *prometheus.Desc
+	events, eventsOldest, dead, jobs, triggers, triggersOldest *prometheus.Desc
 }
 
 // NewBacklogCollector returns a collector of the inbox backlog gauges,
@@ -43,6 +43,8 @@ func NewBacklogCollector(read func(context.Context) (stripesync.Backlog, error),
 			"Age of the oldest unprocessed Stripe event since it was received; 0 when there is none.", nil, nil),
 		dead: prometheus.NewDesc("stripesync_event_dead_letters",
 			"Stripe events that failed every attempt and are kept in the dead letters.", nil, nil),
+		jobs: prometheus.NewDesc("stripesync_job_backlog",
+			"Queued CRM write-backs and receipts not yet done (dead letters not counted).", nil, nil),
 		triggers: prometheus.NewDesc("stripesync_trigger_backlog",
 			"CRM records with a trigger not yet pushed.", nil, nil),
 		triggersOldest: prometheus.NewDesc("stripesync_trigger_backlog_oldest_seconds",
@@ -54,6 +56,7 @@ func (c *backlogCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.events
 	ch <- c.eventsOldest
 	ch <- c.dead
+	ch <- c.jobs
 	ch <- c.triggers
 	ch <- c.triggersOldest
 }
@@ -63,7 +66,7 @@ func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	b, err := c.read(ctx)
 	if err != nil {
-		for _, d := range []*prometheus.Desc{c.events, c.eventsOldest, c.dead, c.triggers, c.triggersOldest} {
+		for _, d := range []*prometheus.Desc{c.events, c.eventsOldest, c.dead, c.jobs, c.triggers, c.triggersOldest} {
 			ch <- prometheus.NewInvalidMetric(d, err)
 		}
 		return
@@ -72,6 +75,7 @@ func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.events, prometheus.GaugeValue, float64(b.Events))
 	ch <- prometheus.MustNewConstMetric(c.eventsOldest, prometheus.GaugeValue, age(now, b.OldestEvent))
 	ch <- prometheus.MustNewConstMetric(c.dead, prometheus.GaugeValue, float64(b.DeadEvents))
+	ch <- prometheus.MustNewConstMetric(c.jobs, prometheus.GaugeValue, float64(b.Jobs))
 	ch <- prometheus.MustNewConstMetric(c.triggers, prometheus.GaugeValue, float64(b.Triggers))
 	ch <- prometheus.MustNewConstMetric(c.triggersOldest, prometheus.GaugeValue, age(now, b.OldestTrigger))
 }

@@ -72,6 +72,9 @@ stripesync_event_backlog_oldest_seconds 0
 # HELP stripesync_event_dead_letters Stripe events that failed every attempt and are kept in the dead letters.
 # TYPE stripesync_event_dead_letters gauge
 stripesync_event_dead_letters 0
+# HELP stripesync_job_backlog Queued CRM write-backs and receipts not yet done (dead letters not counted).
+# TYPE stripesync_job_backlog gauge
+stripesync_job_backlog 0
 # HELP stripesync_trigger_backlog CRM records with a trigger not yet pushed.
 # TYPE stripesync_trigger_backlog gauge
 stripesync_trigger_backlog 0

@@ -9,23 +9,24 @@ import (
 
 // InboxBacklog counts the unprocessed Stripe events and the records with a
 // pending trigger, with when the oldest of each was received, and the dead
-// letters, for the backlog metrics. Leased and failed items count: they
+// letters, and the jobs waiting in the queue, for the backlog metrics. Leased and failed items count: they
 // are not done; dead events are counted apart, because no worker will
 // take them. One
 // statement reads both inboxes, so a scrape costs one round trip, and
-// on Postgres the five numbers come from one snapshot.
+// on Postgres the six numbers come from one snapshot.
 func (db *DB) InboxBacklog(ctx context.Context) (stripesync.Backlog, error) {
 	const q = "SELECT" +
 		" (SELECT COUNT(*) FROM stripe_events WHERE processed_at IS NULL AND dead_at IS NULL)," +
 		" (SELECT MIN(received_at) FROM stripe_events WHERE processed_at IS NULL AND dead_at IS NULL)," +
 		" (SELECT COUNT(*) FROM stripe_events WHERE processed_at IS NULL AND dead_at IS NOT NULL)," +
+		" (SELECT COUNT(*) FROM jobs WHERE NOT dead)," +
 		" (SELECT COUNT(*) FROM pending_triggers)," +
 		" (SELECT MIN(received_at) FROM pending_triggers)"
 	var (
 		b                          stripesync.Backlog
 		oldestEvent, oldestTrigger dbTime
 	)
-	err := db.x.QueryRowContext(ctx, q).Scan(&b.Events, &oldestEvent, &b.DeadEvents, &b.Triggers, &oldestTrigger)
+	err := db.x.QueryRowContext(ctx, q).Scan(&b.Events, &oldestEvent, &b.DeadEvents, &b.Jobs, &b.Triggers, &oldestTrigger)
 	if err != nil {
 		return stripesync.Backlog{}, wrap(err, "read the inbox backlog")
 	}

@@ -24,12 +24,12 @@ const (
 	defaultEventAttempts = 10
 	// pairWait is how long half of a pair (a charge snapshot of a
 	// PaymentIntent the ledger does not know yet, or an intent snapshot
-	// whose charge it has not seen) waits for the other half, rechecked
-	// every pairRecheck, before its PaymentIntent is read. Stripe creates
-	// both events at once; the wait is counted from the event's creation
-	// (whole seconds).
-	pairWait    = 3 * time.Second
-	pairRecheck = 250 * time.Millisecond
+	// whose charge it has not seen) waits for the other half before its
+	// PaymentIntent is read. Stripe creates both events at once, so the
+	// wait is counted from the event's creation (whole seconds), and a
+	// half is deferred once, to its end: the other half, deferred to the
+	// same moment, is then claimed beside it.
+	pairWait = 2 * time.Second
 	// settleTimeout bounds the ledger writes that settle a batch. They run
 	// on a context of their own, so that a batch cut short by its deadline
 	// still records what it did.
@@ -134,9 +134,9 @@ func (e *Engine) applyEvents(ctx context.Context, id string, evs []stripesync.Ev
 		// its way, or sits just past this batch: wait for it rather
 		// than read, and rather than queue behind reads of objects that
 		// may never be found.
-		s.waiting = append(s.waiting, eventIDs(evs)...)
+		s.deferUntil(newest(evs).Add(pairWait), evs)
 	case !e.reads.add(id, evs):
-		s.deferred = append(s.deferred, eventIDs(evs)...)
+		s.deferUntil(e.now().Add(readDeferral), evs)
 	}
 	return snapshotPayment{}, false
 }
@@ -194,9 +194,18 @@ func (e *Engine) recordAll(ctx context.Context, ps []snapshotPayment, s *settlem
 type settlement struct {
 	done     []string // applied, or nothing to apply
 	failures []stripesync.EventFailure
-	deferred []string // not tried: the read lane is full
-	waiting  []string // half a pair, waiting for the other half
-	recorded bool     // the ledger changed
+	// deferred are not tried now, by the time they may be claimed again:
+	// half a pair waits for its other half, and the read lane was full.
+	deferred map[time.Time][]string
+	recorded bool // the ledger changed
+}
+
+// deferUntil defers evs to at.
+func (s *settlement) deferUntil(at time.Time, evs []stripesync.Event) {
+	if s.deferred == nil {
+		s.deferred = map[time.Time][]string{}
+	}
+	s.deferred[at] = append(s.deferred[at], eventIDs(evs)...)
 }
 
 // fail records a failed attempt for each of evs: retried with growing
@@ -221,10 +230,7 @@ func (e *Engine) settle(ctx context.Context, s *settlement) error {
 	}
 	// Deferred events of a process shutting down are free for the next
 	// one at once.
-	until := e.now().Add(readDeferral)
-	if ctx.Err() != nil {
-		until = e.now()
-	}
+	shuttingDown := ctx.Err() != nil
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
 	var errs []error
@@ -234,13 +240,11 @@ func (e *Engine) settle(ctx context.Context, s *settlement) error {
 	if err := e.payments.FailEvents(ctx, s.failures); err != nil {
 		errs = append(errs, fmt.Errorf("record failed events: %w", err))
 	}
-	if len(s.deferred) > 0 {
-		if err := e.payments.DeferEvents(ctx, s.deferred, until); err != nil {
-			errs = append(errs, fmt.Errorf("defer events: %w", err))
+	for at, ids := range s.deferred {
+		if shuttingDown {
+			at = e.now()
 		}
-	}
-	if len(s.waiting) > 0 {
-		if err := e.payments.DeferEvents(ctx, s.waiting, e.now().Add(pairRecheck)); err != nil {
+		if err := e.payments.DeferEvents(ctx, ids, at); err != nil {
 			errs = append(errs, fmt.Errorf("defer events: %w", err))
 		}
 	}

@@ -176,7 +176,7 @@ func (e *Engine) readNext(ctx context.Context) bool {
 	case ctx.Err() != nil:
 		// Shutting down: the read was cut, not failed. The events are
 		// released for whoever runs next, without an attempt counted.
-		s.deferred = eventIDs(evs)
+		s.deferUntil(e.now(), evs)
 	case unavailable(err):
 		// One warning per pause, from the breaker, not one per event.
 		e.reads.breaker.failed(err)
