@@ -24,9 +24,12 @@
 //   - Connect: with Config.Account set, every request carries
 //     Stripe-Account.
 //
-// Payments are read, never trusted from a payload: PaymentIntent re-reads
-// one with its latest charge; PaymentIntents and Events stream lists
-// oldest first, a page at a time, for the safety-net pull. VerifyWebhook
+// EventSnapshot decodes the PaymentIntent or charge an event carries, for
+// the engine to apply through the ledger's state precedence; it refuses a
+// payload it cannot rely on (an older API version, a cut-down object), and
+// then PaymentIntent reads one with its latest charge. PaymentIntents and
+// Events stream lists oldest first, a page at a time, for the safety-net
+// pull. VerifyWebhook
 // checks Stripe-Signature (rolling secrets, a tolerance both ways) and
 // ParseEvent decodes only what routing an event needs; both are on the
 // webhook hot path.

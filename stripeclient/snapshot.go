@@ -14,11 +14,55 @@ import (
 // version has another shape, so its snapshot is not used.
 const latestChargeAPI = "2022-11-15"
 
-// snapshotEnvelope is the part of an event a snapshot is decoded from.
+// snapshotEnvelope is the part of an event a snapshot is decoded from:
+// the fields of a PaymentIntent or a charge that the ledger keeps, and
+// nothing else. The engine decodes every event it applies, so this stays
+// small: decoding into stripe-go's full types cost several times more
+// than accepting the event.
 type snapshotEnvelope struct {
 	Data struct {
-		Object json.RawMessage `json:"object"`
+		Object snapshotObject `json:"object"`
 	} `json:"data"`
+}
+
+// snapshotObject holds the fields of both kinds of object; Object says
+// which it is.
+type snapshotObject struct {
+	ID       string            `json:"id"`
+	Object   string            `json:"object"`
+	Amount   int64             `json:"amount"`
+	Currency string            `json:"currency"`
+	Status   string            `json:"status"`
+	Created  int64             `json:"created"`
+	Customer json.RawMessage   `json:"customer"`
+	Metadata map[string]string `json:"metadata"`
+	// PaymentIntent only.
+	LatestCharge     json.RawMessage `json:"latest_charge"`
+	LastPaymentError *struct {
+		Code        string `json:"code"`
+		DeclineCode string `json:"decline_code"`
+		Message     string `json:"message"`
+	} `json:"last_payment_error"`
+	// Charge only.
+	PaymentIntent  json.RawMessage `json:"payment_intent"`
+	Captured       bool            `json:"captured"`
+	AmountRefunded int64           `json:"amount_refunded"`
+	Disputed       bool            `json:"disputed"`
+	FailureCode    string          `json:"failure_code"`
+	FailureMessage string          `json:"failure_message"`
+	Outcome        *struct {
+		Reason string `json:"reason"`
+	} `json:"outcome"`
+	PaymentMethodDetails *struct {
+		Type string `json:"type"`
+		Card *struct {
+			Brand string `json:"brand"`
+			Last4 string `json:"last4"`
+		} `json:"card"`
+		USBankAccount *struct {
+			Last4 string `json:"last4"`
+		} `json:"us_bank_account"`
+	} `json:"payment_method_details"`
 }
 
 // EventSnapshot decodes the PaymentIntent or charge that e carries (see
@@ -40,27 +84,21 @@ func EventSnapshot(e stripesync.Event) (stripesync.PaymentSnapshot, bool) {
 	if json.Unmarshal(e.Payload, &env) != nil {
 		return stripesync.PaymentSnapshot{}, false
 	}
-	var kind struct {
-		Object string `json:"object"`
+	o := &env.Data.Object
+	if o.Status == "" || o.Created == 0 {
+		return stripesync.PaymentSnapshot{}, false // not a whole object
 	}
-	if json.Unmarshal(env.Data.Object, &kind) != nil {
-		return stripesync.PaymentSnapshot{}, false
-	}
-	switch kind.Object {
+	switch o.Object {
 	case "payment_intent":
-		var pi stripe.PaymentIntent
-		if json.Unmarshal(env.Data.Object, &pi) != nil || pi.ID != e.PaymentIntentID ||
-			pi.Status == "" || pi.Currency == "" || pi.Created == 0 {
-			return stripesync.PaymentSnapshot{}, false // not a whole PaymentIntent
+		if o.ID != e.PaymentIntentID || o.Currency == "" {
+			return stripesync.PaymentSnapshot{}, false
 		}
-		return intentSnapshot(&pi)
+		return intentSnapshot(o)
 	case "charge":
-		var ch stripe.Charge
-		if json.Unmarshal(env.Data.Object, &ch) != nil || ch.PaymentIntent == nil || ch.PaymentIntent.ID != e.PaymentIntentID ||
-			ch.Status == "" || ch.Created == 0 {
-			return stripesync.PaymentSnapshot{}, false // not a whole charge
+		if expandableID(o.PaymentIntent) != e.PaymentIntentID {
+			return stripesync.PaymentSnapshot{}, false
 		}
-		return chargeSnapshot(&ch), true
+		return chargeSnapshot(o), true
 	}
 	return stripesync.PaymentSnapshot{}, false
 }
@@ -76,13 +114,19 @@ func apiDate(v string) string {
 // intentSnapshot maps a PaymentIntent whose latest_charge is a bare id.
 // A PaymentIntent whose status implies an attempt but which names no
 // charge is not the shape this client knows, and is not used.
-func intentSnapshot(pi *stripe.PaymentIntent) (stripesync.PaymentSnapshot, bool) {
-	var latest string
-	if pi.LatestCharge != nil {
-		latest = pi.LatestCharge.ID
+func intentSnapshot(o *snapshotObject) (stripesync.PaymentSnapshot, bool) {
+	pi := &stripe.PaymentIntent{
+		ID: o.ID, Amount: o.Amount, Currency: stripe.Currency(o.Currency), Created: o.Created,
+		Status: stripe.PaymentIntentStatus(o.Status), Metadata: o.Metadata,
 	}
-	pi.LatestCharge = nil // a bare id: its fields are not the charge's
+	if id := expandableID(o.Customer); id != "" {
+		pi.Customer = &stripe.Customer{ID: id}
+	}
+	if e := o.LastPaymentError; e != nil {
+		pi.LastPaymentError = &stripe.Error{Code: stripe.ErrorCode(e.Code), DeclineCode: stripe.DeclineCode(e.DeclineCode), Msg: e.Message}
+	}
 	p := toPayment(pi)
+	latest := expandableID(o.LatestCharge)
 	attempted := p.Status == stripesync.PaymentSucceeded || p.Status == stripesync.PaymentProcessing ||
 		p.Status == stripesync.PaymentFailed
 	if attempted && latest == "" {
@@ -96,32 +140,42 @@ func intentSnapshot(pi *stripe.PaymentIntent) (stripesync.PaymentSnapshot, bool)
 // PaymentIntent: a captured, succeeded charge succeeded it; a pending one
 // (ACH in flight) is processing; a failed one failed the attempt. An
 // authorized charge not yet captured leaves the intent pending.
-func chargeSnapshot(ch *stripe.Charge) stripesync.PaymentSnapshot {
+func chargeSnapshot(o *snapshotObject) stripesync.PaymentSnapshot {
 	p := stripesync.Payment{
-		ID:            ch.PaymentIntent.ID,
-		ChargeID:      ch.ID,
-		ChargeCreated: unixTime(ch.Created),
-		Refunded:      ch.AmountRefunded,
-		Disputed:      ch.Disputed,
+		ID:            expandableID(o.PaymentIntent),
+		ChargeID:      o.ID,
+		ChargeCreated: unixTime(o.Created),
+		Refunded:      o.AmountRefunded,
+		Disputed:      o.Disputed,
 	}
-	p.Method, p.MethodDetail = describeMethod(ch.PaymentMethodDetails)
+	if d := o.PaymentMethodDetails; d != nil {
+		details := &stripe.ChargePaymentMethodDetails{Type: stripe.ChargePaymentMethodDetailsType(d.Type)}
+		if d.Card != nil {
+			details.Card = &stripe.ChargePaymentMethodDetailsCard{Brand: stripe.PaymentMethodCardBrand(d.Card.Brand), Last4: d.Card.Last4}
+		}
+		if d.USBankAccount != nil {
+			details.USBankAccount = &stripe.ChargePaymentMethodDetailsUSBankAccount{Last4: d.USBankAccount.Last4}
+		}
+		p.Method, p.MethodDetail = describeMethod(details)
+	}
 	var status stripesync.PaymentStatus
-	switch {
-	case ch.Status == stripe.ChargeStatusSucceeded && ch.Captured:
-		status = stripesync.PaymentSucceeded
-		p.PaidAt = p.ChargeCreated
-	case ch.Status == stripe.ChargeStatusSucceeded:
-		status = stripesync.PaymentPending
-	case ch.Status == stripe.ChargeStatusPending:
+	switch stripe.ChargeStatus(o.Status) {
+	case stripe.ChargeStatusSucceeded:
+		status = stripesync.PaymentPending // authorized, not captured
+		if o.Captured {
+			status = stripesync.PaymentSucceeded
+			p.PaidAt = p.ChargeCreated
+		}
+	case stripe.ChargeStatusPending:
 		status = stripesync.PaymentProcessing
-	case ch.Status == stripe.ChargeStatusFailed:
+	case stripe.ChargeStatusFailed:
 		status = stripesync.PaymentFailed
 		var reason string
-		if ch.Outcome != nil {
-			reason = ch.Outcome.Reason
+		if o.Outcome != nil {
+			reason = o.Outcome.Reason
 		}
 		p.FailureReason = failureReason(&stripe.Error{
-			DeclineCode: stripe.DeclineCode(cmp.Or(reason, ch.FailureCode)), Msg: ch.FailureMessage,
+			DeclineCode: stripe.DeclineCode(cmp.Or(reason, o.FailureCode)), Msg: o.FailureMessage,
 		})
 	}
 	return stripesync.PaymentSnapshot{Payment: p, Charge: true, ChargeStatus: status}

@@ -46,8 +46,9 @@ const maxSignatures = 8
 // Every failure is EINVALID, with a message naming the reason ("no
 // signature", "malformed signature header", "bad signature", "timestamp
 // outside the tolerance", "malformed JSON") and never a secret. An event
-// of another API version is accepted: the engine re-reads the objects it
-// names from Stripe rather than trusting the payload.
+// of another API version is accepted: EventSnapshot uses its object only
+// in an API version whose shape it knows, and the engine reads the object
+// from Stripe otherwise.
 func VerifyWebhook(payload []byte, header string, secrets []string, tolerance time.Duration, now time.Time) (stripesync.Event, error) {
 	if tolerance <= 0 {
 		tolerance = DefaultWebhookTolerance

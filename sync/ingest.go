@@ -26,9 +26,7 @@ const (
 	// PaymentIntent the ledger does not know yet, or an intent snapshot
 	// whose charge it has not seen) waits for the other half before its
 	// PaymentIntent is read. Stripe creates both events at once, so the
-	// wait is counted from the event's creation (whole seconds), and a
-	// half is deferred once, to its end: the other half, deferred to the
-	// same moment, is then claimed beside it.
+	// wait is counted from the event's creation (whole seconds).
 	pairWait = 2 * time.Second
 	// settleTimeout bounds the ledger writes that settle a batch. They run
 	// on a context of their own, so that a batch cut short by its deadline
@@ -121,21 +119,27 @@ type snapshotPayment struct {
 // the read lane (or, when it is full, are deferred, or, on an error,
 // failed), noting that in s.
 func (e *Engine) applyEvents(ctx context.Context, id string, evs []stripesync.Event, pairWait time.Duration, s *settlement) (snapshotPayment, bool) {
+	if half, ok := e.reads.takeWaiting(id); ok {
+		evs = joinEvents(half, evs) // the other half was waiting here
+	}
 	p, v, err := e.applySnapshots(ctx, id, evs)
+	notBefore := e.now()
 	switch {
 	case err != nil:
 		e.logger.Warn("apply payment events", "stripe_id", id, "error", err)
 		s.fail(e, evs, err)
+		return snapshotPayment{}, false
 	case v == complete:
 		return snapshotPayment{payment: p, events: evs}, true
-	case v == halfOnly && e.now().Sub(newest(evs)) < pairWait:
+	case v == halfOnly && notBefore.Sub(newest(evs)) < pairWait:
 		// The other half (charge.succeeded for payment_intent.succeeded,
 		// or the reverse) was sent at the same moment and is still on
-		// its way, or sits just past this batch: wait for it rather
-		// than read, and rather than queue behind reads of objects that
-		// may never be found.
-		s.deferUntil(newest(evs).Add(pairWait), evs)
-	case !e.reads.add(id, evs):
+		// its way, or sits just past this batch: it waits in the lane,
+		// its events leased, for the other half to take it back out,
+		// and is read only if that does not happen in time.
+		notBefore = newest(evs).Add(pairWait)
+	}
+	if !e.reads.add(id, evs, notBefore) {
 		s.deferUntil(e.now().Add(readDeferral), evs)
 	}
 	return snapshotPayment{}, false
@@ -194,8 +198,8 @@ func (e *Engine) recordAll(ctx context.Context, ps []snapshotPayment, s *settlem
 type settlement struct {
 	done     []string // applied, or nothing to apply
 	failures []stripesync.EventFailure
-	// deferred are not tried now, by the time they may be claimed again:
-	// half a pair waits for its other half, and the read lane was full.
+	// deferred are not tried now (the read lane was full, or the process
+	// is stopping), by the time they may be claimed again.
 	deferred map[time.Time][]string
 	recorded bool // the ledger changed
 }

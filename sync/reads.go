@@ -27,68 +27,116 @@ const (
 	breakerMax = 30 * time.Second
 )
 
-// readLane holds the PaymentIntents whose events need a Stripe read, in
-// arrival order, each once: the events that arrive for one while it waits
-// join it, so several events about one object cost one read. Readers take
-// from it concurrently; the client's pacing keeps them at Stripe's rate.
+// readLane holds the PaymentIntents whose events need a Stripe read, each
+// once: the events that arrive for one while it waits join it, so several
+// events about one object cost one read. Readers take from it
+// concurrently; the client's pacing keeps them at Stripe's rate.
+//
+// It is also the waiting room of half pairs (see pairWait): such an entry
+// becomes a read only at its notBefore, and the other half, when it
+// arrives first, takes it back out (takeWaiting) to be applied with it.
+// Half pairs and reads are kept in two queues, so that a half waiting
+// never holds up a read behind it.
+//
 // Its events stay leased while they wait; if a lease ends first, the
 // re-claimed events find their PaymentIntent already queued. Events that
 // arrive while their PaymentIntent is being read wait for that read and
 // are then applied against what it recorded, so they cost no second read.
 type readLane struct {
 	mu       gosync.Mutex
-	queue    []string
-	waiting  map[string][]stripesync.Event
+	pairs    []string // half pairs, by notBefore (the order they came in)
+	ready    []string // reads, oldest first
+	waiting  map[string]*laneEntry
 	inflight map[string][]stripesync.Event // being read → events that arrived meanwhile
 	wake     chan struct{}
 	breaker  breaker
 }
 
+// laneEntry is one queued PaymentIntent.
+type laneEntry struct {
+	events    []stripesync.Event
+	notBefore time.Time
+}
+
 func newReadLane(log *slog.Logger) *readLane {
 	return &readLane{
-		waiting:  map[string][]stripesync.Event{},
+		waiting:  map[string]*laneEntry{},
 		inflight: map[string][]stripesync.Event{},
 		wake:     make(chan struct{}, 1),
 		breaker:  breaker{log: log},
 	}
 }
 
-// add queues a read of PaymentIntent id for evs, or joins evs to the read
-// already queued or in flight. It reports false when the lane is full.
-func (l *readLane) add(id string, evs []stripesync.Event) bool {
+// add queues a read of PaymentIntent id for evs, from notBefore on, or
+// joins evs to the read already queued or in flight. It reports false
+// when the lane is full.
+func (l *readLane) add(id string, evs []stripesync.Event, notBefore time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if later, ok := l.inflight[id]; ok {
 		l.inflight[id] = joinEvents(later, evs)
 		return true
 	}
-	if queued, ok := l.waiting[id]; ok {
-		l.waiting[id] = joinEvents(queued, evs)
+	if q, ok := l.waiting[id]; ok {
+		q.events = joinEvents(q.events, evs)
 		return true
 	}
-	if len(l.queue) >= maxQueuedReads {
+	if len(l.waiting) >= maxQueuedReads {
 		return false
 	}
-	l.queue = append(l.queue, id)
-	l.waiting[id] = evs
+	l.waiting[id] = &laneEntry{events: evs, notBefore: notBefore}
+	if notBefore.After(time.Now()) {
+		l.pairs = append(l.pairs, id)
+	} else {
+		l.ready = append(l.ready, id)
+	}
 	poke(l.wake)
 	return true
 }
 
-// take moves the oldest queued read in flight.
-func (l *readLane) take() (string, []stripesync.Event, bool) {
+// takeWaiting removes the queued (not in flight) entry of id and returns
+// its events, if there is one.
+func (l *readLane) takeWaiting(id string) ([]stripesync.Event, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.queue) == 0 {
-		return "", nil, false
+	q, ok := l.waiting[id]
+	if !ok {
+		return nil, false
 	}
-	id := l.queue[0]
-	l.queue[0] = ""
-	l.queue = l.queue[1:]
-	evs := l.waiting[id]
-	delete(l.waiting, id)
-	l.inflight[id] = nil
-	return id, evs, true
+	delete(l.waiting, id) // its queue slot is skipped when reached
+	return q.events, true
+}
+
+// take moves the oldest read that is due in flight. When none is due, next
+// is when the first waiting half pair becomes one (zero when there is
+// none).
+func (l *readLane) take() (id string, evs []stripesync.Event, next time.Time, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	for len(l.pairs) > 0 {
+		q, live := l.waiting[l.pairs[0]]
+		if live && q.notBefore.After(now) {
+			next = q.notBefore
+			break
+		}
+		if live {
+			l.ready = append(l.ready, l.pairs[0])
+		}
+		l.pairs = l.pairs[1:]
+	}
+	for len(l.ready) > 0 {
+		id = l.ready[0]
+		l.ready = l.ready[1:]
+		q, live := l.waiting[id]
+		if !live || q.notBefore.After(now) {
+			continue // taken back, or queued again as a half pair
+		}
+		delete(l.waiting, id)
+		l.inflight[id] = nil
+		return id, q.events, time.Time{}, true
+	}
+	return "", nil, next, false
 }
 
 // finish ends the read of id and returns the events that arrived for it
@@ -99,13 +147,6 @@ func (l *readLane) finish(id string) []stripesync.Event {
 	later := l.inflight[id]
 	delete(l.inflight, id)
 	return later
-}
-
-// Len is how many reads are queued.
-func (l *readLane) Len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.queue)
 }
 
 // joinEvents adds to evs those of more it does not hold yet.
@@ -124,13 +165,19 @@ func (e *Engine) runReads(ctx context.Context) error {
 	for range e.workers {
 		wg.Go(func() {
 			for ctx.Err() == nil {
-				if !e.readNext(ctx) {
-					select {
-					case <-ctx.Done():
-					case <-e.reads.wake:
-						poke(e.reads.wake) // wake the next idle reader too
-					case <-time.After(idlePoll):
-					}
+				read, next := e.readNext(ctx)
+				if read {
+					continue
+				}
+				pause := idlePoll
+				if !next.IsZero() {
+					pause = min(pause, max(time.Until(next), time.Millisecond))
+				}
+				select {
+				case <-ctx.Done():
+				case <-e.reads.wake:
+					poke(e.reads.wake) // wake the next idle reader too
+				case <-time.After(pause):
 				}
 			}
 		})
@@ -145,27 +192,30 @@ func (e *Engine) drainReads(ctx context.Context) {
 	var wg gosync.WaitGroup
 	for range e.workers {
 		wg.Go(func() {
-			for ctx.Err() == nil && e.readNext(ctx) {
+			for ctx.Err() == nil {
+				if read, _ := e.readNext(ctx); !read {
+					return
+				}
 			}
 		})
 	}
 	wg.Wait()
 }
 
-// readNext waits for the breaker, reads the oldest queued PaymentIntent,
+// readNext waits for the breaker, reads the oldest due PaymentIntent,
 // records it and settles its events. It reports false when nothing was
-// queued.
-func (e *Engine) readNext(ctx context.Context) bool {
+// due, with when the next half pair falls due (see readLane.take).
+func (e *Engine) readNext(ctx context.Context) (read bool, next time.Time) {
 	probe, ok := e.reads.breaker.wait(ctx)
 	if !ok {
-		return false
+		return false, time.Time{}
 	}
-	id, evs, ok := e.reads.take()
+	id, evs, next, ok := e.reads.take()
 	if !ok {
 		if probe {
 			e.reads.breaker.abandon()
 		}
-		return false
+		return false, next
 	}
 	var s settlement
 	err := e.readAndRecord(ctx, id, &s)
@@ -194,7 +244,7 @@ func (e *Engine) readNext(ctx context.Context) bool {
 	if err := e.settle(ctx, &s); err != nil {
 		e.logger.Error("settle events after a read", "stripe_id", id, "error", err)
 	}
-	return true
+	return true, time.Time{}
 }
 
 // readAndRecord reads PaymentIntent id from Stripe, under its own
