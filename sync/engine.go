@@ -58,7 +58,7 @@ type Config struct {
 	EventAttempts int
 	// EventSettle is how long an accepted event waits before the worker
 	// claims it, so that the events Stripe sends together about one
-	// payment are applied together. Defaults to 50 ms.
+	// payment are applied together. Defaults to 20 ms.
 	EventSettle time.Duration
 	// Now returns the current time; defaults to time.Now.
 	Now func() time.Time

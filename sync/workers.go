@@ -55,7 +55,7 @@ func (e *Engine) RunWorkers(ctx context.Context) error {
 	g.Go(func() error { return e.loop(ctx, "events", e.wake.events, batched, e.ProcessEvents) })
 	g.Go(func() error { return e.runReads(ctx) })
 	g.Go(func() error {
-		return e.loop(ctx, "crm-writeback", e.wake.crm, pace{full: writeBackBatch, settle: e.eventSettle}, e.WriteBack)
+		return e.loop(ctx, "crm-writeback", e.wake.crm, pace{full: writeBackBatch, settle: writeBackSettle}, e.WriteBack)
 	})
 	if e.receipts != nil {
 		g.Go(func() error { return e.loop(ctx, "receipts", e.wake.receipts, pace{}, e.SendReceipts) })
