@@ -23,8 +23,9 @@ const (
 	// that the records of one burst go in one Collections call.
 	writeBackSettle = 10 * time.Millisecond
 	// defaultEventAttempts bounds the attempts to apply one event; then it
-	// goes to the dead letters. With retryAt's backoff that is about nine
-	// minutes of failures in a row.
+	// goes to the dead letters. With retryAt's backoff (1 s doubling to 5
+	// minutes, jittered) that is five to eight minutes of failures in a
+	// row.
 	defaultEventAttempts = 10
 	// pairWait is how long half of a pair (a charge snapshot of a
 	// PaymentIntent the ledger does not know yet, or an intent snapshot
