@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -225,4 +226,12 @@ func (db *DB) nextValues(ctx context.Context, tx *sqlx.Tx, counter string, n int
 		vals = append(vals, v)
 	}
 	return vals, nil
+}
+
+// valuesRows is the VALUES list of a multi-row statement: rows groups of
+// cols placeholders, "(?, ?), (?, ?)". The caller binds rows×cols
+// arguments, row after row, and Rebinds the query.
+func valuesRows(rows, cols int) string {
+	row := "(" + strings.Repeat("?, ", cols-1) + "?)"
+	return strings.Repeat(row+", ", rows-1) + row
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -159,23 +158,18 @@ func (db *DB) insertEventsAtOnce(ctx context.Context, reqs []acceptedEvent) ([]b
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(reqs[a].event.ID, reqs[b].event.ID) })
 
-	var q strings.Builder
-	q.WriteString("INSERT INTO stripe_events (" + eventColumns + ") VALUES ")
+	q := "INSERT INTO stripe_events (" + eventColumns + ") VALUES " + valuesRows(len(reqs), 10) +
+		" ON CONFLICT (id) DO NOTHING RETURNING id"
 	args := make([]any, 0, 10*len(reqs))
-	for k, i := range order {
-		if k > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	for _, i := range order {
 		args = append(args, db.eventArgs(reqs[i])...)
 	}
-	q.WriteString(" ON CONFLICT (id) DO NOTHING RETURNING id")
 
 	// One statement is one transaction: no BEGIN and COMMIT round trips.
 	// The commit is part of the statement, so its failure is the
 	// statement's error.
 	var stored []string
-	if err := db.x.SelectContext(ctx, &stored, db.x.Rebind(q.String()), args...); err != nil {
+	if err := db.x.SelectContext(ctx, &stored, db.x.Rebind(q), args...); err != nil {
 		return nil, err
 	}
 	fresh := make(map[string]bool, len(stored))

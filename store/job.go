@@ -107,14 +107,10 @@ func (db *DB) enqueueAll(ctx context.Context, tx *sqlx.Tx, jobs []stripesync.Job
 	now := db.ts(db.now())
 	for start := 0; start < len(jobs); start += jobsPerInsert {
 		chunk := jobs[start:min(start+jobsPerInsert, len(jobs))]
-		var q strings.Builder
-		q.WriteString("INSERT INTO jobs (kind, key, payload, max_attempts, run_at, created_at) VALUES ")
+		q := "INSERT INTO jobs (kind, key, payload, max_attempts, run_at, created_at) VALUES " +
+			valuesRows(len(chunk), 6) + " ON CONFLICT DO NOTHING"
 		args := make([]any, 0, 6*len(chunk))
-		for i, j := range chunk {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(?, ?, ?, ?, ?, ?)")
+		for _, j := range chunk {
 			attempts := j.MaxAttempts
 			if attempts == 0 {
 				attempts = DefaultMaxAttempts
@@ -129,8 +125,7 @@ func (db *DB) enqueueAll(ctx context.Context, tx *sqlx.Tx, jobs []stripesync.Job
 			}
 			args = append(args, j.Kind, j.Key, payload, attempts, runAt, now)
 		}
-		q.WriteString(" ON CONFLICT DO NOTHING")
-		if _, err := tx.ExecContext(ctx, tx.Rebind(q.String()), args...); err != nil {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
 			return wrap(err, "enqueue %d jobs", len(chunk))
 		}
 	}

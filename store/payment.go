@@ -419,21 +419,15 @@ func (db *DB) upsertPayments(ctx context.Context, tx *sqlx.Tx, ps []stripesync.P
 		" receipt_number = excluded.receipt_number, updated_at = excluded.updated_at"
 	for start := 0; start < len(ps); start += paymentsPerUpsert {
 		chunk := ps[start:min(start+paymentsPerUpsert, len(ps))]
-		var q strings.Builder
-		q.WriteString("INSERT INTO payments (" + paymentColumns + ") VALUES ")
+		q := "INSERT INTO payments (" + paymentColumns + ") VALUES " + valuesRows(len(chunk), 19) + update
 		args := make([]any, 0, 19*len(chunk))
-		for i, p := range chunk {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		for _, p := range chunk {
 			receipt := sql.NullString{String: p.ReceiptNumber, Valid: p.ReceiptNumber != ""}
 			args = append(args, p.ID, p.InvoiceID, p.AccountID, p.CustomerID, p.Amount.Amount, p.Amount.Currency, p.Refunded,
 				string(p.Status), p.Method, p.MethodDetail, p.Channel, p.FailureReason, p.Disputed, db.ts(p.Created),
 				db.ts(p.PaidAt), p.ChargeID, db.ts(p.ChargeCreated), receipt, db.ts(now))
 		}
-		q.WriteString(update)
-		if _, err := tx.ExecContext(ctx, tx.Rebind(q.String()), args...); err != nil {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
 			return err
 		}
 	}

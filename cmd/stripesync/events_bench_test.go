@@ -49,35 +49,28 @@ const (
 
 // paidEvents are the events a card payment sends the daemon here, as an
 // endpoint subscribed to them gets: the PaymentIntent's
-// payment_intent.created carries nothing to record and is not sent.
+// payment_intent.created, which only records a pending state, is not sent.
 var paidEvents = []string{"charge.succeeded", "payment_intent.succeeded"}
 
-// envInt reads a positive integer knob, def when unset.
-func envInt(tb testing.TB, name string, def int) int {
+// envKnob reads a positive benchmark knob with parse, def when unset.
+func envKnob[T int | time.Duration](tb testing.TB, name string, def T, parse func(string) (T, error)) T {
 	tb.Helper()
 	v := os.Getenv(name)
 	if v == "" {
 		return def
 	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		tb.Fatalf("%s=%q is not a positive integer", name, v)
+	x, err := parse(v)
+	if err != nil || x <= 0 {
+		tb.Fatalf("%s=%q is not a positive %T", name, v, def)
 	}
-	return n
+	return x
 }
 
-// envDuration reads a duration knob, def when unset.
+// envInt and envDuration are envKnob for counts and durations.
+func envInt(tb testing.TB, name string, def int) int { return envKnob(tb, name, def, strconv.Atoi) }
+
 func envDuration(tb testing.TB, name string, def time.Duration) time.Duration {
-	tb.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		tb.Fatalf("%s=%q is not a positive duration", name, v)
-	}
-	return d
+	return envKnob(tb, name, def, time.ParseDuration)
 }
 
 // syncBuffer is a bytes.Buffer the daemon's output goes to while the

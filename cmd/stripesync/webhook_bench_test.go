@@ -84,14 +84,7 @@ func buildLoadgen(b *testing.B) string {
 // STRIPESYNC_TEST_DATABASE_URL and is skipped without it.
 func BenchmarkWebhookAcceptance(b *testing.B) {
 	loadgen := buildLoadgen(b)
-	events := 10_000
-	if v := os.Getenv(envEvents); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			b.Fatalf("%s=%q is not a positive count", envEvents, v)
-		}
-		events = n
-	}
+	events := envInt(b, envEvents, 10_000)
 	type daemon struct{ name, path string }
 	daemons := []daemon{{"head", binary}}
 	if base := os.Getenv(envBaseline); base != "" {
