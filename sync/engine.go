@@ -60,6 +60,9 @@ type Config struct {
 	// claims it, so that the events Stripe sends together about one
 	// payment are applied together. Defaults to 20 ms.
 	EventSettle time.Duration
+	// EventReadTimeout bounds each Stripe read of the event worker.
+	// Defaults to 20 s.
+	EventReadTimeout time.Duration
 	// Now returns the current time; defaults to time.Now.
 	Now func() time.Time
 }
@@ -79,8 +82,8 @@ func (c Config) Validate() error {
 	if (c.Payments == nil) != (c.Queue == nil) {
 		errs = append(errs, errors.New("sync: Config.Payments and Config.Queue go together"))
 	}
-	if c.Workers < 0 || c.BatchSize < 0 || c.EventAttempts < 0 || c.EventSettle < 0 {
-		errs = append(errs, errors.New("sync: Workers, BatchSize, EventAttempts and EventSettle must not be negative"))
+	if c.Workers < 0 || c.BatchSize < 0 || c.EventAttempts < 0 || c.EventSettle < 0 || c.EventReadTimeout < 0 {
+		errs = append(errs, errors.New("sync: Workers, BatchSize and the Event settings must not be negative"))
 	}
 	return errors.Join(errs...)
 }
@@ -106,6 +109,7 @@ type Engine struct {
 	// eventAttempts and eventSettle: see Config.
 	eventAttempts int
 	eventSettle   time.Duration
+	readTimeout   time.Duration
 	now           func() time.Time
 }
 
@@ -133,6 +137,7 @@ func New(cfg Config) (*Engine, error) {
 
 		eventAttempts: cmp.Or(cfg.EventAttempts, defaultEventAttempts),
 		eventSettle:   cmp.Or(cfg.EventSettle, defaultEventSettle),
+		readTimeout:   cmp.Or(cfg.EventReadTimeout, defaultReadTimeout),
 	}
 	if e.logger == nil {
 		e.logger = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -328,3 +328,44 @@ func TestOneBadPaymentFailsOnlyItsOwnEvents(t *testing.T) {
 		t.Errorf("PaymentIntent reads = %v, want none", reads)
 	}
 }
+
+// hangingReads is Stripe that never answers the reads of some
+// PaymentIntents: they end only with their context.
+type hangingReads struct {
+	stripesync.Billing
+	hang  map[string]bool
+	calls *atomic.Int64 // reads of the hanging ones
+}
+
+func (h hangingReads) PaymentIntent(ctx context.Context, id string) (stripesync.Payment, error) {
+	if h.hang[id] {
+		h.calls.Add(1)
+		<-ctx.Done()
+		return stripesync.Payment{}, stripesync.WrapError(stripesync.EUNAVAILABLE, ctx.Err(), "stripe: no answer")
+	}
+	return h.Billing.PaymentIntent(ctx, id)
+}
+
+func TestAHangingReadIsCutByItsOwnDeadline(t *testing.T) {
+	const hung = "pi_unknown_000000"
+	var hangs atomic.Int64
+	w := newPayWorld(t, func(c *syncer.Config) {
+		c.Billing = hangingReads{Billing: c.Billing, hang: map[string]bool{hung: true}, calls: &hangs}
+		c.EventReadTimeout = 500 * time.Millisecond
+	})
+	w.post(t, unknownIntentEvent(0)) // thin: it needs a read, which hangs
+	eventually(t, "the hanging read to start", func() bool { return hangs.Load() == 1 })
+	for i := 1; i <= 20; i++ {
+		w.post(t, unknownIntentEvent(i)) // read and found unknown meanwhile
+	}
+	eventually(t, "the 20 other events processed", func() bool {
+		b, err := w.db.InboxBacklog(t.Context())
+		return err == nil && b.Events == 1
+	})
+	// Cut at 500 ms, counted as an attempt, retried after its backoff.
+	eventually(t, "the hanging read tried again", func() bool { return hangs.Load() >= 2 })
+	reads := intentReads(w.st)
+	if len(reads) != 20 || reads[hung] != 0 {
+		t.Errorf("reads that reached Stripe = %v, want the 20 others once each", reads)
+	}
+}

@@ -16,11 +16,11 @@ const (
 	// the events of more are deferred (readDeferral) rather than held.
 	maxQueuedReads = 10_000
 	readDeferral   = 10 * time.Second
-	// readTimeout bounds one read: each read has its own deadline, so a
-	// slow Stripe slows a read, never cuts a batch of them. Reads make a
-	// single attempt (stripesync.WithSingleAttempt): the lane's breaker
-	// and the events' backoff are the retries.
-	readTimeout = 20 * time.Second
+	// defaultReadTimeout bounds one read: each read has its own deadline,
+	// so a slow Stripe slows a read, never cuts a batch of them. Reads
+	// make a single attempt (stripesync.WithSingleAttempt): the lane's
+	// breaker and the events' backoff are the retries.
+	defaultReadTimeout = 20 * time.Second
 	// The breaker's pause after Stripe proved unavailable: doubling from
 	// breakerMin to breakerMax while it stays down.
 	breakerMin = time.Second
@@ -251,7 +251,7 @@ func (e *Engine) readNext(ctx context.Context) (read bool, next time.Time) {
 // deadline, and records it. One that Stripe does not know (another mode or
 // account) has nothing to record.
 func (e *Engine) readAndRecord(ctx context.Context, id string, s *settlement) error {
-	rctx, cancel := context.WithTimeout(stripesync.WithSingleAttempt(ctx), readTimeout)
+	rctx, cancel := context.WithTimeout(stripesync.WithSingleAttempt(ctx), e.readTimeout)
 	defer cancel()
 	p, err := e.billing.PaymentIntent(rctx, id)
 	if stripesync.CodeOf(err) == stripesync.ENOTFOUND {
