@@ -36,4 +36,7 @@ const (
 	// JobSendReceipt e-mails the receipt of a payment that succeeded.
 	// Payload {"id":"pi_…"}, Key = the PaymentIntent id, so it is sent once.
 	JobSendReceipt = "receipt.send"
+	// JobSendPaymentLink e-mails a payment link to an invoice's billing
+	// address. Key = the request's id, so one request sends one message.
+	JobSendPaymentLink = "link.send"
 )
