@@ -255,8 +255,9 @@ type CollectionLedger interface {
 	// BindReservation records the Checkout Session and/or PaymentIntent a
 	// reservation became ("" leaves a field as it is).
 	BindReservation(ctx context.Context, key, sessionID, paymentIntentID string) error
-	// ReleaseReservation drops the reservation with key, if any.
-	ReleaseReservation(ctx context.Context, key string) error
+	// ReleaseReservation drops the reservation with key and returns it;
+	// ok is false when there was none.
+	ReleaseReservation(ctx context.Context, key string) (r Reservation, ok bool, err error)
 	// ReleaseSession drops the reservation of a Checkout Session that
 	// completed or expired, if any.
 	ReleaseSession(ctx context.Context, sessionID string) error

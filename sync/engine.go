@@ -41,6 +41,10 @@ type Config struct {
 	Receipts ReceiptSender
 	// Business is the seller printed on receipts.
 	Business stripesync.Business
+	// Collection, when set, is told about the Checkout Sessions and saved
+	// methods the events report (reservations released, methods
+	// refreshed).
+	Collection *Collection
 
 	// Logger receives the run log; nil discards it.
 	Logger *slog.Logger
@@ -100,6 +104,7 @@ type Engine struct {
 	window   time.Duration
 	receipts ReceiptSender
 	business stripesync.Business
+	collect  *Collection
 	wake     wakeups
 	reads    *readLane
 	logger   *slog.Logger
@@ -128,6 +133,7 @@ func New(cfg Config) (*Engine, error) {
 		window:   cfg.TriggerWindow,
 		receipts: cfg.Receipts,
 		business: cfg.Business,
+		collect:  cfg.Collection,
 		wake:     newWakeups(),
 		logger:   cfg.Logger,
 		observer: cfg.Observer,

@@ -82,6 +82,11 @@ func (e *Engine) processEvents(ctx context.Context, pass eventPass) (int, error)
 		order  []string
 	)
 	for _, ev := range events {
+		if err := e.collectionEvent(ctx, ev); err != nil {
+			e.logger.Warn("apply collection event", "event_id", ev.ID, "type", ev.Type, "error", err)
+			s.fail(e, []stripesync.Event{ev}, err)
+			continue
+		}
 		switch {
 		case pass.fresh[ev.PaymentIntentID] && ev.Created.Before(pass.readAt.Truncate(time.Second)):
 			s.done = append(s.done, ev.ID)

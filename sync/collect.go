@@ -1,0 +1,470 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/stripesync/stripesync"
+)
+
+// This file is the collection half's engine room: what the pay page and
+// the portal ask of Stripe and the ledger. The pages (package web) hold no
+// business rules; every bound on an amount, every reservation and every
+// idempotency key is decided here.
+
+// Collection timings.
+const (
+	// checkoutLifetime is how long a Checkout Session opened from the pay
+	// page stays payable: Stripe's minimum (30 minutes) and a minute of
+	// slack for the clocks. Its reservation lasts as long.
+	checkoutLifetime = 31 * time.Minute
+	// chargeHold bounds the reservation of a saved-method charge whose
+	// outcome Stripe left unknown: long enough for the webhook or the pull
+	// to record the payment, after which the payment itself counts.
+	chargeHold = 15 * time.Minute
+	// methodsFresh is how long the ledger's copy of a customer's saved
+	// methods is shown without asking Stripe again. Changes made through
+	// the daemon or reported by webhooks refresh it at once; this bounds
+	// how stale a missed webhook can leave it.
+	methodsFresh = time.Hour
+)
+
+// CollectionConfig configures a Collection.
+type CollectionConfig struct {
+	Collector stripesync.Collector
+	// Billing reads a PaymentIntent when a customer returns from Checkout,
+	// so the receipt is ready before the webhook arrives.
+	Billing  stripesync.Billing
+	Ledger   stripesync.CollectionLedger
+	Payments stripesync.PaymentLedger
+	Accounts stripesync.Ledger
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// Collection takes payments from customers. It is safe for concurrent use.
+type Collection struct {
+	collector stripesync.Collector
+	billing   stripesync.Billing
+	ledger    stripesync.CollectionLedger
+	payments  stripesync.PaymentLedger
+	accounts  stripesync.Ledger
+	logger    *slog.Logger
+	now       func() time.Time
+}
+
+// NewCollection returns a Collection; every dependency but Logger and Now
+// is required.
+func NewCollection(cfg CollectionConfig) (*Collection, error) {
+	if cfg.Collector == nil || cfg.Billing == nil || cfg.Ledger == nil || cfg.Payments == nil || cfg.Accounts == nil {
+		return nil, errors.New("sync: CollectionConfig needs Collector, Billing, Ledger, Payments and Accounts")
+	}
+	c := &Collection{
+		collector: cfg.Collector, billing: cfg.Billing, ledger: cfg.Ledger,
+		payments: cfg.Payments, accounts: cfg.Accounts, logger: cfg.Logger, now: cfg.Now,
+	}
+	if c.logger == nil {
+		c.logger = slog.New(slog.DiscardHandler)
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	return c, nil
+}
+
+// PayView is everything the pay page shows.
+type PayView struct {
+	stripesync.InvoiceView
+	// Open is false for an invoice that cannot be paid (paid, void,
+	// draft, nothing payable); the page then shows why instead of a form.
+	Open bool
+	// Minimum is Stripe's minimum charge in the invoice's currency.
+	Minimum stripesync.Money
+	// Methods are the customer's saved methods the invoice can be paid
+	// with (bank accounts only for USD).
+	Methods []stripesync.SavedMethod
+	// BankAllowed says whether a new US bank account may be used.
+	BankAllowed bool
+	CustomerID  string
+}
+
+// PayView loads the pay page of an invoice for holder.
+func (c *Collection) PayView(ctx context.Context, invoiceID, holder string) (PayView, error) {
+	iv, err := c.ledger.InvoiceView(ctx, invoiceID, holder, c.now())
+	if err != nil {
+		return PayView{}, err
+	}
+	v := PayView{InvoiceView: iv, BankAllowed: bankAllowed(iv.Invoice.Total.Currency)}
+	v.Minimum, _ = stripesync.MinimumCharge(iv.Invoice.Total.Currency)
+	v.Open = payable(iv)
+	if !v.Open {
+		return v, nil
+	}
+	v.CustomerID, err = c.customerOf(ctx, iv.Invoice.AccountID)
+	if err != nil {
+		return v, err
+	}
+	methods, err := c.savedMethods(ctx, v.CustomerID)
+	if err != nil {
+		// A page without saved methods still lets the customer pay.
+		c.logger.Warn("saved methods unavailable", "customer_id", v.CustomerID, "error", err)
+	}
+	for _, m := range methods {
+		if m.Type == stripesync.MethodTypeCard || v.BankAllowed {
+			v.Methods = append(v.Methods, m)
+		}
+	}
+	return v, nil
+}
+
+// payable reports whether an invoice can take a payment now.
+func payable(iv stripesync.InvoiceView) bool {
+	switch iv.Invoice.Status {
+	case stripesync.InvoiceDraft, stripesync.InvoiceVoid:
+		return false
+	}
+	return !iv.Invoice.Deleted && iv.Rollup.Status != stripesync.InvoicePaid && iv.Rollup.Balance.Amount > 0
+}
+
+// bankAllowed is the rule for US bank accounts: USD only.
+func bankAllowed(currency string) bool { return currency == "USD" }
+
+// CheckAmount applies the pay page's bounds to amount: at least Stripe's
+// minimum for the currency, at most what can be paid now. The messages
+// are for the payer. Pay checks the upper bound again, atomically, when it
+// reserves the amount.
+func CheckAmount(v PayView, amount stripesync.Money) error {
+	if err := checkCharge(v, amount); err != nil {
+		return err
+	}
+	if amount.Amount > v.Payable.Amount {
+		if v.Reserved.Amount > 0 {
+			return stripesync.Errorf(stripesync.ECONFLICT, "Another payment of this invoice is in progress; at most %s can be paid now", v.Payable)
+		}
+		return stripesync.Errorf(stripesync.EINVALID, "The amount must be at most %s", v.Payable)
+	}
+	return nil
+}
+
+// checkCharge is the part of CheckAmount that does not depend on other
+// payments: the currency and Stripe's limits.
+func checkCharge(v PayView, amount stripesync.Money) error {
+	if amount.Currency != v.Invoice.Total.Currency {
+		return stripesync.Errorf(stripesync.EINVALID, "The amount must be in %s", v.Invoice.Total.Currency)
+	}
+	if v.Minimum.Amount > 0 && amount.Amount < v.Minimum.Amount {
+		return stripesync.Errorf(stripesync.EINVALID, "The amount must be at least %s", v.Minimum)
+	}
+	if amount.Amount <= 0 {
+		return stripesync.Errorf(stripesync.EINVALID, "The amount must be more than zero")
+	}
+	return amount.ValidateCharge()
+}
+
+// PayRequest is a pay page submission.
+type PayRequest struct {
+	InvoiceID string
+	Holder    string
+	// Nonce is the form's one-time nonce: the reservation and the Stripe
+	// idempotency key derive from it, so a double submit pays once.
+	Nonce  string
+	Amount stripesync.Money
+	// MethodID is a saved method; "" with NewMethod set opens Checkout.
+	MethodID  string
+	NewMethod string // stripesync.MethodTypeCard or MethodTypeBank
+	// SuccessURL and CancelURL are where Checkout sends the customer back.
+	SuccessURL string
+	CancelURL  string
+	Mandate    *stripesync.MandateAcceptance
+}
+
+// PayResult is what a submission led to.
+type PayResult struct {
+	// CheckoutURL is set when the customer goes on to Checkout.
+	CheckoutURL string
+	// Payment is set when a saved method was charged.
+	Payment stripesync.Payment
+}
+
+// Pay takes a pay page submission: it checks the amount, reserves it, and
+// either charges the saved method or opens a Checkout Session.
+func (c *Collection) Pay(ctx context.Context, r PayRequest) (PayResult, error) {
+	if r.Nonce == "" || r.Holder == "" {
+		return PayResult{}, stripesync.Errorf(stripesync.EINVALID, "The form is incomplete; reload the page and try again")
+	}
+	v, err := c.PayView(ctx, r.InvoiceID, r.Holder)
+	if err != nil {
+		return PayResult{}, err
+	}
+	if !v.Open {
+		return PayResult{}, stripesync.Errorf(stripesync.ECONFLICT, "This invoice cannot be paid any more")
+	}
+	// Only the fixed bounds here: the balance is checked by the ledger
+	// when it reserves, atomically, and a repeat of this form's nonce
+	// (a double submit, a reload) must find its own reservation rather
+	// than a balance its first submit already lowered.
+	if err := checkCharge(v, r.Amount); err != nil {
+		return PayResult{}, err
+	}
+	if r.MethodID != "" {
+		return c.chargeSaved(ctx, v, r)
+	}
+	return c.openCheckout(ctx, v, r)
+}
+
+// chargeSaved charges a saved method for r.Amount.
+func (c *Collection) chargeSaved(ctx context.Context, v PayView, r PayRequest) (PayResult, error) {
+	i := slices.IndexFunc(v.Methods, func(m stripesync.SavedMethod) bool { return m.ID == r.MethodID })
+	if i < 0 {
+		return PayResult{}, stripesync.Errorf(stripesync.EINVALID, "That payment method is not one of yours; choose another")
+	}
+	method := v.Methods[i]
+	key := "charge:" + r.Nonce
+	if err := c.reserve(ctx, stripesync.Reservation{
+		Key: key, InvoiceID: v.Invoice.ID, Amount: r.Amount, Holder: r.Holder,
+		ExpiresAt: c.now().Add(chargeHold),
+	}); err != nil {
+		return PayResult{}, err
+	}
+	req := stripesync.ChargeRequest{
+		CustomerID: v.CustomerID, PaymentMethodID: method.ID, InvoiceID: v.Invoice.ID,
+		Amount: r.Amount, Channel: stripesync.ChannelPaymentLink,
+		Description: "Invoice " + v.Invoice.Number,
+	}
+	if method.Type == stripesync.MethodTypeBank {
+		req.Mandate = r.Mandate
+	}
+	p, err := c.collector.Charge(ctx, req, stripesync.IdempotencyKey("pay", v.Invoice.ID, r.Nonce))
+	switch stripesync.CodeOf(err) {
+	case "":
+	case stripesync.EUNAVAILABLE:
+		// The outcome is unknown: keep the amount reserved until the
+		// webhook or the pull tells, or the hold lapses.
+		return PayResult{}, err
+	default:
+		c.release(ctx, key)
+		return PayResult{}, err
+	}
+	if err := c.ledger.BindReservation(ctx, key, "", p.ID); err != nil {
+		c.logger.Warn("bind reservation", "key", key, "stripe_id", p.ID, "error", err)
+	}
+	if p.InvoiceID == "" {
+		p.InvoiceID = v.Invoice.ID
+	}
+	if p.AccountID == "" {
+		p.AccountID = v.Invoice.AccountID
+	}
+	// The reservation stays, bound to the PaymentIntent: the ledger no
+	// longer counts it once the payment is recorded, and a repeat of the
+	// submit finds it and replays the same charge instead of being
+	// measured against the balance this charge lowered.
+	stored, _, err := c.payments.RecordPayment(ctx, p)
+	if err != nil {
+		// Charged but not recorded: the webhook records it; the
+		// reservation keeps the amount from being paid twice meanwhile.
+		return PayResult{Payment: p}, fmt.Errorf("record payment %s: %w", p.ID, err)
+	}
+	return PayResult{Payment: stored}, nil
+}
+
+// openCheckout reserves r.Amount and opens a Checkout Session for it,
+// expiring the holder's earlier session for the invoice.
+func (c *Collection) openCheckout(ctx context.Context, v PayView, r PayRequest) (PayResult, error) {
+	switch r.NewMethod {
+	case stripesync.MethodTypeCard:
+	case stripesync.MethodTypeBank:
+		if !v.BankAllowed {
+			return PayResult{}, stripesync.Errorf(stripesync.EINVALID, "Bank accounts can pay %s invoices only in USD", v.Invoice.Total.Currency)
+		}
+	default:
+		return PayResult{}, stripesync.Errorf(stripesync.EINVALID, "Choose how to pay")
+	}
+	key := "checkout:" + r.Nonce
+	expires := c.now().Add(checkoutLifetime)
+	replaced, err := c.ledger.Reserve(ctx, stripesync.Reservation{
+		Key: key, InvoiceID: v.Invoice.ID, Amount: r.Amount, Holder: r.Holder, ExpiresAt: expires,
+	}, c.now())
+	if err != nil {
+		return PayResult{}, err
+	}
+	for _, old := range replaced {
+		c.expireSession(ctx, old.SessionID)
+	}
+	s, err := c.collector.CreateCheckoutSession(ctx, stripesync.CheckoutRequest{
+		Mode: stripesync.CheckoutPayment, CustomerID: v.CustomerID, InvoiceID: v.Invoice.ID,
+		Description: "Invoice " + v.Invoice.Number, Amount: r.Amount,
+		Methods: []string{r.NewMethod}, SaveMethod: true, Channel: stripesync.ChannelPaymentLink,
+		SuccessURL: r.SuccessURL, CancelURL: r.CancelURL, ExpiresAt: expires,
+	}, stripesync.IdempotencyKey("checkout", v.Invoice.ID, r.Nonce))
+	if err != nil {
+		if stripesync.CodeOf(err) != stripesync.EUNAVAILABLE {
+			c.release(ctx, key)
+		}
+		return PayResult{}, err
+	}
+	if err := c.ledger.BindReservation(ctx, key, s.ID, ""); err != nil {
+		return PayResult{}, err
+	}
+	return PayResult{CheckoutURL: s.URL}, nil
+}
+
+// CheckoutOutcome is where a customer coming back from Checkout goes.
+type CheckoutOutcome struct {
+	Session stripesync.CheckoutSession
+	// Payment is the recorded payment when the customer paid: Succeeded
+	// (show the receipt) or Processing (ACH on its way).
+	Payment stripesync.Payment
+	Paid    bool
+}
+
+// CheckoutReturned handles the customer's return from a Checkout Session
+// of invoiceID: the session is read, and a payment it made is recorded at
+// once so the receipt is ready without waiting for the webhook.
+func (c *Collection) CheckoutReturned(ctx context.Context, invoiceID, sessionID string) (CheckoutOutcome, error) {
+	s, err := c.collector.CheckoutSession(ctx, sessionID)
+	if err != nil {
+		return CheckoutOutcome{}, err
+	}
+	if s.InvoiceID != invoiceID || s.Mode != stripesync.CheckoutPayment {
+		return CheckoutOutcome{}, stripesync.Errorf(stripesync.ENOTFOUND, "no such checkout for this invoice")
+	}
+	out := CheckoutOutcome{Session: s}
+	if s.Status != stripesync.CheckoutComplete || s.PaymentIntentID == "" {
+		return out, nil
+	}
+	p, err := c.billing.PaymentIntent(ctx, s.PaymentIntentID)
+	if err != nil {
+		return out, err
+	}
+	if p.AccountID == "" && p.InvoiceID == invoiceID {
+		if inv, _, err := c.payments.Invoice(ctx, invoiceID); err == nil {
+			p.AccountID = inv.AccountID
+		}
+	}
+	stored, _, err := c.payments.RecordPayment(ctx, p)
+	if err != nil {
+		return out, err
+	}
+	if err := c.ledger.ReleaseSession(ctx, s.ID); err != nil {
+		c.logger.Warn("release checkout", "session_id", s.ID, "error", err)
+	}
+	out.Payment, out.Paid = stored, true
+	c.refreshMethods(ctx, s.CustomerID)
+	return out, nil
+}
+
+// CheckoutCanceled releases the reservation of a Checkout Session the
+// customer walked away from and expires the session in Stripe, so that
+// nothing stays reserved.
+func (c *Collection) CheckoutCanceled(ctx context.Context, nonce string) error {
+	r, ok, err := c.ledger.ReleaseReservation(ctx, "checkout:"+nonce)
+	if err != nil || !ok {
+		return err
+	}
+	c.expireSession(ctx, r.SessionID)
+	return nil
+}
+
+// SessionEvent applies a checkout.session.* event: a session that
+// completed or expired holds nothing reserved any more (its payment, if
+// any, counts through its PaymentIntent's events), and one that saved a
+// method refreshes the customer's methods.
+func (c *Collection) SessionEvent(ctx context.Context, s stripesync.CheckoutSession) error {
+	if s.Status == stripesync.CheckoutOpen {
+		return nil
+	}
+	if err := c.ledger.ReleaseSession(ctx, s.ID); err != nil {
+		return err
+	}
+	if s.Status == stripesync.CheckoutComplete && s.CustomerID != "" {
+		return c.RefreshMethods(ctx, s.CustomerID)
+	}
+	return nil
+}
+
+// reserve stores a reservation, expiring the Checkout Sessions it
+// replaces.
+func (c *Collection) reserve(ctx context.Context, r stripesync.Reservation) error {
+	replaced, err := c.ledger.Reserve(ctx, r, c.now())
+	for _, old := range replaced {
+		c.expireSession(ctx, old.SessionID)
+	}
+	return err
+}
+
+func (c *Collection) release(ctx context.Context, key string) {
+	if _, _, err := c.ledger.ReleaseReservation(ctx, key); err != nil {
+		// The reservation lapses at its expiry anyway.
+		c.logger.Warn("release reservation", "key", key, "error", err)
+	}
+}
+
+// expireSession closes a replaced or abandoned Checkout Session in Stripe
+// so that it cannot be paid on top of the reservation that replaced it.
+// A failure is logged: Stripe expires the session itself within 31
+// minutes, and the ledger no longer counts it.
+func (c *Collection) expireSession(ctx context.Context, id string) {
+	if id == "" {
+		return
+	}
+	if _, err := c.collector.ExpireCheckoutSession(ctx, id); err != nil {
+		c.logger.Warn("expire replaced checkout session", "session_id", id, "error", err)
+	}
+}
+
+// customerOf returns the Stripe customer of a CRM account: payments need
+// one to save methods on. An account not pushed yet cannot pay here.
+func (c *Collection) customerOf(ctx context.Context, accountID string) (string, error) {
+	links, err := c.accounts.AccountLinks(ctx, []string{accountID})
+	if err != nil {
+		return "", err
+	}
+	l, ok := links[accountID]
+	if !ok || l.State != stripesync.LinkBound || l.StripeID == "" {
+		return "", stripesync.Errorf(stripesync.ECONFLICT, "This invoice cannot be paid online yet; please contact us")
+	}
+	return l.StripeID, nil
+}
+
+// savedMethods returns the ledger's copy of a customer's methods, read
+// again from Stripe when it is missing or older than methodsFresh.
+func (c *Collection) savedMethods(ctx context.Context, customerID string) ([]stripesync.SavedMethod, error) {
+	ms, at, err := c.ledger.SavedMethods(ctx, customerID)
+	if err != nil {
+		return nil, err
+	}
+	if !at.IsZero() && c.now().Sub(at) < methodsFresh {
+		return ms, nil
+	}
+	fresh, err := c.collector.SavedMethods(ctx, customerID)
+	if err != nil {
+		return ms, err
+	}
+	if err := c.ledger.SaveMethods(ctx, customerID, fresh, c.now()); err != nil {
+		c.logger.Warn("save methods", "customer_id", customerID, "error", err)
+	}
+	return fresh, nil
+}
+
+// RefreshMethods reads a customer's methods from Stripe into the ledger.
+func (c *Collection) RefreshMethods(ctx context.Context, customerID string) error {
+	fresh, err := c.collector.SavedMethods(ctx, customerID)
+	if err != nil {
+		return err
+	}
+	return c.ledger.SaveMethods(ctx, customerID, fresh, c.now())
+}
+
+// refreshMethods is RefreshMethods where a failure only costs freshness.
+func (c *Collection) refreshMethods(ctx context.Context, customerID string) {
+	if customerID == "" {
+		return
+	}
+	if err := c.RefreshMethods(ctx, customerID); err != nil {
+		c.logger.Warn("refresh saved methods", "customer_id", customerID, "error", err)
+	}
+}

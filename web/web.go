@@ -1,0 +1,241 @@
+package web
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/stripesync/stripesync"
+	"github.com/stripesync/stripesync/links"
+	syncer "github.com/stripesync/stripesync/sync"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Collection is what the pages ask of the engine; *sync.Collection
+// implements it.
+type Collection interface {
+	PayView(ctx context.Context, invoiceID, holder string) (syncer.PayView, error)
+	Pay(ctx context.Context, r syncer.PayRequest) (syncer.PayResult, error)
+	CheckoutReturned(ctx context.Context, invoiceID, sessionID string) (syncer.CheckoutOutcome, error)
+	CheckoutCanceled(ctx context.Context, nonce string) error
+	Portal(ctx context.Context, accountID string) (syncer.PortalView, error)
+	RemoveMethod(ctx context.Context, accountID, methodID string) error
+	SetDefaultMethod(ctx context.Context, accountID, methodID string) error
+	AddMethod(ctx context.Context, r syncer.AddMethodRequest) (string, error)
+	MethodAdded(ctx context.Context, accountID string) error
+	BillingPortal(ctx context.Context, accountID, returnURL string) (string, error)
+}
+
+// Config holds the pages' dependencies.
+type Config struct {
+	Collection Collection
+	// Links checks the tokens of /pay/ and /portal/ and makes the pay
+	// links the portal shows.
+	Links *links.Signer
+	// RevokedAt returns when an invoice's links were last revoked
+	// (stripesync.CollectionLedger.LinksRevokedAt).
+	RevokedAt func(ctx context.Context, invoiceID string) (time.Time, error)
+	// ReceiptURL returns the download link of a succeeded payment's
+	// receipt.
+	ReceiptURL func(paymentID string) string
+	// FormKey seals the form nonces: at least 32 random bytes, the same
+	// on every replica.
+	FormKey  []byte
+	Business stripesync.Business
+	// PublicURL is the base of the links Stripe sends customers back to.
+	PublicURL string
+	// CheckoutOrigins are the origins forms may be redirected to (the
+	// CSP form-action): Stripe Checkout and Billing Portal, or the
+	// emulator's.
+	CheckoutOrigins []string
+	Logger          *slog.Logger
+	Now             func() time.Time
+}
+
+// Handler serves the pages. It is safe for concurrent use.
+type Handler struct {
+	cfg    Config
+	nonces nonces
+	pages  map[string]*template.Template
+	mux    *http.ServeMux
+	csp    string
+	secure bool
+}
+
+// maxForm bounds a form body: the largest legitimate one is well under a
+// kilobyte.
+const maxForm = 8 << 10
+
+// New builds the handler. It fails if the templates do not parse (a bug,
+// caught by any test).
+func New(cfg Config) (*Handler, error) {
+	if cfg.Collection == nil || cfg.Links == nil || cfg.RevokedAt == nil || cfg.ReceiptURL == nil {
+		return nil, errors.New("web: Config needs Collection, Links, RevokedAt and ReceiptURL")
+	}
+	if len(cfg.FormKey) < links.MinKeySize {
+		return nil, errors.New("web: Config.FormKey needs at least 32 bytes")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	h := &Handler{
+		cfg:    cfg,
+		nonces: nonces{key: cfg.FormKey, now: cfg.Now},
+		mux:    http.NewServeMux(),
+		csp:    contentSecurityPolicy(cfg.CheckoutOrigins),
+		secure: strings.HasPrefix(cfg.PublicURL, "https://"),
+	}
+	var err error
+	if h.pages, err = parsePages(); err != nil {
+		return nil, err
+	}
+	h.routes()
+	return h, nil
+}
+
+func (h *Handler) routes() {
+	h.mux.HandleFunc("GET /pay/{token}", h.payPage)
+	h.mux.HandleFunc("POST /pay/{token}", h.paySubmit)
+	h.mux.HandleFunc("GET /pay/{token}/return", h.checkoutReturn)
+	h.mux.HandleFunc("GET /pay/{token}/cancel", h.checkoutCancel)
+	h.mux.HandleFunc("GET /portal/{token}", h.portalPage)
+	h.mux.HandleFunc("POST /portal/{token}/methods", h.portalMethod)
+	h.mux.HandleFunc("POST /portal/{token}/add", h.portalAdd)
+	h.mux.HandleFunc("GET /portal/{token}/added", h.portalAdded)
+	h.mux.HandleFunc("POST /portal/{token}/stripe", h.portalStripe)
+	static, _ := fs.Sub(staticFS, "static")
+	h.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		h.render(w, r, http.StatusNotFound, "message", message{Title: "Page not found", Text: "There is no page at this address."})
+	})
+}
+
+// ServeHTTP sets the security headers every page carries, then routes.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", h.csp)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("X-Frame-Options", "DENY")
+	// Tokens are in the path: never leak them to Stripe or anyone else
+	// as a Referer.
+	hd.Set("Referrer-Policy", "no-referrer")
+	if !strings.HasPrefix(r.URL.Path, "/static/") {
+		// Pages show invoice data: no cache may keep them.
+		hd.Set("Cache-Control", "no-store")
+	} else {
+		hd.Set("Cache-Control", "public, max-age=3600")
+	}
+	if h.secure {
+		hd.Set("Strict-Transport-Security", "max-age=31536000")
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// contentSecurityPolicy allows only this site and Stripe: no inline
+// script or style, no framing, forms only to here and to Checkout.
+func contentSecurityPolicy(checkout []string) string {
+	stripe := "https://checkout.stripe.com https://billing.stripe.com"
+	for _, o := range checkout {
+		stripe += " " + o
+	}
+	return "default-src 'self'; script-src 'self' https://js.stripe.com; " +
+		"frame-src https://js.stripe.com https://hooks.stripe.com; connect-src 'self' https://api.stripe.com; " +
+		"img-src 'self' data:; style-src 'self'; base-uri 'none'; frame-ancestors 'none'; " +
+		"form-action 'self' " + stripe
+}
+
+// visitorOf returns the browser's visitor id, setting a cookie for a new
+// one.
+func (h *Handler) visitorOf(w http.ResponseWriter, r *http.Request) string {
+	return visitor(w, r, h.secure)
+}
+
+// readForm parses a bounded urlencoded form; anything else is refused.
+func readForm(w http.ResponseWriter, r *http.Request) error {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+		return stripesync.Errorf(stripesync.EINVALID, "The form could not be read; reload the page and try again")
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if err := r.ParseForm(); err != nil {
+		return stripesync.Errorf(stripesync.EINVALID, "The form could not be read; reload the page and try again")
+	}
+	return nil
+}
+
+// statusOf maps an error to the status its page is sent with.
+func statusOf(err error) int {
+	switch stripesync.CodeOf(err) {
+	case stripesync.EINVALID:
+		return http.StatusBadRequest
+	case stripesync.ENOTFOUND:
+		return http.StatusNotFound
+	case stripesync.ECONFLICT:
+		return http.StatusConflict
+	case stripesync.EDECLINED:
+		return http.StatusPaymentRequired
+	case stripesync.ERATELIMITED, stripesync.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// customerMessage is the error's text if it is fit for a customer.
+func customerMessage(err error) string {
+	switch stripesync.CodeOf(err) {
+	case stripesync.EINVALID, stripesync.ECONFLICT, stripesync.EDECLINED:
+		return stripesync.MessageOf(err)
+	case stripesync.ERATELIMITED, stripesync.EUNAVAILABLE:
+		return "We could not reach our payment provider. Nothing was charged; please try again in a minute."
+	}
+	return "Something went wrong on our side. Nothing was charged; please try again later."
+}
+
+// fail renders the page of an error that leaves nothing to show.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := statusOf(err)
+	if code >= 500 {
+		h.cfg.Logger.Error("page failed", "path", redactPath(r.URL.Path), "error", err)
+	}
+	if code == http.StatusNotFound {
+		h.notFound(w, r)
+		return
+	}
+	h.render(w, r, code, "message", message{Title: "Something went wrong", Text: customerMessage(err)})
+}
+
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusNotFound, "message", message{
+		Title: "This link is not valid",
+		Text:  "The link may be mistyped, or it has been replaced by a newer one. Ask " + h.businessName() + " for a new link.",
+	})
+}
+
+func (h *Handler) businessName() string {
+	if h.cfg.Business.Name != "" {
+		return h.cfg.Business.Name
+	}
+	return "us"
+}
+
+// redactPath keeps a path's shape without the token in it, for logs.
+func redactPath(p string) string {
+	parts := strings.SplitN(strings.TrimPrefix(p, "/"), "/", 3)
+	if len(parts) >= 2 {
+		parts[1] = "…"
+	}
+	return "/" + strings.Join(parts, "/")
+}
