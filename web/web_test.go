@@ -1,0 +1,277 @@
+package web
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stripesync/stripesync"
+	"github.com/stripesync/stripesync/links"
+	syncer "github.com/stripesync/stripesync/sync"
+)
+
+// fakeCollection answers the pages' calls from fixed views, so that these
+// tests exercise the HTTP layer alone: routing, tokens, nonces, forms,
+// status codes and headers. The real engine behind the pages is tested
+// end to end in cmd/stripesync.
+type fakeCollection struct {
+	view   syncer.PayView
+	pays   []syncer.PayRequest
+	err    error
+	res    syncer.PayResult
+	portal syncer.PortalView
+}
+
+func (f *fakeCollection) PayView(ctx context.Context, invoiceID, holder string) (syncer.PayView, error) {
+	if invoiceID != f.view.Invoice.ID {
+		return syncer.PayView{}, stripesync.Errorf(stripesync.ENOTFOUND, "no invoice")
+	}
+	return f.view, nil
+}
+func (f *fakeCollection) Pay(ctx context.Context, r syncer.PayRequest) (syncer.PayResult, error) {
+	f.pays = append(f.pays, r)
+	return f.res, f.err
+}
+func (f *fakeCollection) CheckoutReturned(ctx context.Context, invoiceID, sessionID string) (syncer.CheckoutOutcome, error) {
+	return syncer.CheckoutOutcome{}, nil
+}
+func (f *fakeCollection) CheckoutCanceled(ctx context.Context, nonce string) error { return nil }
+func (f *fakeCollection) Portal(ctx context.Context, accountID string) (syncer.PortalView, error) {
+	return f.portal, nil
+}
+func (f *fakeCollection) RemoveMethod(ctx context.Context, accountID, methodID string) error {
+	return nil
+}
+func (f *fakeCollection) SetDefaultMethod(ctx context.Context, accountID, methodID string) error {
+	return nil
+}
+func (f *fakeCollection) AddMethod(ctx context.Context, r syncer.AddMethodRequest) (string, error) {
+	return "https://checkout.stripe.com/c/pay/cs_test_1", nil
+}
+func (f *fakeCollection) MethodAdded(ctx context.Context, accountID string) error { return nil }
+func (f *fakeCollection) BillingPortal(ctx context.Context, accountID, returnURL string) (string, error) {
+	return "https://billing.stripe.com/p/session/test_1", nil
+}
+
+var testNow = time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+
+func usd(a int64) stripesync.Money { return stripesync.Money{Amount: a, Currency: "USD"} }
+
+func openView() syncer.PayView {
+	inv := stripesync.Invoice{ID: "a0INV000000000001", Number: "INV-1001", AccountID: "001ACC", Total: usd(5000),
+		DueDate: time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC), Status: stripesync.InvoiceOpen}
+	return syncer.PayView{
+		InvoiceView: stripesync.InvoiceView{Invoice: inv, Rollup: stripesync.RollUp(inv, nil), Payable: usd(5000), Reserved: usd(0)},
+		Open:        true, Minimum: usd(50), BankAllowed: true, CustomerID: "cus_1",
+		Methods: []stripesync.SavedMethod{{ID: "pm_1", Type: "card", Brand: "visa", Last4: "4242", ExpMonth: 12, ExpYear: 2028}},
+	}
+}
+
+type site struct {
+	srv    *httptest.Server
+	fake   *fakeCollection
+	signer *links.Signer
+	client *http.Client
+}
+
+func newSite(t *testing.T) *site {
+	t.Helper()
+	signer, err := links.NewSigner([]byte(strings.Repeat("s", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := &fakeCollection{view: openView()}
+	h, err := New(Config{
+		Collection: fake, Links: signer,
+		RevokedAt:  func(ctx context.Context, id string) (time.Time, error) { return time.Time{}, nil },
+		ReceiptURL: func(id string) string { return "/receipts/" + id + ".pdf" },
+		FormKey:    []byte(strings.Repeat("f", 32)), Business: stripesync.Business{Name: "Acme Supplies"},
+		Now: func() time.Time { return testNow },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &site{srv: srv, fake: fake, signer: signer, client: client}
+}
+
+func (s *site) payURL(t *testing.T, expires time.Time) string {
+	tok, err := s.signer.Token(links.Link{Kind: links.Pay, Subject: s.fake.view.Invoice.ID, Issued: testNow.Add(-time.Hour), Expires: expires})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.srv.URL + "/pay/" + tok
+}
+
+func (s *site) get(t *testing.T, u string) (*http.Response, string) {
+	t.Helper()
+	resp, err := s.client.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func (s *site) post(t *testing.T, u string, form url.Values) (*http.Response, string) {
+	t.Helper()
+	resp, err := s.client.PostForm(u, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// nonceIn finds the form nonce of a rendered page.
+func nonceIn(t *testing.T, page string) string {
+	t.Helper()
+	_, after, ok := strings.Cut(page, `name="nonce" value="`)
+	if !ok {
+		t.Fatal("no nonce in the page")
+	}
+	n, _, _ := strings.Cut(after, `"`)
+	return n
+}
+
+func TestPayPageShowsTheInvoiceAndAForm(t *testing.T) {
+	s := newSite(t)
+	resp, body := s.get(t, s.payURL(t, testNow.Add(time.Hour)))
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	for _, want := range []string{"INV-1001", "50.00 USD", "Acme Supplies", "Visa •••• 4242, expires 12/28", "A new card", "A new US bank account", `value="50.00"`, "at least 0.50 USD"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	h := resp.Header
+	for k, want := range map[string]string{"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"} {
+		if h.Get(k) != want {
+			t.Errorf("%s = %q, want %q", k, h.Get(k), want)
+		}
+	}
+	csp := h.Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'self'", "frame-ancestors 'none'", "form-action 'self' https://checkout.stripe.com"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	if !strings.Contains(resp.Header.Get("Set-Cookie"), visitorCookie) || !strings.Contains(resp.Header.Get("Set-Cookie"), "HttpOnly") {
+		t.Errorf("no HttpOnly visitor cookie: %q", resp.Header.Get("Set-Cookie"))
+	}
+}
+
+func TestBadLinksGet404AndWriteNothing(t *testing.T) {
+	s := newSite(t)
+	good := s.payURL(t, testNow.Add(time.Hour))
+	tampered := good[:len(good)-2] + "AA"
+	other, _ := links.NewSigner([]byte(strings.Repeat("o", 32)))
+	forged, _ := other.Token(links.Link{Kind: links.Pay, Subject: s.fake.view.Invoice.ID, Issued: testNow, Expires: testNow.Add(time.Hour)})
+	portal, _ := s.signer.Token(links.Link{Kind: links.Portal, Subject: s.fake.view.Invoice.ID, Issued: testNow, Expires: testNow.Add(time.Hour)})
+	for name, u := range map[string]string{
+		"tampered":    tampered,
+		"other key":   s.srv.URL + "/pay/" + forged,
+		"portal kind": s.srv.URL + "/pay/" + portal,
+		"garbage":     s.srv.URL + "/pay/%00%ff",
+	} {
+		resp, body := s.get(t, u)
+		if resp.StatusCode != 404 || !strings.Contains(body, "not valid") || strings.Contains(body, "<form") {
+			t.Errorf("%s: status %d, body %.200s", name, resp.StatusCode, body)
+		}
+		resp, _ = s.post(t, u, url.Values{"amount": {"20.00"}, "method": {"card"}})
+		if resp.StatusCode != 404 {
+			t.Errorf("%s POST: status %d", name, resp.StatusCode)
+		}
+	}
+	resp, body := s.get(t, s.payURL(t, testNow.Add(-time.Second)))
+	if resp.StatusCode != 404 || !strings.Contains(body, "expired") || strings.Contains(body, "<form") {
+		t.Errorf("expired: status %d, body %.300s", resp.StatusCode, body)
+	}
+	if len(s.fake.pays) != 0 {
+		t.Errorf("%d payments started by bad links", len(s.fake.pays))
+	}
+}
+
+func TestPaySubmitRedirectsToCheckout(t *testing.T) {
+	s := newSite(t)
+	u := s.payURL(t, testNow.Add(time.Hour))
+	_, page := s.get(t, u)
+	s.fake.res = syncer.PayResult{CheckoutURL: "https://checkout.stripe.com/c/pay/cs_test_1"}
+	resp, _ := s.post(t, u, url.Values{"nonce": {nonceIn(t, page)}, "amount": {"20.00"}, "method": {"card"}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != s.fake.res.CheckoutURL {
+		t.Fatalf("status %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	got := s.fake.pays[0]
+	if got.Amount != usd(2000) || got.NewMethod != "card" || got.MethodID != "" || !strings.Contains(got.SuccessURL, "{CHECKOUT_SESSION_ID}") {
+		t.Errorf("pay request %+v", got)
+	}
+}
+
+func TestPaySubmitRefusals(t *testing.T) {
+	s := newSite(t)
+	u := s.payURL(t, testNow.Add(time.Hour))
+	_, page := s.get(t, u)
+	nonce := nonceIn(t, page)
+	cases := []struct {
+		name   string
+		form   url.Values
+		status int
+		text   string
+	}{
+		{"no nonce", url.Values{"amount": {"20.00"}, "method": {"card"}}, 400, "expired"},
+		{"forged nonce", url.Values{"nonce": {strings.Repeat("A", len(nonce))}, "amount": {"20.00"}, "method": {"card"}}, 400, "expired"},
+		{"bad amount", url.Values{"nonce": {nonce}, "amount": {"20,0"}, "method": {"card"}}, 400, "Enter the amount"},
+		{"no method", url.Values{"nonce": {nonce}, "amount": {"20.00"}, "method": {"paypal"}}, 400, "Choose how to pay"},
+	}
+	for _, c := range cases {
+		resp, body := s.post(t, u, c.form)
+		if resp.StatusCode != c.status || !strings.Contains(body, c.text) {
+			t.Errorf("%s: status %d, want %d with %q", c.name, resp.StatusCode, c.status, c.text)
+		}
+	}
+	// Oversized and malformed bodies.
+	big := url.Values{"nonce": {nonce}, "amount": {strings.Repeat("1", maxForm)}, "method": {"card"}}
+	if resp, _ := s.post(t, u, big); resp.StatusCode != 400 {
+		t.Errorf("oversized form: status %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest("POST", u, strings.NewReader(`{"amount":"20"}`))
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := s.client.Do(req); err != nil || resp.StatusCode != 400 {
+		t.Errorf("JSON body: %v %v", resp.StatusCode, err)
+	}
+	if len(s.fake.pays) != 0 {
+		t.Errorf("%d payments started by refused forms", len(s.fake.pays))
+	}
+	// The engine's refusal is shown on the form with its status.
+	s.fake.err = stripesync.Errorf(stripesync.EINVALID, "The amount must be at least 0.50 USD")
+	resp, body := s.post(t, u, url.Values{"nonce": {nonce}, "amount": {"0.49"}, "method": {"card"}})
+	if resp.StatusCode != 400 || !strings.Contains(body, "The amount must be at least 0.50 USD") || !strings.Contains(body, `value="0.49"`) {
+		t.Errorf("engine refusal: status %d body %.300s", resp.StatusCode, body)
+	}
+}
+
+func TestPaidInvoiceShowsNoForm(t *testing.T) {
+	s := newSite(t)
+	v := openView()
+	v.Open = false
+	v.Rollup.Status = stripesync.InvoicePaid
+	v.Rollup.Balance = usd(0)
+	v.Payments = []stripesync.Payment{{ID: "pi_1", Amount: usd(5000), Status: stripesync.PaymentSucceeded, MethodDetail: "Visa •••• 4242", ReceiptNumber: "R-000001", PaidAt: testNow}}
+	s.fake.view = v
+	resp, body := s.get(t, s.payURL(t, testNow.Add(time.Hour)))
+	if resp.StatusCode != 200 || !strings.Contains(body, "This invoice is paid") || strings.Contains(body, "<form") || !strings.Contains(body, "/receipts/pi_1.pdf") {
+		t.Errorf("status %d body %.500s", resp.StatusCode, body)
+	}
+}
