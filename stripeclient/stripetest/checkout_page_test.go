@@ -3,6 +3,7 @@ package stripetest
 import (
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -240,5 +241,31 @@ func TestCheckoutPageExpired(t *testing.T) {
 	}
 	if n := countType(s, "checkout.session.expired"); n != 1 {
 		t.Errorf("checkout.session.expired %d times, want once", n)
+	}
+}
+
+func TestCheckoutPageConcurrent(t *testing.T) {
+	s := NewServer(t, Options{})
+	same := newSession(t, s)
+	var wg sync.WaitGroup
+	statuses := make([]int, 8)
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Half pay a session of their own, half race for one session.
+			u := same["url"].(string)
+			if i%2 == 0 {
+				u = newSession(t, s)["url"].(string)
+			}
+			statuses[i] = browse(t, http.MethodPost, u, cardForm("4242424242424242")).status
+		}()
+	}
+	wg.Wait()
+	if n := countType(s, "checkout.session.completed"); n != 5 {
+		t.Errorf("checkout.session.completed %d times, want 5 (4 own sessions, the shared one once); statuses %v", n, statuses)
+	}
+	if n := countType(s, "payment_intent.succeeded"); n != 5 {
+		t.Errorf("payment_intent.succeeded %d times, want 5", n)
 	}
 }

@@ -111,11 +111,11 @@ func (c *testClock) Advance(d time.Duration) {
 func newSession(t *testing.T, s *Server, extra ...string) map[string]any {
 	t.Helper()
 	v := url.Values{
-		"mode":        {"payment"},
-		"success_url": {"https://crm.example/paid?session_id={CHECKOUT_SESSION_ID}"},
-		"cancel_url":  {"https://crm.example/invoice/INV-1001"},
-		"line_items[0][price_data][currency]":           {"usd"},
-		"line_items[0][price_data][unit_amount]":        {"12500"},
+		"mode":                                   {"payment"},
+		"success_url":                            {"https://crm.example/paid?session_id={CHECKOUT_SESSION_ID}"},
+		"cancel_url":                             {"https://crm.example/invoice/INV-1001"},
+		"line_items[0][price_data][currency]":    {"usd"},
+		"line_items[0][price_data][unit_amount]": {"12500"},
 		"line_items[0][price_data][product_data][name]": {"Invoice INV-1001"},
 		"line_items[0][quantity]":                       {"1"},
 		"payment_method_types[0]":                       {"card"},
