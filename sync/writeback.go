@@ -161,8 +161,11 @@ func (e *Engine) writeBackInvoices(ctx context.Context) (int, error) {
 			continue
 		}
 		u := stripesync.InvoiceUpdate{InvoiceID: id, AmountPaid: roll.Paid, BalanceDue: roll.Balance, Status: roll.Status}
-		// The issued link, or none once the invoice is Paid or Void.
-		if link, write := stripesync.LinkWrite(inv, roll, issued[id]); write {
+		// The issued link, or none once the invoice is Paid or Void. A
+		// link the daemon owns is sent whether or not the ledger's copy
+		// of the CRM (as of the last pull) already shows it: the copy
+		// may predate the daemon's own last write.
+		if link, write := stripesync.LinkWrite(inv, roll, issued[id]); write || issued[id].Set() {
 			u.PaymentLink = &link
 		}
 		updates = append(updates, u)
