@@ -41,6 +41,8 @@ type Config struct {
 	Receipts ReceiptSender
 	// Business is the seller printed on receipts.
 	Business stripesync.Business
+	// Links turns payment and portal links on; nil leaves them off.
+	Links *LinkConfig
 
 	// Logger receives the run log; nil discards it.
 	Logger *slog.Logger
@@ -100,6 +102,7 @@ type Engine struct {
 	window   time.Duration
 	receipts ReceiptSender
 	business stripesync.Business
+	links    *linkIssuer // nil: links off
 	wake     wakeups
 	reads    *readLane
 	logger   *slog.Logger
@@ -118,7 +121,12 @@ func New(cfg Config) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	links, err := newLinkIssuer(cfg.Links)
+	if err != nil {
+		return nil, err
+	}
 	e := &Engine{
+		links:    links,
 		crm:      cfg.CRM,
 		billing:  cfg.Billing,
 		ledger:   cfg.Ledger,
