@@ -279,3 +279,80 @@ type CollectionLedger interface {
 	// SaveMethods replaces the ledger's copy of a customer's methods.
 	SaveMethods(ctx context.Context, customerID string, methods []SavedMethod, at time.Time) error
 }
+
+// IssuedLink is the payment link the daemon last issued for an invoice,
+// as the ledger keeps it, and so the one it wants Payment_Link__c to show.
+type IssuedLink struct {
+	InvoiceID string
+	// URL is STRIPESYNC_PUBLIC_URL/pay/{token}; "" after staff revoked
+	// the invoice's links, which keeps the field clear until staff issue
+	// a new one.
+	URL       string
+	IssuedAt  time.Time
+	ExpiresAt time.Time // zero when URL is ""
+}
+
+// Set reports whether a link was ever issued (or revoked) for the
+// invoice: only then does the daemon own Payment_Link__c. A link staff
+// typed into the CRM themselves is left alone.
+func (l IssuedLink) Set() bool { return !l.IssuedAt.IsZero() }
+
+// LinkWrite says what Payment_Link__c should become for an invoice whose
+// rollup is r and whose issued link is l, and whether that differs from
+// what the CRM holds (inv.PaymentLink). A Paid or Void invoice shows no
+// link; otherwise the field shows the issued link, or nothing after a
+// revocation; an invoice the daemon never issued a link for is left as
+// it is.
+func LinkWrite(inv Invoice, r Rollup, l IssuedLink) (link string, write bool) {
+	switch {
+	case r.Status == InvoicePaid || inv.Status == InvoiceVoid || r.Status == InvoiceVoid:
+		link = ""
+	case l.Set():
+		link = l.URL
+	default:
+		return inv.PaymentLink, false
+	}
+	return link, link != inv.PaymentLink
+}
+
+// Payable reports why no payment link can be issued for an invoice with
+// rollup r: ECONFLICT for a deleted, Draft, Void or fully paid one. It is
+// nil when the invoice has a balance to pay.
+func Payable(inv Invoice, r Rollup) error {
+	switch {
+	case inv.Deleted:
+		return Errorf(ENOTFOUND, "invoice %s was deleted in the CRM", inv.ID)
+	case inv.Status == InvoiceDraft:
+		return Errorf(ECONFLICT, "invoice %s is a draft: no payment link until it is issued (Open)", inv.Number)
+	case inv.Status == InvoiceVoid:
+		return Errorf(ECONFLICT, "invoice %s is void: it cannot be paid", inv.Number)
+	case r.Balance.Amount <= 0:
+		return Errorf(ECONFLICT, "invoice %s has no balance due: nothing to pay", inv.Number)
+	}
+	return nil
+}
+
+// PaymentLinkLedger is the ledger's record of issued payment links.
+// Implemented by store.DB.
+type PaymentLinkLedger interface {
+	// SavePaymentLinks stores the links as the invoices' issued links and,
+	// in the same transaction, enqueues a JobCRMInvoice for each invoice
+	// (so Payment_Link__c is written) and the jobs given (a
+	// JobSendPaymentLink). An unknown invoice is ENOTFOUND and nothing is
+	// stored.
+	SavePaymentLinks(ctx context.Context, links []IssuedLink, jobs ...Job) error
+	// IssuedLinks returns the issued links of the invoices among ids that
+	// have one (IssuedLink.Set), keyed by invoice id.
+	IssuedLinks(ctx context.Context, ids []string) (map[string]IssuedLink, error)
+	// InvoicesWanting lists, among ids, the invoices that should get a
+	// link automatically at now: not deleted, Open or Partially Paid with
+	// a balance due, no Payment_Link__c in the CRM, and no issued link
+	// (or only one that expired by now; a revocation counts as issued).
+	InvoicesWanting(ctx context.Context, ids []string, now time.Time) ([]string, error)
+}
+
+// LinkRevocations is the part of CollectionLedger that revokes links.
+type LinkRevocations interface {
+	RevokeLinks(ctx context.Context, invoiceID string, at time.Time) error
+	LinksRevokedAt(ctx context.Context, invoiceID string) (time.Time, error)
+}

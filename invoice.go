@@ -44,8 +44,12 @@ type Invoice struct {
 	// AmountPaid is Amount_Paid__c as the CRM holds it, so the ledger can
 	// tell whether its rollup still has to be written back.
 	AmountPaid Money
-	ModStamp   time.Time
-	Deleted    bool
+	// PaymentLink is Payment_Link__c as the CRM holds it ("" for none),
+	// so the ledger can tell whether the link it issued still has to be
+	// written, or removed.
+	PaymentLink string
+	ModStamp    time.Time
+	Deleted     bool
 }
 
 // InvoiceUpdate is the write-back of a rollup to Invoice__c.
@@ -54,4 +58,7 @@ type InvoiceUpdate struct {
 	AmountPaid Money
 	BalanceDue Money
 	Status     InvoiceStatus
+	// PaymentLink, when not nil, is written to Payment_Link__c; "" clears
+	// the field. Nil leaves the CRM's link as it is.
+	PaymentLink *string
 }

@@ -40,3 +40,19 @@ const (
 	// address. Key = the request's id, so one request sends one message.
 	JobSendPaymentLink = "link.send"
 )
+
+// LinkNotice is everything the e-mail that sends a payment link shows.
+type LinkNotice struct {
+	// RequestID identifies the request that asked for the mail (the
+	// JobSendPaymentLink key); the message's Message-ID derives from it,
+	// so a retried send is recognisably the same message.
+	RequestID     string
+	Business      Business
+	CustomerName  string
+	CustomerEmail string
+	InvoiceNumber string
+	Balance       Money
+	DueDate       time.Time // zero when the invoice has none
+	URL           string
+	ExpiresAt     time.Time
+}

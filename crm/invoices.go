@@ -46,7 +46,7 @@ func (c *Client) Invoice(ctx context.Context, id string) (stripesync.Invoice, er
 // invoiceFields lists the invoice fields Invoices selects.
 func (c *Client) invoiceFields() []string {
 	m := c.cfg.Mapping.Invoice
-	return selectList(append(m.Pulled(), m.AmountPaid)...)
+	return selectList(append(m.Pulled(), mapped(m.AmountPaid, m.PaymentLink)...)...)
 }
 
 func (c *Client) invoicesSOQL(since time.Time) string {
@@ -74,6 +74,9 @@ func (c *Client) invoiceFrom(r Record) (stripesync.Invoice, error) {
 		ModStamp:  stamp,
 		Deleted:   r.Bool("IsDeleted"),
 	}
+	if m.PaymentLink != "" {
+		inv.PaymentLink = strings.TrimSpace(r.String(m.PaymentLink))
+	}
 	if inv.ID == "" {
 		return stripesync.Invoice{}, stripesync.Errorf(stripesync.EINVALID, "salesforce query %s: record without Id", m.Object)
 	}
@@ -95,7 +98,9 @@ func (c *Client) invoiceFrom(r Record) (stripesync.Invoice, error) {
 // UpdateInvoices writes rollups to the invoices through UpdateRecords (200
 // per call, allOrNone false): Amount_Paid__c and Balance_Due__c as exact
 // decimals in the currency's precision, and Status__c unless the update's
-// Status is "" (then the CRM's status is left as it is). perRecord and err
+// Status is "" (then the CRM's status is left as it is), and
+// Payment_Link__c when the update's PaymentLink is not nil ("" clears it;
+// with no payment_link mapped it is never sent). perRecord and err
 // follow stripesync.CRM; a deleted invoice is ENOTFOUND.
 func (c *Client) UpdateInvoices(ctx context.Context, updates []stripesync.InvoiceUpdate) (perRecord []error, err error) {
 	m := c.cfg.Mapping.Invoice
@@ -108,6 +113,13 @@ func (c *Client) UpdateInvoices(ctx context.Context, updates []stripesync.Invoic
 		}
 		if u.Status != "" {
 			r[m.Status] = string(u.Status)
+		}
+		if u.PaymentLink != nil && m.PaymentLink != "" {
+			if *u.PaymentLink == "" {
+				r[m.PaymentLink] = nil // a null clears a text field
+			} else {
+				r[m.PaymentLink] = *u.PaymentLink
+			}
 		}
 		records[i] = r
 	}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/stripesync/stripesync"
@@ -15,6 +16,7 @@ import (
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+	staff  string // the authenticated staff member, for the request log
 }
 
 func (rec *statusRecorder) WriteHeader(status int) {
@@ -50,9 +52,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		// The mux set r.Pattern on this same request while routing.
-		s.logger.DebugContext(r.Context(), "http request",
-			"method", r.Method, "route", r.Pattern, "status", rec.status,
-			"duration_ms", time.Since(start).Milliseconds())
+		attrs := []any{"method", r.Method, "route", r.Pattern, "status", rec.status,
+			"duration_ms", time.Since(start).Milliseconds()}
+		if rec.staff != "" {
+			attrs = append(attrs, "staff", rec.staff)
+		}
+		s.logger.DebugContext(r.Context(), "http request", attrs...)
 	}()
 	defer s.recoverPanic(rec, r)
 	s.mux.ServeHTTP(rec, r)
@@ -75,4 +80,60 @@ func (s *Server) recoverPanic(rec *statusRecorder, r *http.Request) {
 		// Logged with its stack above, so no logger here.
 		WriteError(rec, r, nil, stripesync.Errorf(stripesync.EINTERNAL, "internal error"))
 	}
+}
+
+// errNoStaff is the answer to a missing, malformed or unknown staff token:
+// one body for all, so a caller learns nothing about which tokens exist.
+var errNoStaff = stripesync.Errorf(stripesync.EUNAUTHORIZED, "a valid staff token is required (Authorization: Bearer …)")
+
+// staffOnly lets a request through to h only with a staff bearer token
+// (RFC 6750), and puts the staff member's name, never the token, in the
+// request log.
+func (s *Server) staffOnly(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		token, ok := bearerToken(r.Header.Get("Authorization"))
+		var name string
+		if ok {
+			name, ok = s.staff(token)
+		}
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="stripesync"`)
+			WriteError(w, r, s.logger, errNoStaff)
+			return
+		}
+		if rec, isRec := w.(*statusRecorder); isRec {
+			rec.staff = name
+		}
+		h(w, r)
+	}
+}
+
+// maxBearer bounds the token a header may carry; staff tokens are 47
+// characters.
+const maxBearer = 512
+
+// bearerToken reads "Bearer <token>" (the scheme in any case, RFC 6750
+// §2.1): the token is one b64token, at most maxBearer characters.
+func bearerToken(h string) (string, bool) {
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimLeft(token, " ")
+	if token == "" || len(token) > maxBearer {
+		return "", false
+	}
+	body := strings.TrimRight(token, "=")
+	if body == "" {
+		return "", false
+	}
+	for i := 0; i < len(body); i++ {
+		switch c := body[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9',
+			c == '-', c == '.', c == '_', c == '~', c == '+', c == '/':
+		default:
+			return "", false
+		}
+	}
+	return token, true
 }

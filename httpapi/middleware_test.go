@@ -128,3 +128,24 @@ func TestRequestLogOmitsPathSecrets(t *testing.T) {
 		t.Error("log lacks duration_ms")
 	}
 }
+
+func FuzzBearerToken(f *testing.F) {
+	for _, s := range []string{"", "Bearer sst_abc", "bearer  x==", "Bearer =", "Basic abc", "Bearer a b", "Bearer \x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		token, ok := bearerToken(h)
+		if !ok {
+			if token != "" {
+				t.Fatalf("rejected %q but returned %q", h, token)
+			}
+			return
+		}
+		if token == "" || len(token) > maxBearer || strings.ContainsAny(token, " \t\r\n") || !strings.HasSuffix(h, token) {
+			t.Fatalf("accepted %q as %q", h, token)
+		}
+		if again, ok := bearerToken("Bearer " + token); !ok || again != token {
+			t.Fatalf("%q does not round-trip: %q %v", token, again, ok)
+		}
+	})
+}

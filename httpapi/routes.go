@@ -32,6 +32,13 @@ func (s *Server) routes() {
 	if s.receipt != nil {
 		s.mux.HandleFunc("GET /receipts/{file}", s.handleReceiptPDF)
 	}
+	// staff, with a bearer token: payment links (issue, e-mail, revoke)
+	// and portal links. Off, like every staff route, without a token file.
+	if s.staff != nil && s.links != nil {
+		s.mux.HandleFunc("POST /v1/invoices/{id}/payment-link", s.staffOnly(s.handleIssuePaymentLink))
+		s.mux.HandleFunc("DELETE /v1/invoices/{id}/payment-link", s.staffOnly(s.handleRevokePaymentLink))
+		s.mux.HandleFunc("POST /v1/accounts/{id}/portal-link", s.staffOnly(s.handlePortalLink))
+	}
 	// anyone: unknown paths get the JSON error body every other error has.
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, s.logger, stripesync.Errorf(stripesync.ENOTFOUND, "no such route"))

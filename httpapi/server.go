@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 )
 
 // Config holds the Server's dependencies.
@@ -29,6 +30,36 @@ type Config struct {
 	// the receipt the signed token names (EINVALID or ENOTFOUND for a bad
 	// token). Nil leaves the route out.
 	ReceiptPDF func(ctx context.Context, token string) ([]byte, error)
+
+	// Staff checks a staff bearer token and returns the staff member's
+	// name (staff.File.Authenticate). Nil turns every staff route off:
+	// they answer 404 as unknown paths do.
+	Staff func(token string) (name string, ok bool)
+	// Links serves the staff routes of payment and portal links; nil, or
+	// a nil Staff, leaves them out.
+	Links *LinkConfig
+}
+
+// LinkConfig serves POST and DELETE /v1/invoices/{id}/payment-link and
+// POST /v1/accounts/{id}/portal-link. Errors are *stripesync.Error values
+// (ENOTFOUND for an unknown invoice or account, ECONFLICT for an invoice
+// that cannot be paid, EINVALID for a bad request).
+type LinkConfig struct {
+	// Issue issues a payment link for an invoice and, with email, queues
+	// the mail under requestID (one request, one message).
+	Issue func(ctx context.Context, invoiceID string, email bool, requestID string) (IssuedLink, error)
+	// Revoke makes every link of the invoice issued so far stop working
+	// and clears it from the CRM.
+	Revoke func(ctx context.Context, invoiceID string) error
+	// Portal issues a portal link for a CRM account.
+	Portal func(ctx context.Context, accountID string) (IssuedLink, error)
+}
+
+// IssuedLink is a link just made.
+type IssuedLink struct {
+	URL       string
+	ExpiresAt time.Time
+	Emailed   bool // payment links: the mail was queued
 }
 
 // Server is the daemon's HTTP handler. It is safe for concurrent use.
@@ -39,6 +70,8 @@ type Server struct {
 	webhook  *WebhookConfig
 	triggers *TriggerConfig
 	receipt  func(ctx context.Context, token string) ([]byte, error)
+	staff    func(token string) (string, bool)
+	links    *LinkConfig
 	mux      *http.ServeMux
 }
 
@@ -51,6 +84,8 @@ func NewServer(cfg Config) *Server {
 		webhook:  cfg.Webhook,
 		triggers: cfg.Triggers,
 		receipt:  cfg.ReceiptPDF,
+		staff:    cfg.Staff,
+		links:    cfg.Links,
 		mux:      http.NewServeMux(),
 	}
 	if s.logger == nil {

@@ -160,11 +160,15 @@ type Attachment struct {
 	Data        []byte
 }
 
-// Message is one e-mail: plain text, with attachments.
+// Message is one e-mail: plain text, optionally with an HTML alternative,
+// and attachments.
 type Message struct {
-	To          []string
-	Subject     string
-	Text        string
+	To      []string
+	Subject string
+	Text    string
+	// HTML, when set, is sent as the text/html alternative of Text
+	// (multipart/alternative); mail clients show the one they prefer.
+	HTML        string
 	Attachments []Attachment
 	// MessageID is the Message-ID header, e.g. "<receipt-R-000042@stripesync>".
 	// Give a resend the same id, so that mail clients and support staff
@@ -236,6 +240,9 @@ func (m *Mailer) compose(msg Message) (*gomail.Msg, error) {
 	}
 	out.SetDate()
 	out.SetBodyString(gomail.TypeTextPlain, msg.Text)
+	if msg.HTML != "" {
+		out.AddAlternativeString(gomail.TypeTextHTML, msg.HTML)
+	}
 	for _, a := range msg.Attachments {
 		ct := a.ContentType
 		if ct == "" {

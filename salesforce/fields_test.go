@@ -16,18 +16,19 @@ import (
 
 // customField is the part of a CustomField file these tests read.
 type customField struct {
-	FullName      string          `xml:"fullName"`
-	Type          string          `xml:"type"`
-	Required      bool            `xml:"required"`
-	ExternalID    bool            `xml:"externalId"`
-	Unique        bool            `xml:"unique"`
-	CaseSensitive bool            `xml:"caseSensitive"`
-	Length        int             `xml:"length"`
-	Precision     int             `xml:"precision"`
-	Scale         int             `xml:"scale"`
-	ReferenceTo   string          `xml:"referenceTo"`
-	Restricted    bool            `xml:"valueSet>restricted"`
-	Values        []picklistValue `xml:"valueSet>valueSetDefinition>value"`
+	FullName         string          `xml:"fullName"`
+	Type             string          `xml:"type"`
+	Required         bool            `xml:"required"`
+	ExternalID       bool            `xml:"externalId"`
+	Unique           bool            `xml:"unique"`
+	CaseSensitive    bool            `xml:"caseSensitive"`
+	Length           int             `xml:"length"`
+	Precision        int             `xml:"precision"`
+	Scale            int             `xml:"scale"`
+	ReferenceTo      string          `xml:"referenceTo"`
+	RelationshipName string          `xml:"relationshipName"`
+	Restricted       bool            `xml:"valueSet>restricted"`
+	Values           []picklistValue `xml:"valueSet>valueSetDefinition>value"`
 }
 
 type picklistValue struct {

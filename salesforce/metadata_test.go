@@ -38,18 +38,23 @@ const (
 // Metadata API expects in it. A file with a suffix not listed here fails
 // TestMetadataFilesAreWellFormed, so a new kind of file gets checked too.
 var rootElements = map[string]string{
-	".field-meta.xml":         "CustomField",
-	".object-meta.xml":        "CustomObject",
-	".workflow-meta.xml":      "Workflow",
-	".remoteSite-meta.xml":    "RemoteSiteSetting",
-	".permissionset-meta.xml": "PermissionSet",
-	".cls-meta.xml":           "ApexClass",
-	".trigger-meta.xml":       "ApexTrigger",
+	".field-meta.xml":              "CustomField",
+	".object-meta.xml":             "CustomObject",
+	".workflow-meta.xml":           "Workflow",
+	".remoteSite-meta.xml":         "RemoteSiteSetting",
+	".permissionset-meta.xml":      "PermissionSet",
+	".cls-meta.xml":                "ApexClass",
+	".trigger-meta.xml":            "ApexTrigger",
+	".page-meta.xml":               "ApexPage",
+	".layout-meta.xml":             "Layout",
+	".quickAction-meta.xml":        "QuickAction",
+	".namedCredential-meta.xml":    "NamedCredential",
+	".externalCredential-meta.xml": "ExternalCredential",
 }
 
 // apexSources are the source suffixes that must have a -meta.xml beside
 // them (and the other way round).
-var apexSources = []string{".cls", ".trigger"}
+var apexSources = []string{".cls", ".trigger", ".page"}
 
 func TestMetadataFilesAreWellFormed(t *testing.T) {
 	var checked int
@@ -61,6 +66,9 @@ func TestMetadataFilesAreWellFormed(t *testing.T) {
 		if ext := filepath.Ext(path); slices.Contains(apexSources, ext) {
 			if _, err := os.Stat(path + "-meta.xml"); err != nil {
 				t.Errorf("%s has no %s-meta.xml beside it", path, filepath.Base(path))
+			}
+			if ext == ".page" {
+				checkVisualforceMarkup(t, path)
 			}
 			return nil
 		}
@@ -149,15 +157,44 @@ func walkXML(data []byte) (xml.Name, error) {
 	}
 }
 
+// checkApexMeta checks the apiVersion of an Apex class, trigger or
+// Visualforce page, and that classes and triggers are Active (pages have no
+// status).
 func checkApexMeta(t *testing.T, path, root string) {
 	t.Helper()
 	var meta struct {
 		APIVersion string `xml:"apiVersion"`
 		Status     string `xml:"status"`
+		Label      string `xml:"label"`
 	}
 	readXML(t, path, &meta)
+	if root == "ApexPage" {
+		if meta.APIVersion != apiVersion || meta.Status != "" || meta.Label == "" {
+			t.Errorf("%s: ApexPage apiVersion %q status %q label %q, want %q, no status, a label", path, meta.APIVersion, meta.Status, meta.Label, apiVersion)
+		}
+		return
+	}
 	if meta.APIVersion != apiVersion || meta.Status != "Active" {
 		t.Errorf("%s: %s apiVersion %q status %q, want %q Active", path, root, meta.APIVersion, meta.Status, apiVersion)
+	}
+}
+
+// checkVisualforceMarkup checks that a Visualforce page is well-formed XML
+// (the Visualforce compiler refuses anything else) with one <apex:page>
+// root.
+func checkVisualforceMarkup(t *testing.T, path string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := walkXML(data)
+	if err != nil {
+		t.Errorf("%s is not well-formed XML: %v", path, err)
+		return
+	}
+	if root != (xml.Name{Space: "apex", Local: "page"}) {
+		t.Errorf("%s: root element is %s:%s, want apex:page", path, root.Space, root.Local)
 	}
 }
 

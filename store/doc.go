@@ -4,7 +4,8 @@
 // triggers durable before they are acknowledged, the durable job queue, and
 // the bookkeeping that lets several replicas share one schedule (claimed
 // ticks and advisory locks). It implements [stripesync.Ledger],
-// [stripesync.Queue] and [stripesync.PaymentLedger] on top of sqlx.
+// [stripesync.Queue], [stripesync.PaymentLedger] and
+// [stripesync.CollectionLedger] on top of sqlx.
 //
 // # Payments
 //
@@ -15,6 +16,18 @@
 // invoice's rollup take a transaction-scoped advisory lock on its id (and
 // the row lock), so two payments of one invoice never compute the rollup
 // from each other's stale view, even before the invoice is known.
+//
+// # Collection
+//
+// [DB.Reserve] holds part of an invoice's balance for a payment in progress
+// before Stripe is called, so that concurrent payers never pay more than
+// the balance together: it decides against the stored rollup (balance less
+// pending ACH) and the other holders' unexpired reservations, with the
+// invoice row locked FOR UPDATE on Postgres and under SQLite's immediate
+// transaction, so calls from several replicas take turns per invoice. A
+// reservation stops counting once the ledger records its PaymentIntent as
+// Processing or Succeeded (the payment counts instead), is released when
+// it is recorded as Failed or Canceled, and is forgotten when it expires.
 //
 // # Inboxes
 //

@@ -13,7 +13,7 @@ import (
 )
 
 const invoiceColumns = "id, number, account_id, total_amount, currency, due_date, auto_pay, crm_status, crm_amount_paid," +
-	" modstamp, deleted, paid, pending, balance, credit, status, mismatched, updated_at"
+	" crm_payment_link, modstamp, deleted, paid, pending, balance, credit, status, mismatched, updated_at"
 
 type invoiceRow struct {
 	ID            string `db:"id"`
@@ -25,6 +25,7 @@ type invoiceRow struct {
 	AutoPay       bool   `db:"auto_pay"`
 	CRMStatus     string `db:"crm_status"`
 	CRMAmountPaid int64  `db:"crm_amount_paid"`
+	CRMLink       string `db:"crm_payment_link"`
 	ModStamp      dbTime `db:"modstamp"`
 	Deleted       bool   `db:"deleted"`
 	Paid          int64  `db:"paid"`
@@ -38,16 +39,17 @@ type invoiceRow struct {
 
 func (r invoiceRow) invoice() stripesync.Invoice {
 	return stripesync.Invoice{
-		ID:         r.ID,
-		Number:     r.Number,
-		AccountID:  r.AccountID,
-		Total:      stripesync.Money{Amount: r.TotalAmount, Currency: r.Currency},
-		DueDate:    time.Time(r.DueDate),
-		AutoPay:    r.AutoPay,
-		Status:     stripesync.InvoiceStatus(r.CRMStatus),
-		AmountPaid: stripesync.Money{Amount: r.CRMAmountPaid, Currency: r.Currency},
-		ModStamp:   time.Time(r.ModStamp),
-		Deleted:    r.Deleted,
+		ID:          r.ID,
+		Number:      r.Number,
+		AccountID:   r.AccountID,
+		Total:       stripesync.Money{Amount: r.TotalAmount, Currency: r.Currency},
+		DueDate:     time.Time(r.DueDate),
+		AutoPay:     r.AutoPay,
+		Status:      stripesync.InvoiceStatus(r.CRMStatus),
+		AmountPaid:  stripesync.Money{Amount: r.CRMAmountPaid, Currency: r.Currency},
+		PaymentLink: r.CRMLink,
+		ModStamp:    time.Time(r.ModStamp),
+		Deleted:     r.Deleted,
 	}
 }
 
@@ -156,6 +158,10 @@ func (db *DB) SaveInvoices(ctx context.Context, invoices []stripesync.Invoice) e
 		if err != nil {
 			return err
 		}
+		issued, err := db.issuedLinks(ctx, tx, ids)
+		if err != nil {
+			return err
+		}
 		for _, inv := range invs {
 			old, existed := known[inv.ID]
 			if existed && !inv.ModStamp.IsZero() && inv.ModStamp.Before(old.ModStamp) {
@@ -176,7 +182,8 @@ func (db *DB) SaveInvoices(ctx context.Context, invoices []stripesync.Invoice) e
 					}
 				}
 			}
-			if r.Paid.Amount != inv.AmountPaid.Amount || r.Status != inv.Status {
+			_, relink := stripesync.LinkWrite(inv, r, issued[inv.ID])
+			if r.Paid.Amount != inv.AmountPaid.Amount || r.Status != inv.Status || relink {
 				if _, err := db.enqueue(ctx, tx, refJob(stripesync.JobCRMInvoice, inv.ID, "")); err != nil {
 					return err
 				}
@@ -212,16 +219,16 @@ func (db *DB) invoicesTx(ctx context.Context, tx *sqlx.Tx, ids []string) (map[st
 
 // upsertInvoice stores inv with its rollup r.
 func (db *DB) upsertInvoice(ctx context.Context, tx *sqlx.Tx, inv stripesync.Invoice, r stripesync.Rollup, now time.Time) error {
-	const q = "INSERT INTO invoices (" + invoiceColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
+	const q = "INSERT INTO invoices (" + invoiceColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
 		" ON CONFLICT (id) DO UPDATE SET number = excluded.number, account_id = excluded.account_id," +
 		" total_amount = excluded.total_amount, currency = excluded.currency, due_date = excluded.due_date," +
 		" auto_pay = excluded.auto_pay, crm_status = excluded.crm_status, crm_amount_paid = excluded.crm_amount_paid," +
-		" modstamp = excluded.modstamp, deleted = excluded.deleted, paid = excluded.paid, pending = excluded.pending," +
+		" crm_payment_link = excluded.crm_payment_link, modstamp = excluded.modstamp, deleted = excluded.deleted, paid = excluded.paid, pending = excluded.pending," +
 		" balance = excluded.balance, credit = excluded.credit, status = excluded.status," +
 		" mismatched = excluded.mismatched, updated_at = excluded.updated_at"
 	_, err := tx.ExecContext(ctx, tx.Rebind(q),
 		inv.ID, inv.Number, inv.AccountID, inv.Total.Amount, inv.Total.Currency, db.ts(inv.DueDate), inv.AutoPay,
-		string(inv.Status), inv.AmountPaid.Amount, db.ts(inv.ModStamp), inv.Deleted,
+		string(inv.Status), inv.AmountPaid.Amount, inv.PaymentLink, db.ts(inv.ModStamp), inv.Deleted,
 		r.Paid.Amount, r.Pending.Amount, r.Balance.Amount, r.Credit.Amount, string(r.Status), len(r.Mismatched),
 		db.ts(now))
 	return err

@@ -115,7 +115,11 @@ func samePayment(a, b stripesync.Payment) bool {
 // knows it; a JobCRMPayment is enqueued, and a JobCRMInvoice for each of
 // those invoices that is not deleted; and a payment that succeeded for the
 // first time gets the next receipt number and a JobSendReceipt keyed by its
-// id, so that the receipt is sent once.
+// id, so that the receipt is sent once; and a payment that failed or was
+// canceled releases the reservations bound to it ([DB.Reserve]), which no
+// longer hold anything. (A reservation bound to a Processing or Succeeded
+// payment stays until it is released or expires, but Reserve no longer
+// counts it: the payment itself does.)
 //
 // On Postgres, recordings of one payment, and the transactions that change
 // one invoice's rollup, run one at a time (transaction-scoped advisory
@@ -248,6 +252,9 @@ func (db *DB) RecordPayments(ctx context.Context, ps []stripesync.Payment) ([]st
 		slices.Sort(rollups) // lock the invoice rows in one order everywhere
 		live, err := db.rollUpInvoices(ctx, tx, rollups, now)
 		if err != nil {
+			return err
+		}
+		if err := db.releaseFailedReservations(ctx, tx, nexts); err != nil {
 			return err
 		}
 		for _, id := range live {

@@ -31,10 +31,11 @@ type DB struct {
 }
 
 var (
-	_ stripesync.Ledger        = (*DB)(nil)
-	_ stripesync.Queue         = (*DB)(nil)
-	_ stripesync.PaymentLedger = (*DB)(nil)
-	_ stripesync.TriggerInbox  = (*DB)(nil)
+	_ stripesync.Ledger           = (*DB)(nil)
+	_ stripesync.Queue            = (*DB)(nil)
+	_ stripesync.PaymentLedger    = (*DB)(nil)
+	_ stripesync.TriggerInbox     = (*DB)(nil)
+	_ stripesync.CollectionLedger = (*DB)(nil)
 )
 
 // Open parses url ("sqlite:PATH", "postgres://…" or "postgresql://…"),

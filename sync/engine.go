@@ -45,6 +45,8 @@ type Config struct {
 	// methods the events report (reservations released, methods
 	// refreshed).
 	Collection *Collection
+	// Links turns payment and portal links on; nil leaves them off.
+	Links *LinkConfig
 
 	// Logger receives the run log; nil discards it.
 	Logger *slog.Logger
@@ -105,6 +107,7 @@ type Engine struct {
 	receipts ReceiptSender
 	business stripesync.Business
 	collect  *Collection
+	links    *linkIssuer // nil: links off
 	wake     wakeups
 	reads    *readLane
 	logger   *slog.Logger
@@ -123,7 +126,12 @@ func New(cfg Config) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	links, err := newLinkIssuer(cfg.Links)
+	if err != nil {
+		return nil, err
+	}
 	e := &Engine{
+		links:    links,
 		crm:      cfg.CRM,
 		billing:  cfg.Billing,
 		ledger:   cfg.Ledger,

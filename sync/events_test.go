@@ -173,9 +173,10 @@ func TestUnknownPaymentIntentsDoNotDelayKnownOnes(t *testing.T) {
 	for _, inv := range invoices {
 		w.pay(t, inv, 1000, "usd", "pm_card_visa")
 	}
-	// From the last payment, because the emulator's latency slows the
-	// test's own Stripe calls too.
-	start := time.Now()
+	// Wall time is the benchmark's to measure (make bench-events); here
+	// the property is the order: the known payments reach the CRM while
+	// the unknown ones still wait for their reads, which are paced and
+	// take far longer than the known payments' own events.
 	eventually(t, "the known payments Paid in the CRM", func() bool {
 		for _, inv := range invoices {
 			if w.crmInvoice(t, inv).Status != "Paid" {
@@ -184,10 +185,13 @@ func TestUnknownPaymentIntentsDoNotDelayKnownOnes(t *testing.T) {
 		}
 		return true
 	})
-	took := time.Since(start)
-	t.Logf("%d known payments Paid in the CRM %s after the last was made, behind %d unknown events", known, took.Round(time.Millisecond), unknown)
-	if took > 2*time.Second {
-		t.Errorf("the known payments took %s, want under 2 s", took)
+	b, err := w.db.InboxBacklog(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d known payments Paid in the CRM with %d of %d unknown events still waiting", known, b.Events, unknown)
+	if b.Events < unknown/2 {
+		t.Errorf("only %d of %d unknown events were still waiting when the known payments were Paid: the known ones were held up behind them", b.Events, unknown)
 	}
 }
 

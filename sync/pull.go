@@ -119,8 +119,12 @@ func (e *Engine) pullPayments(ctx context.Context, run *stripesync.SyncRun, sinc
 
 // PullInvoices copies the invoices changed since its cursor from the CRM
 // into the ledger, which recomputes their rollups and queues the CRM
-// write-back where the CRM is behind. The scheduler runs it after the
-// account push.
+// write-back where the CRM is behind. With LinkConfig.AutoIssue it then
+// issues a payment link for each invoice of the batch that has a balance
+// due and no link in the CRM yet (never a second one for an invoice that
+// has one: a pull does not churn tokens); the write-back puts the links in
+// Payment_Link__c, in the same Collections calls as the rollups. The
+// scheduler runs it after the account push.
 func (e *Engine) PullInvoices(ctx context.Context) (stripesync.SyncRun, error) {
 	if e.payments == nil {
 		return stripesync.SyncRun{}, errors.New("sync: the invoice pull needs Config.Payments and Config.Queue")
@@ -142,6 +146,11 @@ func (e *Engine) PullInvoices(ctx context.Context) (stripesync.SyncRun, error) {
 		}
 		if err := e.payments.SaveInvoices(ctx, batch); err != nil {
 			return err
+		}
+		// Before the cursor moves: links that fail to be issued are
+		// tried again by the next pull.
+		if _, err := e.autoIssueLinks(ctx, batch); err != nil {
+			return fmt.Errorf("issue payment links: %w", err)
 		}
 		// Saved in stream order, so the last one is the new watermark.
 		last := batch[len(batch)-1].ModStamp

@@ -44,7 +44,7 @@ const idlePoll = time.Second
 
 // RunWorkers runs the background workers until ctx ends: the Stripe event
 // processor, the CRM write-back of payments and invoices, the receipt
-// mailer and the CRM trigger processor. Each drains its queue, then sleeps
+// mailer, the CRM trigger processor and the payment-link mailer. Each drains its queue, then sleeps
 // until woken or idlePoll.
 func (e *Engine) RunWorkers(ctx context.Context) error {
 	if e.payments == nil {
@@ -62,6 +62,9 @@ func (e *Engine) RunWorkers(ctx context.Context) error {
 	}
 	if e.triggers != nil {
 		g.Go(func() error { return e.loop(ctx, "triggers", e.wake.triggers, pace{}, e.ProcessTriggers) })
+	}
+	if e.links != nil && e.links.Mailer != nil {
+		g.Go(func() error { return e.loop(ctx, "link-mail", e.links.wake, pace{}, e.SendPaymentLinks) })
 	}
 	return g.Wait()
 }

@@ -139,6 +139,13 @@ func (e *Engine) writeBackInvoices(ctx context.Context) (int, error) {
 	}
 	ids, byID, bad := groupJobs(jobs)
 	e.failJobs(ctx, bad, errors.New("malformed job payload"))
+	issued := map[string]stripesync.IssuedLink{}
+	if e.links != nil {
+		if issued, err = e.links.Ledger.IssuedLinks(ctx, ids); err != nil {
+			e.failJobs(ctx, jobs, err)
+			return len(jobs), err
+		}
+	}
 	var updates []stripesync.InvoiceUpdate
 	var updateJobs [][]stripesync.Job
 	for _, id := range ids {
@@ -153,9 +160,15 @@ func (e *Engine) writeBackInvoices(ctx context.Context) (int, error) {
 			}
 			continue
 		}
-		updates = append(updates, stripesync.InvoiceUpdate{
-			InvoiceID: id, AmountPaid: roll.Paid, BalanceDue: roll.Balance, Status: roll.Status,
-		})
+		u := stripesync.InvoiceUpdate{InvoiceID: id, AmountPaid: roll.Paid, BalanceDue: roll.Balance, Status: roll.Status}
+		// The issued link, or none once the invoice is Paid or Void. A
+		// link the daemon owns is sent whether or not the ledger's copy
+		// of the CRM (as of the last pull) already shows it: the copy
+		// may predate the daemon's own last write.
+		if link, write := stripesync.LinkWrite(inv, roll, issued[id]); write || issued[id].Set() {
+			u.PaymentLink = &link
+		}
+		updates = append(updates, u)
 		updateJobs = append(updateJobs, byID[id])
 	}
 	if len(updates) == 0 {

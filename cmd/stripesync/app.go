@@ -15,8 +15,11 @@ import (
 
 	"github.com/stripesync/stripesync"
 	"github.com/stripesync/stripesync/crm"
+	"github.com/stripesync/stripesync/httpapi"
+	"github.com/stripesync/stripesync/links"
 	"github.com/stripesync/stripesync/metrics"
 	"github.com/stripesync/stripesync/receipts"
+	"github.com/stripesync/stripesync/staff"
 	"github.com/stripesync/stripesync/store"
 	"github.com/stripesync/stripesync/stripeclient"
 	syncer "github.com/stripesync/stripesync/sync"
@@ -35,6 +38,9 @@ type app struct {
 	links    *receiptLinks
 	// receiptSender mails receipts; nil when mail is off.
 	receiptSender syncer.ReceiptSender
+	// linkSigner signs payment and portal links; nil (links off) without
+	// STRIPESYNC_SIGNING_KEY.
+	linkSigner *links.Signer
 }
 
 // newLogger builds the process logger from the configured format and level.
@@ -135,12 +141,18 @@ func (a *app) buildAdapters() error {
 		a.logger.Warn("STRIPESYNC_SIGNING_KEY is not set: receipt links are signed with a random key and stop working when the process restarts")
 	}
 	a.links = links
+	var sender *receipts.Sender
 	if a.cfg.SMTPURL != "" {
 		mailer, err := receipts.NewMailer(receipts.MailConfig{URL: a.cfg.SMTPURL, From: a.cfg.MailFrom})
 		if err != nil {
 			return err
 		}
-		a.receiptSender = receipts.Sender{Mailer: mailer, Link: links.URL}
+		sender = &receipts.Sender{Mailer: mailer, Link: links.URL}
+		a.receiptSender = sender
+	}
+	linkCfg, err := a.linkConfig(sender)
+	if err != nil {
+		return err
 	}
 	a.engine, err = syncer.New(syncer.Config{
 		CRM:           a.crm,
@@ -152,10 +164,67 @@ func (a *app) buildAdapters() error {
 		TriggerWindow: triggerWindow,
 		Receipts:      a.receiptSender,
 		Business:      stripesync.Business{Name: a.cfg.BusinessName, Address: a.cfg.BusinessAddress, Email: a.cfg.MailFrom},
+		Links:         linkCfg,
 		Logger:        a.logger.With("component", "sync"),
 		Observer:      a.metrics,
 	})
 	return err
+}
+
+// linkConfig turns payment and portal links on when a signing key is
+// set. Links share STRIPESYNC_SIGNING_KEY with receipt links: the two
+// signers MAC under different purpose prefixes ("link:", "receipt:"), so
+// a token of one kind never passes as the other.
+func (a *app) linkConfig(sender *receipts.Sender) (*syncer.LinkConfig, error) {
+	if a.cfg.SigningKey == "" {
+		a.logger.Warn("STRIPESYNC_SIGNING_KEY is not set: payment and portal links are off")
+		return nil, nil
+	}
+	signer, err := links.NewSigner([]byte(a.cfg.SigningKey))
+	if err != nil {
+		return nil, err
+	}
+	a.linkSigner = signer
+	cfg := &syncer.LinkConfig{
+		Signer:      signer,
+		PublicURL:   a.cfg.PublicURL,
+		TTL:         a.cfg.LinkTTL,
+		AutoIssue:   a.cfg.AutoPaymentLinks,
+		Ledger:      a.db,
+		Revocations: a.db,
+	}
+	if sender != nil {
+		cfg.Mailer = sender
+	}
+	return cfg, nil
+}
+
+// staffRoutes turns the staff API on when a token file is configured.
+func (a *app) staffRoutes(hcfg *httpapi.Config) error {
+	if a.cfg.StaffTokensFile == "" {
+		a.logger.Info("STRIPESYNC_STAFF_TOKENS_FILE is not set: the staff API is off")
+		return nil
+	}
+	tokens, err := staff.Open(a.cfg.StaffTokensFile)
+	if err != nil {
+		return err
+	}
+	hcfg.Staff = tokens.Authenticate
+	if a.linkSigner == nil {
+		return nil
+	}
+	hcfg.Links = &httpapi.LinkConfig{
+		Issue: func(ctx context.Context, invoiceID string, email bool, requestID string) (httpapi.IssuedLink, error) {
+			l, err := a.engine.IssuePaymentLink(ctx, syncer.LinkRequest{InvoiceID: invoiceID, Email: email, RequestID: requestID})
+			return httpapi.IssuedLink{URL: l.URL, ExpiresAt: l.ExpiresAt, Emailed: l.Emailed}, err
+		},
+		Revoke: a.engine.RevokePaymentLinks,
+		Portal: func(ctx context.Context, accountID string) (httpapi.IssuedLink, error) {
+			url, expires, err := a.engine.PortalLink(ctx, accountID)
+			return httpapi.IssuedLink{URL: url, ExpiresAt: expires}, err
+		},
+	}
+	return nil
 }
 
 // Close releases the database.

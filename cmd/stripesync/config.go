@@ -47,12 +47,21 @@ type Config struct {
 	SMTPURL         string // STRIPESYNC_SMTP_URL: smtp:// or smtps://, may hold a password; "" turns mail off
 	MailFrom        string // STRIPESYNC_MAIL_FROM
 	OpsEmail        string // STRIPESYNC_OPS_EMAIL: where failure notices go
-	// SigningKey signs receipt download links (STRIPESYNC_SIGNING_KEY, at
-	// least 32 characters); "" makes serve use a random key per process,
-	// so links do not survive a restart. Secret.
-	SigningKey      string
-	BusinessName    string   // STRIPESYNC_BUSINESS_NAME: the seller on receipts
-	BusinessAddress []string // STRIPESYNC_BUSINESS_ADDRESS: lines separated by "|"
+	// SigningKey signs receipt download links and payment and portal
+	// links (STRIPESYNC_SIGNING_KEY, at least 32 characters); "" makes
+	// serve sign receipt links with a random key per process, so they do
+	// not survive a restart, and turns payment links off. Secret.
+	SigningKey string
+	// LinkTTL is how long payment and portal links work
+	// (STRIPESYNC_LINK_TTL). Links are signed with SigningKey and are off
+	// without it.
+	LinkTTL time.Duration
+	// AutoPaymentLinks issues a payment link for every invoice with a
+	// balance due that the invoice pull reads while the CRM holds none
+	// (STRIPESYNC_AUTO_PAYMENT_LINKS).
+	AutoPaymentLinks bool
+	BusinessName     string   // STRIPESYNC_BUSINESS_NAME: the seller on receipts
+	BusinessAddress  []string // STRIPESYNC_BUSINESS_ADDRESS: lines separated by "|"
 
 	AccountSyncEvery time.Duration // STRIPESYNC_ACCOUNT_SYNC_EVERY
 	PaymentSyncEvery time.Duration // STRIPESYNC_PAYMENT_SYNC_EVERY
@@ -109,7 +118,7 @@ type setting struct {
 // problem is reported together in a *ConfigError.
 func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, needs Needs) (Config, error) {
 	var c Config
-	var rate, accountEvery, paymentEvery, retention, address string
+	var rate, accountEvery, paymentEvery, retention, address, linkTTL, autoLinks string
 	settings := []setting{
 		{"STRIPESYNC_DATABASE_URL", "database-url", "sqlite:stripesync.db", "database, sqlite:PATH or postgres://…", &c.DatabaseURL},
 		{"STRIPESYNC_LISTEN", "listen", "127.0.0.1:8080", "HTTP listen address", &c.Listen},
@@ -133,6 +142,8 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, nee
 		{"STRIPESYNC_MAIL_FROM", "mail-from", "", "sender address of mail", &c.MailFrom},
 		{"STRIPESYNC_OPS_EMAIL", "ops-email", "", "address that receives failure notices", &c.OpsEmail},
 		{"STRIPESYNC_SIGNING_KEY", "", "", "", &c.SigningKey},
+		{"STRIPESYNC_LINK_TTL", "link-ttl", "720h", "how long payment and portal links work", &linkTTL},
+		{"STRIPESYNC_AUTO_PAYMENT_LINKS", "auto-payment-links", "true", "issue a payment link for each invoice with a balance due that the CRM shows without one", &autoLinks},
 		{"STRIPESYNC_BUSINESS_NAME", "business-name", "", "the seller's name printed on receipts", &c.BusinessName},
 		{"STRIPESYNC_BUSINESS_ADDRESS", "business-address", "", "the seller's address on receipts, lines separated by |", &address},
 		{"STRIPESYNC_ACCOUNT_SYNC_EVERY", "account-sync-every", "1h", "interval of the account push", &accountEvery},
@@ -181,6 +192,12 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, nee
 	c.AccountSyncEvery = parseInterval(&p, source[&accountEvery], accountEvery)
 	c.PaymentSyncEvery = parseInterval(&p, source[&paymentEvery], paymentEvery)
 	c.EventRetention = parseRetention(&p, source[&retention], retention)
+	c.LinkTTL = parseInterval(&p, source[&linkTTL], linkTTL)
+	if auto, err := strconv.ParseBool(autoLinks); err != nil {
+		p.add("%s: %q is not true or false", source[&autoLinks], autoLinks)
+	} else {
+		c.AutoPaymentLinks = auto
+	}
 	for _, line := range strings.Split(address, "|") {
 		if line = strings.TrimSpace(line); line != "" {
 			c.BusinessAddress = append(c.BusinessAddress, line)
@@ -461,6 +478,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("mail_from", c.MailFrom),
 		slog.String("ops_email", c.OpsEmail),
 		slog.String("signing_key", redact(c.SigningKey)),
+		slog.Duration("link_ttl", c.LinkTTL),
+		slog.Bool("auto_payment_links", c.AutoPaymentLinks),
 		slog.String("business_name", c.BusinessName),
 		slog.Duration("account_sync_every", c.AccountSyncEvery),
 		slog.Duration("payment_sync_every", c.PaymentSyncEvery),

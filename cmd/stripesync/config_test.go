@@ -85,6 +85,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		AccountSyncEvery:     time.Hour,
 		PaymentSyncEvery:     15 * time.Minute,
 		EventRetention:       30 * 24 * time.Hour,
+		LinkTTL:              720 * time.Hour,
+		AutoPaymentLinks:     true,
 		LogFormat:            "json",
 		LogLevel:             "info",
 	}

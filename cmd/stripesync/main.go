@@ -27,6 +27,11 @@ Usage:
   stripesync sync payments [--since T]  pull Stripe payments into the ledger and the CRM now
   stripesync receipt --payment ID [-o FILE | --resend]
                                      a payment's receipt: its link, the PDF, or mail it again
+  stripesync link --invoice ID [--email | --revoke]
+                                     print a new payment link (written to Payment_Link__c,
+                                     with --email also mailed), or revoke every link issued
+  stripesync staff add NAME          make a staff API token (printed once; its hash is kept)
+  stripesync staff list              the names in STRIPESYNC_STAFF_TOKENS_FILE
   stripesync version                 print the version
 
 Configuration comes from the environment (STRIPESYNC_*, STRIPE_*, SALESFORCE_*);
@@ -65,6 +70,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = cmdSync(ctx, rest, getenv, stdout, stderr)
 	case "receipt":
 		err = cmdReceipt(ctx, rest, getenv, stdout, stderr)
+	case "link":
+		err = cmdLink(ctx, rest, getenv, stdout, stderr)
+	case "staff":
+		err = cmdStaff(ctx, rest, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "stripesync", version)
 	case "help", "-h", "-help", "--help":

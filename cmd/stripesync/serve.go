@@ -97,6 +97,9 @@ func (a *app) serve(ctx context.Context, listening func(addr string)) error {
 		Metrics:    metrics.Handler(a.registry),
 		ReceiptPDF: a.receiptPDF,
 	}
+	if err := a.staffRoutes(&hcfg); err != nil {
+		return err
+	}
 	if a.cfg.StripeWebhookSecret != "" {
 		secrets := []string{a.cfg.StripeWebhookSecret}
 		hcfg.Webhook = &httpapi.WebhookConfig{

@@ -25,6 +25,9 @@ type Message struct {
 	// Text is the first text/plain part that is not an attachment,
 	// transfer-decoded, with CRLF line ends turned into LF.
 	Text string
+	// HTML is the first text/html part that is not an attachment, decoded
+	// the same way.
+	HTML string
 	// MessageID is the Message-ID header as sent, angle brackets included.
 	MessageID   string
 	Attachments []Attachment
@@ -101,6 +104,8 @@ func (m *Message) walk(h textproto.MIMEHeader, body io.Reader) error {
 		m.Attachments = append(m.Attachments, Attachment{Name: name, ContentType: mediaType, Data: data})
 	case mediaType == "text/plain" && m.Text == "":
 		m.Text = strings.ReplaceAll(string(data), "\r\n", "\n")
+	case mediaType == "text/html" && m.HTML == "":
+		m.HTML = strings.ReplaceAll(string(data), "\r\n", "\n")
 	}
 	return nil
 }

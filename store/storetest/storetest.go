@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 	t.Run("Events", func(t *testing.T) { testEvents(t, setup) })
 	t.Run("Triggers", func(t *testing.T) { testTriggers(t, setup) })
 	t.Run("Prune", func(t *testing.T) { testPrune(t, setup) })
+	t.Run("Collection", func(t *testing.T) { testCollection(t, setup) })
 }
 
 // setupFunc gives a subtest its own store, whose clock it controls.

@@ -19,6 +19,7 @@ type apiError struct {
 	Charge        string `json:"charge,omitempty"`
 	PaymentIntent any    `json:"payment_intent,omitempty"`
 	PaymentMethod any    `json:"payment_method,omitempty"`
+	SetupIntent   any    `json:"setup_intent,omitempty"`
 	RequestLogURL string `json:"request_log_url,omitempty"`
 }
 

@@ -20,13 +20,15 @@ func TestCompleteCheckoutCard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Checkout saves the method (setup_future_usage) before it pays.
 	if diff := cmp.Diff([]string{
-		"payment_intent.created", "charge.succeeded", "payment_intent.succeeded", "checkout.session.completed",
+		"payment_method.attached", "payment_intent.created", "charge.succeeded", "payment_intent.succeeded",
+		"checkout.session.completed",
 	}, eventTypes(s)); diff != "" {
 		t.Fatalf("events (-want +got):\n%s", diff)
 	}
 	events := s.Events()
-	sess := object(t, events[3])
+	sess := object(t, events[4])
 	for name, want := range map[string]any{
 		"id": sessID, "object": "checkout.session", "payment_intent": piID, "payment_status": "paid",
 		"status": "complete", "customer": cus, "amount_total": float64(12500), "currency": "usd",

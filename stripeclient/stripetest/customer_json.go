@@ -83,6 +83,7 @@ func renderCustomer(r *customerRecord) any {
 		PreferredLocales:    slices.Clone(c.PreferredLocales),
 		TaxExempt:           c.TaxExempt,
 	}
+	out.InvoiceSettings.DefaultPaymentMethod = nullable(c.DefaultPaymentMethod)
 	if out.Metadata == nil {
 		out.Metadata = map[string]string{}
 	}

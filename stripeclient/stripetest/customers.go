@@ -30,6 +30,9 @@ type Customer struct {
 	NextInvoiceSequence int64
 	PreferredLocales    []string
 	TaxExempt           string // none, exempt or reverse
+	// DefaultPaymentMethod is invoice_settings[default_payment_method]: a
+	// pm_ id attached to the customer, or "".
+	DefaultPaymentMethod string
 
 	Deleted bool
 	Created time.Time
@@ -143,8 +146,10 @@ func customerEndpoints() []endpoint {
 		},
 		{
 			method: http.MethodPost, path: "/v1/customers/{id}",
-			params: withCommon(customerFields),
-			notEmulated: []string{"cash_balance", "coupon", "default_source", "invoice_settings",
+			params: withCommon(merge(customerFields, map[string]param{
+				"invoice_settings": {kind: kObject, children: map[string]param{"default_payment_method": {}}},
+			})),
+			notEmulated: []string{"cash_balance", "coupon", "default_source",
 				"promotion_code", "shipping", "source", "tax", "validate"},
 			check: checkCustomer,
 			run:   (*Server).updateCustomer,
@@ -309,6 +314,11 @@ func applyCustomer(c *Customer, f form) {
 			}
 		case "metadata":
 			applyMetadata(c.Metadata, f)
+		case "invoice_settings":
+			is, _ := v.(form)
+			if pm, ok := is.str("default_payment_method"); ok {
+				c.DefaultPaymentMethod = pm
+			}
 		}
 	}
 }
@@ -367,6 +377,17 @@ func (s *Server) updateCustomer(c *call) (any, *apiError) {
 	applyCustomer(&next, c.params)
 	if len(next.Metadata) > maxMetadataKeys {
 		return nil, tooManyKeys()
+	}
+	if id := next.DefaultPaymentMethod; id != "" && id != r.DefaultPaymentMethod {
+		const param = "invoice_settings[default_payment_method]"
+		pm, ok := s.pay.methods[id]
+		if !ok || !c.scope.sees(pm.account, pm.livemode) {
+			return nil, invalidRequest(http.StatusBadRequest, "resource_missing", param, "No such PaymentMethod: '%s'", id)
+		}
+		if pm.customer != r.ID {
+			return nil, invalidParam("", param,
+				"The customer does not have a payment method with the ID %s. The payment method must be attached to the customer.", id)
+		}
 	}
 	before := renderCustomer(r)
 	r.Customer = next

@@ -22,9 +22,11 @@
 // calls see only their connected account's objects.
 //
 // Resources live one per file (customers.go, paymentintents.go,
-// charges.go, refunds.go, events.go); each contributes its endpoints to the
-// router and its state to the Server. Lists (list.go) and search
-// (search.go) are shared helpers.
+// charges.go, refunds.go, events.go, paymentmethods_api.go,
+// setupintents.go, microdeposits.go, checkout_sessions.go,
+// billingportal.go); each contributes its endpoints to the router and its
+// state to the Server. Lists (list.go) and search (search.go) are shared
+// helpers.
 //
 // # Payments
 //
@@ -47,6 +49,38 @@
 // Refunds (POST /v1/refunds) show on the charge. [Server.Dispute],
 // [Server.CompleteCheckout] and [Server.Pay] make happen what customers and
 // banks do outside any API call.
+//
+// # Checkout, hosted pages, saved methods
+//
+// POST /v1/checkout/sessions makes sessions in mode payment (line_items
+// with price_data) or setup, with Stripe's checks (expires_at 30 minutes to
+// 24 hours ahead, us_bank_account only in USD); GET retrieves and lists
+// them (filters payment_intent, customer), POST …/expire expires an open
+// one. A session's url is a real page served by the emulator's own HTTP
+// server at <base URL>/checkout/pay/{cs_id} (the base is Options.PublicURL
+// or the URL Start listens on). It is server-rendered HTML that works
+// without JavaScript, so tests drive it with form posts or a headless
+// browser; checkout_page.go lists its element ids. Stripe's test cards and
+// test bank accounts behave as documented: declines show Stripe's message
+// and leave the session open, 3D Secure cards go through an emulated
+// challenge page, a bank account linked by instant verification pays at
+// once (processing), one entered by hand waits for micro-deposits, verified
+// on the page at next_action's hosted_verification_url
+// (microdeposit_page.go) or with verify_microdeposits. The PaymentIntent
+// (or, in setup mode, SetupIntent) is made when the customer confirms; it
+// gets payment_intent_data, not the session's metadata. A completed
+// session redirects (303) to success_url with {CHECKOUT_SESSION_ID}
+// replaced. [Server.CompleteCheckout] runs the same path from Go, and
+// [Server.ExpireCheckoutSessions] expires the sessions whose time has come
+// (they also expire by themselves when next read).
+//
+// SetupIntents (create, retrieve, confirm, cancel, verify_microdeposits)
+// save a method on a customer; PaymentMethods can be retrieved, listed
+// (GET /v1/payment_methods?customer=, GET /v1/customers/{id}/payment_methods),
+// attached and detached, and a customer's
+// invoice_settings[default_payment_method] set. POST
+// /v1/billing_portal/sessions returns a session whose url is a page listing
+// the customer's methods (billingportal.go).
 //
 // # Events and webhooks
 //
@@ -87,10 +121,14 @@
 // lists); on customers expand[] is accepted and ignored. An update's
 // address replaces the whole address (whether Stripe merges nested hashes
 // other than metadata is unverified; the daemon always sends the whole
-// address). Test bank accounts count as verified (no microdeposits), an
+// address). Test bank accounts given by magic id count as verified (only
+// one entered by hand on the Checkout page goes through micro-deposits), an
 // ACH confirmation needs mandate_data unless the method was saved with a
 // mandate, capture_method=manual is not emulated, and refunds succeed at
-// once. The ACH return messages and the type of an ACH
+// once. Checkout Sessions without payment_method_types offer cards only,
+// create a customer (customer_creation if_required) only when a method is
+// saved, and show no saved methods; billing portal sessions never expire
+// and the portal page changes nothing. The ACH return messages and the type of an ACH
 // last_payment_error (invalid_request_error) are unverified. Webhook
 // endpoints receive the events of every account and mode.
 package stripetest

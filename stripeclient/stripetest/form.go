@@ -2,6 +2,7 @@ package stripetest
 
 import (
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -20,18 +21,20 @@ const (
 	kMap    // free string keys: metadata[crm_account_id]
 	kList   // list of strings: preferred_locales[0], expand[]
 	kRange  // integer or gt/gte/lt/lte object: created, created[gte]
+	kItems  // indexed list of objects with fixed children: line_items[0][quantity]
 )
 
-// param describes one accepted parameter; children is set for kObject.
+// param describes one accepted parameter; children is set for kObject and
+// kItems (the fields of each item).
 type param struct {
 	kind     kind
 	children map[string]param
 }
 
 // form is a decoded request. Values are a string for scalars (already
-// checked against their kind), a map[string]any for objects and maps, a
-// []string for lists, and "" for an object, map or list sent empty, which
-// Stripe reads as "unset".
+// checked against their kind), a form for objects and maps, a []string for
+// lists, a []form for lists of objects (in index order), and "" for an
+// object, map or list sent empty, which Stripe reads as "unset".
 type form map[string]any
 
 // decode turns form values into a form tree, accepting only the parameters
@@ -164,6 +167,32 @@ func place(dst form, spec map[string]param, segs, vs []string, prefix string) *a
 			dst[name] = child
 		}
 		child[op] = last
+	case kItems:
+		if len(rest) == 0 {
+			if last != "" {
+				return invalidParam("", full, "Invalid array")
+			}
+			dst[name] = ""
+			return nil
+		}
+		i, err := strconv.Atoi(rest[0])
+		if err != nil || i < 0 || len(rest) < 2 {
+			return invalidParam("", full, "Invalid array")
+		}
+		acc, ok := dst[name].(*itemsAcc)
+		if !ok {
+			acc = &itemsAcc{}
+			dst[name] = acc
+		}
+		item, ok := acc.items[i]
+		if !ok {
+			if acc.items == nil {
+				acc.items = map[int]form{}
+			}
+			item = form{}
+			acc.items[i] = item
+		}
+		return place(item, p.children, rest[1:], vs, bracketed(full, rest[0]))
 	case kList:
 		if len(rest) == 0 {
 			if last != "" {
@@ -210,11 +239,24 @@ func checkScalar(k kind, name, v string) *apiError {
 	return nil
 }
 
+// itemsAcc collects the items of a kItems list while decoding.
+type itemsAcc struct {
+	items map[int]form
+}
+
 func finishLists(f form) {
 	for k, v := range f {
 		switch v := v.(type) {
 		case form:
 			finishLists(v)
+		case *itemsAcc:
+			idx := slices.Sorted(maps.Keys(v.items))
+			items := make([]form, 0, len(idx))
+			for _, i := range idx {
+				finishLists(v.items[i])
+				items = append(items, v.items[i])
+			}
+			f[k] = items
 		case *listAcc:
 			idx := make([]int, 0, len(v.indexed))
 			for i := range v.indexed {

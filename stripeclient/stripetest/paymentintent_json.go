@@ -69,9 +69,18 @@ type paymentErrorJSON struct {
 	Type          string             `json:"type"`
 }
 
+// nextActionJSON is next_action: use_stripe_sdk for 3D Secure, or
+// verify_with_microdeposits for a bank account entered by hand.
 type nextActionJSON struct {
-	Type         string   `json:"type"`
-	UseStripeSDK struct{} `json:"use_stripe_sdk"`
+	Type                    string           `json:"type"`
+	UseStripeSDK            *struct{}        `json:"use_stripe_sdk,omitempty"`
+	VerifyWithMicrodeposits *verifyMicroJSON `json:"verify_with_microdeposits,omitempty"`
+}
+
+type verifyMicroJSON struct {
+	ArrivalDate           int64  `json:"arrival_date"`
+	HostedVerificationURL string `json:"hosted_verification_url"`
+	MicrodepositType      string `json:"microdeposit_type"`
 }
 
 type pmOptionsJSON struct {
@@ -88,6 +97,23 @@ type pmOptionsCardJSON struct {
 
 type pmOptionsBankJSON struct {
 	VerificationMethod string `json:"verification_method"`
+}
+
+// renderPaymentError renders last_payment_error (or a SetupIntent's
+// last_setup_error) with the method that failed; nil is null.
+func (s *Server) renderPaymentError(e *PaymentError, failed *paymentMethod) *paymentErrorJSON {
+	if e == nil {
+		return nil
+	}
+	out := &paymentErrorJSON{
+		Charge: e.Charge, Code: e.Code, DeclineCode: e.DeclineCode, DocURL: docURL(e.Code),
+		Message: e.Message, Type: e.Type,
+	}
+	if failed != nil {
+		pm := s.renderMethod(failed)
+		out.PaymentMethod = &pm
+	}
+	return out
 }
 
 // renderIntent renders r; exp["latest_charge"] expands the latest charge.
@@ -123,18 +149,9 @@ func (s *Server) renderIntent(r *intentRecord, exp map[string]bool) paymentInten
 		out.CanceledAt = &at
 		out.CancellationReason = nullable(r.CancellationReason)
 	}
-	if e := r.LastPaymentError; e != nil {
-		out.LastPaymentError = &paymentErrorJSON{
-			Charge: e.Charge, Code: e.Code, DeclineCode: e.DeclineCode, DocURL: docURL(e.Code),
-			Message: e.Message, Type: e.Type,
-		}
-		if r.failedMethod != nil {
-			pm := s.renderMethod(r.failedMethod)
-			out.LastPaymentError.PaymentMethod = &pm
-		}
-	}
+	out.LastPaymentError = s.renderPaymentError(r.LastPaymentError, r.failedMethod)
 	if r.Status == piRequiresAction {
-		out.NextAction = &nextActionJSON{Type: "use_stripe_sdk"}
+		out.NextAction = s.nextAction(r.micro)
 	}
 	for _, t := range r.PaymentMethodTypes {
 		switch t {

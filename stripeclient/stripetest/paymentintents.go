@@ -89,6 +89,7 @@ type intentRecord struct {
 	failedMethod   *paymentMethod // last_payment_error.payment_method
 	session        string         // the Checkout Session that made it
 	timer          *time.Timer    // pending ACH settlement
+	micro          *microdeposits // pending verification of a bank account entered by hand
 }
 
 // mandateDataParam is mandate_data: the customer's acceptance of an ACH
@@ -365,7 +366,10 @@ type confirmation struct {
 	returnURL  string
 	// authenticated is set when the customer completed 3D Secure on the
 	// page (Pay, CompleteCheckout), so cards that ask for it succeed.
-	authenticated    bool
+	authenticated bool
+	// microdeposits is set when the customer entered the bank account by
+	// hand on a page: it must be verified before it can be debited.
+	microdeposits    bool
 	setupFutureUsage string // "" keeps the PaymentIntent's
 	receiptEmail     string
 }
@@ -643,6 +647,15 @@ func (s *Server) attempt(o origin, r *intentRecord, cf confirmation) *apiError {
 		}
 		fails = &failure{code: "authentication_required", declineCode: "authentication_required", message: msgAuth}
 	}
+	if tm.kind == typeBankPM && cf.microdeposits {
+		if cf.mandate && r.SetupFutureUsage != "" {
+			pm.mandated = true
+		}
+		r.Status = piRequiresAction
+		r.micro = s.startMicrodeposits(r.ID)
+		s.emit(sc, o, "payment_intent.requires_action", s.renderIntent(r, nil), nil)
+		return nil
+	}
 	ch := s.newCharge(r, pm, cf.moto)
 	r.LatestCharge = ch.ID
 	switch {
@@ -651,7 +664,7 @@ func (s *Server) attempt(o origin, r *intentRecord, cf confirmation) *apiError {
 		if cf.mandate && r.SetupFutureUsage != "" {
 			pm.mandated = true
 		}
-		s.attach(r, pm)
+		s.attach(o, r, pm)
 		s.emit(sc, o, "charge.pending", s.renderCharge(ch), nil)
 		s.emit(sc, o, "payment_intent.processing", s.renderIntent(r, nil), nil)
 		s.scheduleSettle(r)
@@ -676,10 +689,26 @@ func (s *Server) attempt(o origin, r *intentRecord, cf confirmation) *apiError {
 	ch.succeed()
 	r.Status = piSucceeded
 	r.AmountReceived = r.Amount
-	s.attach(r, pm)
+	s.attach(o, r, pm)
 	s.emit(sc, o, "charge.succeeded", s.renderCharge(ch), nil)
 	s.emit(sc, o, "payment_intent.succeeded", s.renderIntent(r, nil), nil)
 	return nil
+}
+
+// Stripe's failure of a 3D Secure authentication the customer did not
+// complete.
+const (
+	codeAuthFailure = "payment_intent_authentication_failure"
+	msgAuthFailure  = "The provided PaymentMethod has failed authentication. You can provide payment_method_data or a new PaymentMethod to attempt to fulfill this PaymentIntent again."
+)
+
+// failAuthentication ends r's 3D Secure challenge as failed: r goes back
+// to requires_payment_method. The caller holds s.mu.
+func (s *Server) failAuthentication(o origin, r *intentRecord) {
+	pm := s.pay.methods[r.PaymentMethod]
+	s.failIntent(r, pm, &PaymentError{Type: typeInvalidRequest, Code: codeAuthFailure, Message: msgAuthFailure})
+	r.LastPaymentError.Charge = ""
+	s.emit(scope{account: r.Account, livemode: r.Livemode}, o, "payment_intent.payment_failed", s.renderIntent(r, nil), nil)
 }
 
 // failIntent records a failed attempt: the PaymentIntent wants a new
@@ -693,10 +722,10 @@ func (s *Server) failIntent(r *intentRecord, pm *paymentMethod, e *PaymentError)
 }
 
 // attach saves the method on the customer when the payment asked for it
-// (setup_future_usage).
-func (s *Server) attach(r *intentRecord, pm *paymentMethod) {
-	if r.SetupFutureUsage != "" && r.Customer != "" {
-		pm.customer = r.Customer
+// (setup_future_usage), with payment_method.attached.
+func (s *Server) attach(o origin, r *intentRecord, pm *paymentMethod) {
+	if r.SetupFutureUsage != "" && r.Customer != "" && pm.customer == "" {
+		s.attachMethod(o, pm, r.Customer)
 	}
 }
 

@@ -40,6 +40,16 @@ type testMethod struct {
 	neverSettles bool
 	// disputed ACH debits are disputed right after they settle.
 	disputed bool
+	// chargeOnly cards can be attached to a customer though every charge
+	// fails (pm_card_chargeCustomerFail); the other decline cards can't be
+	// attached.
+	chargeOnly bool
+}
+
+// attachable reports whether Stripe lets the method be attached to a
+// customer: not the decline cards, whose attach fails with the decline.
+func (tm testMethod) attachable() bool {
+	return tm.fails == nil || tm.chargeOnly || tm.kind == typeBankPM
 }
 
 // Decline messages as Stripe words them to the customer.
@@ -75,8 +85,9 @@ var testMethods = map[string]testMethod{
 	"pm_card_chargeDeclinedExpiredCard":                {kind: typeCardPM, brand: "visa", funding: "credit", last4: "0069", fails: &failure{code: "expired_card", message: "Your card has expired."}},
 	"pm_card_chargeDeclinedIncorrectCvc":               {kind: typeCardPM, brand: "visa", funding: "credit", last4: "0127", fails: &failure{code: "incorrect_cvc", message: "Your card's security code is incorrect."}},
 	"pm_card_chargeDeclinedProcessingError":            {kind: typeCardPM, brand: "visa", funding: "credit", last4: "0119", fails: &failure{code: "processing_error", message: "An error occurred while processing your card. Try again in a little bit."}},
-	"pm_card_chargeCustomerFail":                       {kind: typeCardPM, brand: "visa", funding: "credit", last4: "0341", fails: cardDecline("generic_decline", msgDeclined)},
+	"pm_card_chargeCustomerFail":                       {kind: typeCardPM, brand: "visa", funding: "credit", last4: "0341", fails: cardDecline("generic_decline", msgDeclined), chargeOnly: true},
 	"pm_card_authenticationRequired":                   {kind: typeCardPM, brand: "visa", funding: "credit", last4: "3184", needsAuth: true},
+	"pm_card_threeDSecure2Required":                    {kind: typeCardPM, brand: "visa", funding: "credit", last4: "3220", needsAuth: true},
 
 	"pm_usBankAccount_success":            {kind: typeBankPM, last4: "6789"},
 	"pm_usBankAccount_accountClosed":      {kind: typeBankPM, last4: "1113", fails: achReturn("account_closed", "The customer's bank account has been closed.")},
@@ -106,7 +117,14 @@ type paymentMethod struct {
 	// mandated bank accounts have a reusable mandate and may be debited
 	// without new mandate_data.
 	mandated bool
-	created  time.Time
+	// detached methods were attached once and may not be used again.
+	detached bool
+	// What a hosted page collected: the card's expiry (0 means the test
+	// cards' default) and the billing details.
+	expMonth, expYear int64
+	name, email       string
+	seq               int64
+	created           time.Time
 }
 
 // resolveMethod turns a payment_method parameter into a PaymentMethod the
@@ -114,12 +132,7 @@ type paymentMethod struct {
 // looked up.
 func (s *Server) resolveMethod(sc scope, id string) (*paymentMethod, *apiError) {
 	if tm, ok := testMethods[id]; ok {
-		pm := &paymentMethod{
-			id: newID("pm_"), account: sc.account, livemode: sc.livemode,
-			method: tm, created: s.clock(),
-		}
-		s.pay.methods[pm.id] = pm
-		return pm, nil
+		return s.newMethod(sc, tm), nil
 	}
 	pm, ok := s.pay.methods[id]
 	if !ok || !sc.sees(pm.account, pm.livemode) {
@@ -130,7 +143,24 @@ func (s *Server) resolveMethod(sc scope, id string) (*paymentMethod, *apiError) 
 		return nil, invalidRequest(http.StatusBadRequest, "resource_missing", "payment_method",
 			"No such PaymentMethod: '%s'", id)
 	}
+	if pm.detached {
+		return nil, invalidParam("", "payment_method", msgMethodSpent)
+	}
 	return pm, nil
+}
+
+// msgMethodSpent is Stripe's refusal of a method that was detached.
+const msgMethodSpent = "This PaymentMethod was previously used without being attached to a Customer or was detached from a Customer, and may not be used again."
+
+// newMethod stores a new PaymentMethod for the instrument tm. The caller
+// holds s.mu.
+func (s *Server) newMethod(sc scope, tm testMethod) *paymentMethod {
+	pm := &paymentMethod{
+		id: newID("pm_"), account: sc.account, livemode: sc.livemode,
+		method: tm, seq: s.pay.next(), created: s.clock(),
+	}
+	s.pay.methods[pm.id] = pm
+	return pm
 }
 
 // paymentMethodJSON is the PaymentMethod object (API 2023-10-16), as it
@@ -189,8 +219,13 @@ func (s *Server) renderMethod(pm *paymentMethod) paymentMethodJSON {
 		Metadata: map[string]string{},
 		Type:     pm.method.kind,
 	}
+	out.BillingDetails.Name = nullable(pm.name)
+	out.BillingDetails.Email = nullable(pm.email)
 	if pm.method.kind == typeCardPM {
 		m, y := s.cardExpiry()
+		if pm.expMonth != 0 {
+			m, y = pm.expMonth, pm.expYear
+		}
 		out.Card = &pmCardJSON{
 			Brand: pm.method.brand, Country: "US", ExpMonth: m, ExpYear: y,
 			Fingerprint: pm.method.fingerprint(), Funding: pm.method.funding, Last4: pm.method.last4,

@@ -11,6 +11,11 @@ type paymentStore struct {
 	refunds  map[string]*refundRecord
 	disputes map[string]*disputeRecord
 	sessions map[string]*sessionRecord
+	setups   map[string]*setupRecord
+	micro    map[string]*microdeposits // by the hosted verification page's id
+	portals  map[string]*portalSession // by the page's token
+	// portalConfig is the emulator's one billing portal configuration.
+	portalConfig string
 }
 
 func (ps *paymentStore) init() {
@@ -20,6 +25,9 @@ func (ps *paymentStore) init() {
 	ps.refunds = map[string]*refundRecord{}
 	ps.disputes = map[string]*disputeRecord{}
 	ps.sessions = map[string]*sessionRecord{}
+	ps.setups = map[string]*setupRecord{}
+	ps.micro = map[string]*microdeposits{}
+	ps.portals = map[string]*portalSession{}
 }
 
 func (ps *paymentStore) next() int64 {

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,6 +41,14 @@ type Options struct {
 	// DisableMOTO refuses payment_method_options[card][moto], as Stripe
 	// does on accounts that MOTO has not been enabled for.
 	DisableMOTO bool
+	// PublicURL is the base URL of the hosted pages (Checkout, micro-deposit
+	// verification, billing portal) in the URLs the API returns, for an
+	// emulator mounted with Handler on a server of one's own; "" means the
+	// URL Start listens on.
+	PublicURL string
+	// BusinessName is the business the hosted pages show; "" means
+	// "Stripesync Test Business".
+	BusinessName string
 }
 
 // Server is the emulator. It is safe for concurrent use; all state is in
@@ -54,6 +63,9 @@ type Server struct {
 	settleAfter time.Duration
 	noMOTO      bool
 	hooks       *webhooks
+	publicURL   string
+	business    string
+	pages       http.Handler
 
 	mu        sync.Mutex
 	closed    bool
@@ -82,6 +94,8 @@ func New(opts Options) *Server {
 		closing:     make(chan struct{}),
 		settleAfter: opts.ACHSettleAfter,
 		noMOTO:      opts.DisableMOTO,
+		publicURL:   strings.TrimSuffix(opts.PublicURL, "/"),
+		business:    cmpOr(opts.BusinessName, "Stripesync Test Business"),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -100,6 +114,12 @@ func New(opts Options) *Server {
 	s.endpoints = append(s.endpoints, chargeEndpoints()...)
 	s.endpoints = append(s.endpoints, refundEndpoints()...)
 	s.endpoints = append(s.endpoints, eventEndpoints()...)
+	s.endpoints = append(s.endpoints, paymentMethodEndpoints()...)
+	s.endpoints = append(s.endpoints, setupIntentEndpoints()...)
+	s.endpoints = append(s.endpoints, microdepositEndpoints()...)
+	s.endpoints = append(s.endpoints, checkoutSessionEndpoints(s.clock)...)
+	s.endpoints = append(s.endpoints, billingPortalEndpoints()...)
+	s.pages = s.pageRoutes()
 	return s
 }
 
@@ -151,8 +171,17 @@ func (s *Server) Close() {
 	s.hooks.close()
 }
 
-// Handler serves the Stripe API.
-func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+// Handler serves the Stripe API under /v1/ and the hosted pages (pages.go)
+// under their own paths.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isPagePath(r.URL.Path) {
+			s.pages.ServeHTTP(w, r)
+			return
+		}
+		s.serveHTTP(w, r)
+	})
+}
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()

@@ -1,0 +1,526 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/stripesync/stripesync"
+)
+
+// This file is the ledger's side of collection ([stripesync.CollectionLedger]):
+// the reservations that keep concurrent payers from paying more than an
+// invoice's balance, what a payer sees of an invoice, link revocations and
+// the copy of the customers' saved methods.
+
+const reservationColumns = "key, invoice_id, amount, currency, holder, session_id, payment_intent_id, expires_at, created"
+
+type reservationRow struct {
+	Key             string `db:"key"`
+	InvoiceID       string `db:"invoice_id"`
+	Amount          int64  `db:"amount"`
+	Currency        string `db:"currency"`
+	Holder          string `db:"holder"`
+	SessionID       string `db:"session_id"`
+	PaymentIntentID string `db:"payment_intent_id"`
+	ExpiresAt       dbTime `db:"expires_at"`
+	Created         dbTime `db:"created"`
+}
+
+func (r reservationRow) reservation() stripesync.Reservation {
+	return stripesync.Reservation{
+		Key:             r.Key,
+		InvoiceID:       r.InvoiceID,
+		Amount:          stripesync.Money{Amount: r.Amount, Currency: r.Currency},
+		Holder:          r.Holder,
+		SessionID:       r.SessionID,
+		PaymentIntentID: r.PaymentIntentID,
+		ExpiresAt:       time.Time(r.ExpiresAt),
+	}
+}
+
+// normalizeReservation validates r as Reserve stores it: a key, an
+// invoice, a holder, a positive amount in a valid currency (upper case)
+// and an expiry after now.
+func normalizeReservation(r stripesync.Reservation, now time.Time) (stripesync.Reservation, error) {
+	switch {
+	case r.Key == "":
+		return r, stripesync.Errorf(stripesync.EINVALID, "store: reservation has no key")
+	case r.InvoiceID == "":
+		return r, stripesync.Errorf(stripesync.EINVALID, "store: reservation %s has no invoice", r.Key)
+	case r.Holder == "":
+		return r, stripesync.Errorf(stripesync.EINVALID, "store: reservation %s has no holder", r.Key)
+	case r.Amount.Amount <= 0:
+		return r, stripesync.Errorf(stripesync.EINVALID, "The amount must be greater than zero")
+	case !r.ExpiresAt.After(now):
+		return r, stripesync.Errorf(stripesync.EINVALID, "store: reservation %s expires at %v, not after now (%v)",
+			r.Key, r.ExpiresAt, now)
+	}
+	cur, err := stripesync.NormalizeCurrency(r.Amount.Currency)
+	if err != nil {
+		return r, err
+	}
+	r.Amount.Currency = cur
+	r.ExpiresAt = utc(r.ExpiresAt)
+	return r, nil
+}
+
+// Reserve stores r if r.Amount fits in what its invoice has left to pay
+// ([stripesync.CollectionLedger]), and returns the earlier reservations of
+// r.Holder for the invoice that it replaced (deleted), oldest first, so
+// that the caller can expire their Checkout Sessions.
+//
+// What is left is the invoice's balance less its pending (processing ACH)
+// payments less the unexpired reservations of other holders. A reservation
+// bound to a PaymentIntent that the ledger records for the invoice as
+// Processing or Succeeded is not counted: that payment is already in the
+// pending amount or has already reduced the balance. One bound to a Failed
+// or Canceled PaymentIntent is released by RecordPayments. Reservations in
+// another currency than the invoice's are not counted, as the rollup does
+// not count payments in another currency. Expired reservations count for
+// nothing and are deleted by the next Reserve of their invoice; the caller
+// must therefore not let a reservation expire before the Checkout Session
+// or charge it covers can no longer be paid.
+//
+// A repeat of r.Key (a reservation with that key exists and has not
+// expired) returns nil without change; ECONFLICT if the stored reservation
+// is for another invoice, holder or amount.
+//
+// Errors, with nothing stored: ENOTFOUND for an invoice the ledger does not
+// know or that was deleted; EINVALID for a Draft or Void invoice, an
+// amount that is not positive, in another currency than the invoice's, or
+// more than balance − pending ("The amount must be at most 30.00 USD");
+// ECONFLICT when other holders' reservations leave too little ("Another
+// payment of this invoice is in progress; at most 10.00 USD can be paid
+// now"). EINVALID too for an empty Key, InvoiceID or Holder, or an
+// ExpiresAt not after now.
+//
+// Concurrent calls, from this process or others, decide one at a time per
+// invoice: on Postgres the transaction locks the invoice row (SELECT … FOR
+// UPDATE) before it reads anything, and on SQLite it is an immediate
+// transaction, which holds the database's write lock from its start.
+func (db *DB) Reserve(ctx context.Context, r stripesync.Reservation, now time.Time) ([]stripesync.Reservation, error) {
+	r, err := normalizeReservation(r, now)
+	if err != nil {
+		return nil, err
+	}
+	var replaced []stripesync.Reservation
+	err = db.transact(ctx, func(tx *sqlx.Tx) error {
+		replaced = nil
+		var row invoiceRow
+		err := tx.GetContext(ctx, &row, tx.Rebind("SELECT "+invoiceColumns+" FROM invoices WHERE id = ?"+db.forUpdate()), r.InvoiceID)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && row.Deleted) {
+			return stripesync.Errorf(stripesync.ENOTFOUND, "store: invoice %s does not exist", r.InvoiceID)
+		}
+		if err != nil {
+			return err
+		}
+		inv, rollup := row.invoice(), row.rollup()
+		if err := payable(inv, r.Amount); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind("DELETE FROM reservations WHERE invoice_id = ? AND expires_at <= ?"),
+			r.InvoiceID, db.ts(now)); err != nil {
+			return err
+		}
+		var old reservationRow
+		err = tx.GetContext(ctx, &old, tx.Rebind("SELECT "+reservationColumns+" FROM reservations WHERE key = ?"), r.Key)
+		switch {
+		case err == nil:
+			if old.InvoiceID != r.InvoiceID || old.Holder != r.Holder || old.Amount != r.Amount.Amount || old.Currency != r.Amount.Currency {
+				return stripesync.Errorf(stripesync.ECONFLICT, "store: reservation %s is already held by %s for %s of invoice %s",
+					r.Key, old.Holder, old.reservation().Amount, old.InvoiceID)
+			}
+			return nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		open, err := db.openReservations(ctx, tx, map[string]stripesync.Invoice{inv.ID: inv}, now)
+		if err != nil {
+			return err
+		}
+		left := rollup.Balance.Amount - rollup.Pending.Amount
+		if r.Amount.Amount > left {
+			if left <= 0 {
+				return stripesync.Errorf(stripesync.EINVALID, "The invoice has no balance left to pay")
+			}
+			return stripesync.Errorf(stripesync.EINVALID, "The amount must be at most %s", money(left, inv))
+		}
+		left -= reserved(open[inv.ID], r.Holder)
+		if r.Amount.Amount > left {
+			if left <= 0 {
+				return stripesync.Errorf(stripesync.ECONFLICT, "Another payment of this invoice is in progress; nothing more can be paid now")
+			}
+			return stripesync.Errorf(stripesync.ECONFLICT, "Another payment of this invoice is in progress; at most %s can be paid now",
+				money(left, inv))
+		}
+		var mine []reservationRow
+		const del = "DELETE FROM reservations WHERE invoice_id = ? AND holder = ? RETURNING " + reservationColumns
+		if err := tx.SelectContext(ctx, &mine, tx.Rebind(del), r.InvoiceID, r.Holder); err != nil {
+			return err
+		}
+		slices.SortFunc(mine, func(a, b reservationRow) int {
+			if c := time.Time(a.Created).Compare(time.Time(b.Created)); c != 0 {
+				return c
+			}
+			return strings.Compare(a.Key, b.Key)
+		})
+		for _, m := range mine {
+			replaced = append(replaced, m.reservation())
+		}
+		const ins = "INSERT INTO reservations (" + reservationColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+		_, err = tx.ExecContext(ctx, tx.Rebind(ins), r.Key, r.InvoiceID, r.Amount.Amount, r.Amount.Currency, r.Holder,
+			r.SessionID, r.PaymentIntentID, db.ts(r.ExpiresAt), db.ts(now))
+		return err
+	})
+	if err != nil {
+		return nil, wrap(err, "reserve %s of invoice %s", r.Amount, r.InvoiceID)
+	}
+	return replaced, nil
+}
+
+// payable refuses a payment of amount for inv when inv is not open to
+// payment (Draft or Void) or amount is in another currency.
+func payable(inv stripesync.Invoice, amount stripesync.Money) error {
+	if inv.Status == stripesync.InvoiceDraft || inv.Status == stripesync.InvoiceVoid {
+		return stripesync.Errorf(stripesync.EINVALID, "Invoice %s is %s and cannot be paid", inv.Number, inv.Status)
+	}
+	if amount.Currency != inv.Total.Currency {
+		return stripesync.Errorf(stripesync.EINVALID, "The amount must be in %s, the invoice's currency, not %s",
+			inv.Total.Currency, amount.Currency)
+	}
+	return nil
+}
+
+func money(amount int64, inv stripesync.Invoice) stripesync.Money {
+	return stripesync.Money{Amount: amount, Currency: inv.Total.Currency}
+}
+
+// reserved sums the reservations of holders other than holder ("": of
+// everyone).
+func reserved(rows []reservationRow, holder string) int64 {
+	var sum int64
+	for _, r := range rows {
+		if holder == "" || r.Holder != holder {
+			sum += r.Amount
+		}
+	}
+	return sum
+}
+
+// openReservations reads the reservations of invs that count against
+// their balances at now, by invoice id: unexpired, in the invoice's
+// currency, and not bound to a PaymentIntent the ledger records for the
+// invoice as Processing or Succeeded (the payment itself counts then).
+func (db *DB) openReservations(ctx context.Context, q sqlx.QueryerContext, invs map[string]stripesync.Invoice,
+	now time.Time) (map[string][]reservationRow, error) {
+	ids := make([]string, 0, len(invs))
+	for id := range invs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	const query = "SELECT " + reservationColumns + " FROM reservations r WHERE invoice_id IN (?) AND expires_at > ?" +
+		" AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.id = r.payment_intent_id AND p.invoice_id = r.invoice_id" +
+		" AND p.currency = r.currency AND p.status IN (?, ?)) ORDER BY invoice_id, created, key"
+	out := make(map[string][]reservationRow, len(ids))
+	for start := 0; start < len(ids); start += idBatch {
+		qs, args, err := sqlx.In(query, ids[start:min(start+idBatch, len(ids))], db.ts(now),
+			string(stripesync.PaymentProcessing), string(stripesync.PaymentSucceeded))
+		if err != nil {
+			return nil, err
+		}
+		var rows []reservationRow
+		if err := sqlx.SelectContext(ctx, q, &rows, db.x.Rebind(qs), args...); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			if r.Currency == invs[r.InvoiceID].Total.Currency {
+				out[r.InvoiceID] = append(out[r.InvoiceID], r)
+			}
+		}
+	}
+	return out, nil
+}
+
+// BindReservation records the Checkout Session and/or PaymentIntent the
+// reservation with key became; an empty sessionID or paymentIntentID
+// leaves that field as it is. An unknown key (never reserved, released, or
+// expired and deleted) is ENOTFOUND; an empty one EINVALID.
+func (db *DB) BindReservation(ctx context.Context, key, sessionID, paymentIntentID string) error {
+	if key == "" {
+		return stripesync.Errorf(stripesync.EINVALID, "store: bind reservation: no key")
+	}
+	q, args := "UPDATE reservations SET key = key", []any{}
+	if sessionID != "" {
+		q, args = q+", session_id = ?", append(args, sessionID)
+	}
+	if paymentIntentID != "" {
+		q, args = q+", payment_intent_id = ?", append(args, paymentIntentID)
+	}
+	res, err := db.x.ExecContext(ctx, db.x.Rebind(q+" WHERE key = ?"), append(args, key)...)
+	if err != nil {
+		return wrap(err, "bind reservation %s", key)
+	}
+	return oneRow(res, "reservation %s", key)
+}
+
+// ReleaseReservation deletes the reservation with key and returns it, so
+// that the caller can expire its Checkout Session; ok is false for an
+// unknown key, which is not an error.
+func (db *DB) ReleaseReservation(ctx context.Context, key string) (stripesync.Reservation, bool, error) {
+	if key == "" {
+		return stripesync.Reservation{}, false, stripesync.Errorf(stripesync.EINVALID, "store: release reservation: no key")
+	}
+	var row reservationRow
+	err := db.x.GetContext(ctx, &row, db.x.Rebind("DELETE FROM reservations WHERE key = ? RETURNING "+reservationColumns), key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return stripesync.Reservation{}, false, nil
+	}
+	if err != nil {
+		return stripesync.Reservation{}, false, wrap(err, "release reservation %s", key)
+	}
+	return row.reservation(), true, nil
+}
+
+// ReleaseSession deletes the reservation bound to Checkout Session
+// sessionID, if any; an empty sessionID is EINVALID (it would name every
+// reservation not bound to a session).
+func (db *DB) ReleaseSession(ctx context.Context, sessionID string) error {
+	if sessionID == "" {
+		return stripesync.Errorf(stripesync.EINVALID, "store: release session: no session id")
+	}
+	_, err := db.x.ExecContext(ctx, db.x.Rebind("DELETE FROM reservations WHERE session_id = ?"), sessionID)
+	return wrap(err, "release the reservation of session %s", sessionID)
+}
+
+// releaseFailedReservations deletes, inside RecordPayments' transaction,
+// the reservations bound to the PaymentIntents among ps that failed or
+// were canceled: they no longer hold anything. It runs after the invoice
+// rows are locked, so that on Postgres it never holds a reservation row
+// while waiting for an invoice row that Reserve holds.
+func (db *DB) releaseFailedReservations(ctx context.Context, tx *sqlx.Tx, ps []stripesync.Payment) error {
+	var ids []string
+	for _, p := range ps {
+		if p.Status == stripesync.PaymentFailed || p.Status == stripesync.PaymentCanceled {
+			ids = append(ids, p.ID)
+		}
+	}
+	for start := 0; start < len(ids); start += idBatch {
+		q, args, err := sqlx.In("DELETE FROM reservations WHERE payment_intent_id IN (?)", ids[start:min(start+idBatch, len(ids))])
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// InvoiceView returns invoice invoiceID as a payer sees it at now: its
+// rollup, computed from the payments returned with it (oldest first), the
+// sum of the reservations of holders other than holder that count against
+// its balance (see Reserve; holder "" counts everyone's), and what can be
+// paid now: balance − pending − reserved, never below zero, and zero for a
+// Draft or Void invoice. An unknown or deleted invoice is ENOTFOUND.
+func (db *DB) InvoiceView(ctx context.Context, invoiceID, holder string, now time.Time) (stripesync.InvoiceView, error) {
+	var row invoiceRow
+	err := db.x.GetContext(ctx, &row, db.x.Rebind("SELECT "+invoiceColumns+" FROM invoices WHERE id = ?"), invoiceID)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && row.Deleted) {
+		return stripesync.InvoiceView{}, stripesync.Errorf(stripesync.ENOTFOUND, "store: invoice %s does not exist", invoiceID)
+	}
+	if err != nil {
+		return stripesync.InvoiceView{}, wrap(err, "read invoice %s", invoiceID)
+	}
+	views, err := db.invoiceViews(ctx, []stripesync.Invoice{row.invoice()}, holder, now)
+	if err != nil {
+		return stripesync.InvoiceView{}, wrap(err, "read invoice %s", invoiceID)
+	}
+	return views[0], nil
+}
+
+// AccountInvoices returns the invoices of CRM account accountID that are
+// not deleted, newest due date first (those without one last, then by
+// id), each as InvoiceView shows it to no particular holder: Reserved
+// counts every open reservation. None is nil; an empty accountID is
+// EINVALID.
+func (db *DB) AccountInvoices(ctx context.Context, accountID string) ([]stripesync.InvoiceView, error) {
+	if accountID == "" {
+		return nil, stripesync.Errorf(stripesync.EINVALID, "store: list invoices: no account id")
+	}
+	const q = "SELECT " + invoiceColumns + " FROM invoices WHERE account_id = ? AND NOT deleted" +
+		" ORDER BY due_date DESC NULLS LAST, id"
+	var rows []invoiceRow
+	if err := db.x.SelectContext(ctx, &rows, db.x.Rebind(q), accountID); err != nil {
+		return nil, wrap(err, "list invoices of account %s", accountID)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	invs := make([]stripesync.Invoice, len(rows))
+	for i, r := range rows {
+		invs[i] = r.invoice()
+	}
+	views, err := db.invoiceViews(ctx, invs, "", db.now())
+	return views, wrap(err, "list invoices of account %s", accountID)
+}
+
+// invoiceViews reads the payments and open reservations of invs and
+// returns their views, index-aligned.
+func (db *DB) invoiceViews(ctx context.Context, invs []stripesync.Invoice, holder string, now time.Time) ([]stripesync.InvoiceView, error) {
+	ids := make([]string, len(invs))
+	byID := make(map[string]stripesync.Invoice, len(invs))
+	for i, inv := range invs {
+		ids[i], byID[inv.ID] = inv.ID, inv
+	}
+	payments, err := db.paymentsOfInvoices(ctx, db.x, ids)
+	if err != nil {
+		return nil, err
+	}
+	open, err := db.openReservations(ctx, db.x, byID, now)
+	if err != nil {
+		return nil, err
+	}
+	views := make([]stripesync.InvoiceView, len(invs))
+	for i, inv := range invs {
+		v := stripesync.InvoiceView{
+			Invoice:  inv,
+			Rollup:   stripesync.RollUp(inv, payments[inv.ID]),
+			Payments: payments[inv.ID],
+			Reserved: money(reserved(open[inv.ID], holder), inv),
+		}
+		v.Payable = money(max(0, v.Rollup.Balance.Amount-v.Rollup.Pending.Amount-v.Reserved.Amount), inv)
+		if inv.Status == stripesync.InvoiceDraft || inv.Status == stripesync.InvoiceVoid {
+			v.Payable.Amount = 0
+		}
+		views[i] = v
+	}
+	return views, nil
+}
+
+// RevokeLinks makes every link to invoiceID issued before at stop
+// working: it keeps the latest time it was given per invoice (to the
+// microsecond), so a revocation never moves back. An empty invoiceID or a
+// zero at is EINVALID.
+func (db *DB) RevokeLinks(ctx context.Context, invoiceID string, at time.Time) error {
+	if invoiceID == "" || at.IsZero() {
+		return stripesync.Errorf(stripesync.EINVALID, "store: revoke links: no invoice id or time")
+	}
+	const q = "INSERT INTO link_revocations (invoice_id, revoked_at) VALUES (?, ?)" +
+		" ON CONFLICT (invoice_id) DO UPDATE SET revoked_at = excluded.revoked_at" +
+		" WHERE link_revocations.revoked_at < excluded.revoked_at"
+	_, err := db.x.ExecContext(ctx, db.x.Rebind(q), invoiceID, db.ts(at))
+	return wrap(err, "revoke the links of invoice %s", invoiceID)
+}
+
+// LinksRevokedAt returns the latest time given to RevokeLinks for
+// invoiceID, in UTC, or the zero time if none.
+func (db *DB) LinksRevokedAt(ctx context.Context, invoiceID string) (time.Time, error) {
+	var at dbTime
+	err := db.x.GetContext(ctx, &at, db.x.Rebind("SELECT revoked_at FROM link_revocations WHERE invoice_id = ?"), invoiceID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, wrap(err, "read the link revocation of invoice %s", invoiceID)
+	}
+	return time.Time(at), nil
+}
+
+const savedMethodColumns = "customer_id, position, id, type, brand, last4, exp_month, exp_year, bank_name, is_default"
+
+type savedMethodRow struct {
+	CustomerID string `db:"customer_id"`
+	Position   int    `db:"position"`
+	ID         string `db:"id"`
+	Type       string `db:"type"`
+	Brand      string `db:"brand"`
+	Last4      string `db:"last4"`
+	ExpMonth   int    `db:"exp_month"`
+	ExpYear    int    `db:"exp_year"`
+	BankName   string `db:"bank_name"`
+	Default    bool   `db:"is_default"`
+}
+
+// methodsPerInsert bounds one multi-row insert of saved methods (10
+// parameters a row).
+const methodsPerInsert = 50
+
+// SavedMethods returns the ledger's copy of customerID's saved methods, in
+// the order SaveMethods was given them, and when they were read from
+// Stripe. A customer never saved is nil, the zero time and no error.
+func (db *DB) SavedMethods(ctx context.Context, customerID string) ([]stripesync.SavedMethod, time.Time, error) {
+	var at dbTime
+	err := db.x.GetContext(ctx, &at, db.x.Rebind("SELECT fetched_at FROM saved_method_fetches WHERE customer_id = ?"), customerID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, time.Time{}, nil
+	}
+	if err != nil {
+		return nil, time.Time{}, wrap(err, "read the saved methods of customer %s", customerID)
+	}
+	var rows []savedMethodRow
+	const q = "SELECT " + savedMethodColumns + " FROM saved_methods WHERE customer_id = ? ORDER BY position"
+	if err := db.x.SelectContext(ctx, &rows, db.x.Rebind(q), customerID); err != nil {
+		return nil, time.Time{}, wrap(err, "read the saved methods of customer %s", customerID)
+	}
+	var methods []stripesync.SavedMethod
+	for _, r := range rows {
+		methods = append(methods, stripesync.SavedMethod{
+			ID: r.ID, CustomerID: r.CustomerID, Type: r.Type, Brand: r.Brand, Last4: r.Last4,
+			ExpMonth: r.ExpMonth, ExpYear: r.ExpYear, BankName: r.BankName, Default: r.Default,
+		})
+	}
+	return methods, time.Time(at), nil
+}
+
+// SaveMethods replaces the ledger's copy of customerID's saved methods
+// with methods, read from Stripe at at. A copy read earlier than the one
+// stored is stale and changes nothing, so that two refreshes finishing out
+// of order leave the newer. An empty customerID, a zero at, a method
+// without an ID or one whose CustomerID names another customer is
+// EINVALID and nothing is saved.
+func (db *DB) SaveMethods(ctx context.Context, customerID string, methods []stripesync.SavedMethod, at time.Time) error {
+	if customerID == "" || at.IsZero() {
+		return stripesync.Errorf(stripesync.EINVALID, "store: save methods: no customer id or time")
+	}
+	for _, m := range methods {
+		if m.ID == "" || (m.CustomerID != "" && m.CustomerID != customerID) {
+			return stripesync.Errorf(stripesync.EINVALID, "store: save methods of customer %s: method %q has no id or belongs to %q",
+				customerID, m.ID, m.CustomerID)
+		}
+	}
+	err := db.transact(ctx, func(tx *sqlx.Tx) error {
+		// The upsert locks the customer's row, so that concurrent saves
+		// of one customer run one at a time.
+		const fetched = "INSERT INTO saved_method_fetches (customer_id, fetched_at) VALUES (?, ?)" +
+			" ON CONFLICT (customer_id) DO UPDATE SET fetched_at = excluded.fetched_at" +
+			" WHERE saved_method_fetches.fetched_at <= excluded.fetched_at"
+		res, err := tx.ExecContext(ctx, tx.Rebind(fetched), customerID, db.ts(at))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err // stale: nothing to change
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind("DELETE FROM saved_methods WHERE customer_id = ?"), customerID); err != nil {
+			return err
+		}
+		for start := 0; start < len(methods); start += methodsPerInsert {
+			chunk := methods[start:min(start+methodsPerInsert, len(methods))]
+			args := make([]any, 0, 10*len(chunk))
+			for i, m := range chunk {
+				args = append(args, customerID, start+i, m.ID, m.Type, m.Brand, m.Last4, m.ExpMonth, m.ExpYear, m.BankName, m.Default)
+			}
+			q := "INSERT INTO saved_methods (" + savedMethodColumns + ") VALUES " + valuesRows(len(chunk), 10)
+			if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrap(err, "save the methods of customer %s", customerID)
+}
