@@ -108,7 +108,7 @@ func (f *fakeStripe) client(cfg Config) *Client {
 
 func ok(file string) reply { return reply{status: http.StatusOK, file: file} }
 
-// form flattens a recorded form to one value per key, for cmp.Diff.
+// flat flattens a recorded form to one value per key, for cmp.Diff.
 func flat(v url.Values) map[string]string {
 	m := make(map[string]string, len(v))
 	for k, vs := range v {
