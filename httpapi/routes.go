@@ -39,6 +39,13 @@ func (s *Server) routes() {
 		s.mux.HandleFunc("DELETE /v1/invoices/{id}/payment-link", s.staffOnly(s.handleRevokePaymentLink))
 		s.mux.HandleFunc("POST /v1/accounts/{id}/portal-link", s.staffOnly(s.handlePortalLink))
 	}
+	// customers: the pay page of a payment link, the portal, and their
+	// stylesheet; the pages set their own security headers.
+	if s.pages != nil {
+		s.mux.Handle("/pay/", s.pages)
+		s.mux.Handle("/portal/", s.pages)
+		s.mux.Handle("GET /static/", s.pages)
+	}
 	// anyone: unknown paths get the JSON error body every other error has.
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, s.logger, stripesync.Errorf(stripesync.ENOTFOUND, "no such route"))

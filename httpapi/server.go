@@ -38,6 +38,9 @@ type Config struct {
 	// Links serves the staff routes of payment and portal links; nil, or
 	// a nil Staff, leaves them out.
 	Links *LinkConfig
+	// Pages serves the customers' pages under /pay/, /portal/ and
+	// /static/ (web.Handler); nil leaves them out.
+	Pages http.Handler
 }
 
 // LinkConfig serves POST and DELETE /v1/invoices/{id}/payment-link and
@@ -71,6 +74,7 @@ type Server struct {
 	triggers *TriggerConfig
 	receipt  func(ctx context.Context, token string) ([]byte, error)
 	staff    func(token string) (string, bool)
+	pages    http.Handler
 	links    *LinkConfig
 	mux      *http.ServeMux
 }
@@ -85,6 +89,7 @@ func NewServer(cfg Config) *Server {
 		triggers: cfg.Triggers,
 		receipt:  cfg.ReceiptPDF,
 		staff:    cfg.Staff,
+		pages:    cfg.Pages,
 		links:    cfg.Links,
 		mux:      http.NewServeMux(),
 	}
