@@ -8,14 +8,17 @@ import (
 
 // TestReserveAcrossPools races reservations of one invoice's whole balance
 // through two pools on one database, as two replicas (Postgres) or the
-// daemon and a CLI command (SQLite) would: exactly one may succeed.
+// daemon and a CLI command (SQLite) would: exactly one may succeed; then
+// payers on both pay another invoice in parts, and it ends paid exactly.
 func TestReserveAcrossPools(t *testing.T) {
 	t.Parallel()
 	for dialect, open := range dialects {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
 			url, _ := open(t)
-			storetest.ReserveRace(t, openMigrated(t, url), openMigrated(t, url))
+			a, b := openMigrated(t, url), openMigrated(t, url)
+			storetest.ReserveRace(t, a, b)
+			storetest.PayRace(t, a, b)
 		})
 	}
 }

@@ -325,6 +325,7 @@ func testCollection(t *testing.T, setup setupFunc) {
 	t.Run("Concurrent", func(t *testing.T) {
 		db, _ := setup(t)
 		ReserveRace(t, db)
+		PayRace(t, db)
 	})
 
 	t.Run("InvoiceView", func(t *testing.T) {
@@ -525,5 +526,70 @@ func ReserveRace(t *testing.T, dbs ...*store.DB) {
 		if v.Reserved != usd(3000) || v.Payable != usd(0) {
 			t.Errorf("pool %d: after the race reserved %s, payable %s; want 30.00, 0.00", i, v.Reserved, v.Payable)
 		}
+	}
+}
+
+// PayRace is the money invariant end to end: an invoice of 30.00 USD,
+// saved through dbs[0], and 8 payers spread over dbs who each, until the
+// invoice is paid, reserve 10.00, bind the reservation to a PaymentIntent
+// and record it, one in three as declined. The invoice must end paid
+// exactly, by three succeeded payments, and no call may fail but with the
+// refusals Reserve is meant to give (no deadlock between Reserve and
+// RecordPayments).
+func PayRace(t *testing.T, dbs ...*store.DB) {
+	t.Helper()
+	const id, payers, attempts = "a0B000000000009AAA", 8, 2000
+	saveInvoices(t, dbs[0], invoice(id, 3000))
+	now := start
+	var wg sync.WaitGroup
+	for g := range payers {
+		db := dbs[g%len(dbs)]
+		wg.Go(func() {
+			ctx := t.Context()
+			holder := fmt.Sprintf("cookie:%02d", g)
+			for n := range attempts {
+				key := fmt.Sprintf("%s-%d", holder, n)
+				r := stripesync.Reservation{Key: key, InvoiceID: id, Amount: usd(1000), Holder: holder, ExpiresAt: now.Add(time.Hour)}
+				_, err := db.Reserve(ctx, r, now)
+				switch stripesync.CodeOf(err) {
+				case stripesync.ECONFLICT:
+					continue
+				case stripesync.EINVALID: // paid: nothing left
+					return
+				case "":
+				default:
+					t.Errorf("payer %d: Reserve: %v", g, err)
+					return
+				}
+				pi := "pi_" + key
+				if err := db.BindReservation(ctx, key, "", pi); err != nil {
+					t.Errorf("payer %d: BindReservation: %v", g, err)
+					return
+				}
+				status := stripesync.PaymentSucceeded
+				if n%3 == g%3 {
+					status = stripesync.PaymentFailed
+				}
+				if _, _, err := db.RecordPayment(ctx, payment(pi, id, usd(1000), status, time.Duration(n)*time.Second)); err != nil {
+					t.Errorf("payer %d: RecordPayment: %v", g, err)
+					return
+				}
+			}
+			t.Errorf("payer %d: the invoice is not paid after %d attempts", g, attempts)
+		})
+	}
+	wg.Wait()
+	ps, err := dbs[0].Payments(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	succeeded := 0
+	for _, p := range ps {
+		if p.Status == stripesync.PaymentSucceeded {
+			succeeded++
+		}
+	}
+	if r := rollup(t, dbs[0], id); succeeded != 3 || r.Paid != usd(3000) || r.Credit != usd(0) {
+		t.Errorf("after the race: %d succeeded payments, paid %s, credit %s; want 3, 30.00 and 0.00", succeeded, r.Paid, r.Credit)
 	}
 }
