@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net"
 	"net/http"
 	"net/url"
@@ -43,21 +44,18 @@ type methodOption struct {
 // expired link is returned with expired set: it shows what was paid, never
 // a form.
 func (h *Handler) payLink(w http.ResponseWriter, r *http.Request) (l links.Link, expired, ok bool) {
-	l, err := h.cfg.Links.Parse(r.PathValue("token"), links.Pay)
-	if err != nil {
+	l, err := h.cfg.VerifyPay(r.Context(), r.PathValue("token"))
+	switch {
+	case err == nil:
+		return l, false, true
+	case errors.Is(err, syncer.ErrLinkExpired):
+		return l, true, true
+	case stripesync.CodeOf(err) == stripesync.ENOTFOUND:
 		h.notFound(w, r)
-		return l, false, false
-	}
-	revoked, err := h.cfg.RevokedAt(r.Context(), l.Subject)
-	if err != nil {
+	default:
 		h.fail(w, r, err)
-		return l, false, false
 	}
-	if l.RevokedBy(revoked) {
-		h.notFound(w, r)
-		return l, false, false
-	}
-	return l, l.Expired(h.cfg.Now()), true
+	return l, false, false
 }
 
 func (h *Handler) payPage(w http.ResponseWriter, r *http.Request) {

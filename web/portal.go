@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -43,19 +44,21 @@ type portalMethod struct {
 // portalLink resolves the token of a /portal/ request, or sends the page
 // of a link that is not valid or expired (ok false).
 func (h *Handler) portalLink(w http.ResponseWriter, r *http.Request) (links.Link, bool) {
-	l, err := h.cfg.Links.Parse(r.PathValue("token"), links.Portal)
-	if err != nil {
-		h.notFound(w, r)
-		return l, false
-	}
-	if l.Expired(h.cfg.Now()) {
+	l, err := h.cfg.VerifyPortal(r.PathValue("token"))
+	switch {
+	case err == nil:
+		return l, true
+	case errors.Is(err, syncer.ErrLinkExpired):
 		h.render(w, r, http.StatusNotFound, "message", message{
 			Title: "This portal link has expired",
 			Text:  "Ask " + h.businessName() + " for a new link to see your invoices.",
 		})
-		return l, false
+	case stripesync.CodeOf(err) == stripesync.ENOTFOUND:
+		h.notFound(w, r)
+	default:
+		h.fail(w, r, err)
 	}
-	return l, true
+	return l, false
 }
 
 func (h *Handler) portalPage(w http.ResponseWriter, r *http.Request) {

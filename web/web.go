@@ -40,12 +40,14 @@ type Collection interface {
 // Config holds the pages' dependencies.
 type Config struct {
 	Collection Collection
-	// Links checks the tokens of /pay/ and /portal/ and makes the pay
-	// links the portal shows.
+	// VerifyPay and VerifyPortal check the tokens of /pay/ and /portal/
+	// (sync.Engine.VerifyPaymentLink and VerifyPortalLink): ENOTFOUND for
+	// a token that is not valid or was revoked, sync.ErrLinkExpired for
+	// a genuine one past its expiry.
+	VerifyPay    func(ctx context.Context, token string) (links.Link, error)
+	VerifyPortal func(token string) (links.Link, error)
+	// Links makes the pay links the portal shows.
 	Links *links.Signer
-	// RevokedAt returns when an invoice's links were last revoked
-	// (stripesync.CollectionLedger.LinksRevokedAt).
-	RevokedAt func(ctx context.Context, invoiceID string) (time.Time, error)
 	// ReceiptURL returns the download link of a succeeded payment's
 	// receipt.
 	ReceiptURL func(paymentID string) string
@@ -80,8 +82,8 @@ const maxForm = 8 << 10
 // New builds the handler. It fails if the templates do not parse (a bug,
 // caught by any test).
 func New(cfg Config) (*Handler, error) {
-	if cfg.Collection == nil || cfg.Links == nil || cfg.RevokedAt == nil || cfg.ReceiptURL == nil {
-		return nil, errors.New("web: Config needs Collection, Links, RevokedAt and ReceiptURL")
+	if cfg.Collection == nil || cfg.VerifyPay == nil || cfg.VerifyPortal == nil || cfg.Links == nil || cfg.ReceiptURL == nil {
+		return nil, errors.New("web: Config needs Collection, VerifyPay, VerifyPortal, Links and ReceiptURL")
 	}
 	if len(cfg.FormKey) < links.MinKeySize {
 		return nil, errors.New("web: Config.FormKey needs at least 32 bytes")

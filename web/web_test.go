@@ -73,6 +73,15 @@ func openView() syncer.PayView {
 	}
 }
 
+// verify checks a token as the engine does, without revocations.
+func verify(s *links.Signer, token string, kind links.Kind) (links.Link, error) {
+	l, err := s.Parse(token, kind)
+	if err == nil && l.Expired(testNow) {
+		err = syncer.ErrLinkExpired
+	}
+	return l, err
+}
+
 type site struct {
 	srv    *httptest.Server
 	fake   *fakeCollection
@@ -89,9 +98,12 @@ func newSite(t *testing.T) *site {
 	fake := &fakeCollection{view: openView()}
 	h, err := New(Config{
 		Collection: fake, Links: signer,
-		RevokedAt:  func(ctx context.Context, id string) (time.Time, error) { return time.Time{}, nil },
-		ReceiptURL: func(id string) string { return "/receipts/" + id + ".pdf" },
-		FormKey:    []byte(strings.Repeat("f", 32)), Business: stripesync.Business{Name: "Acme Supplies"},
+		VerifyPay: func(ctx context.Context, token string) (links.Link, error) {
+			return verify(signer, token, links.Pay)
+		},
+		VerifyPortal: func(token string) (links.Link, error) { return verify(signer, token, links.Portal) },
+		ReceiptURL:   func(id string) string { return "/receipts/" + id + ".pdf" },
+		FormKey:      []byte(strings.Repeat("f", 32)), Business: stripesync.Business{Name: "Acme Supplies"},
 		Now: func() time.Time { return testNow },
 	})
 	if err != nil {

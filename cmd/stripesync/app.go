@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -23,6 +26,7 @@ import (
 	"github.com/stripesync/stripesync/store"
 	"github.com/stripesync/stripesync/stripeclient"
 	syncer "github.com/stripesync/stripesync/sync"
+	"github.com/stripesync/stripesync/web"
 )
 
 // app is the wired daemon: every adapter built from one Config.
@@ -41,6 +45,8 @@ type app struct {
 	// linkSigner signs payment and portal links; nil (links off) without
 	// STRIPESYNC_SIGNING_KEY.
 	linkSigner *links.Signer
+	// collection takes customers' payments for the pages.
+	collection *syncer.Collection
 }
 
 // newLogger builds the process logger from the configured format and level.
@@ -154,6 +160,13 @@ func (a *app) buildAdapters() error {
 	if err != nil {
 		return err
 	}
+	a.collection, err = syncer.NewCollection(syncer.CollectionConfig{
+		Collector: a.billing, Billing: a.billing, Ledger: a.db, Payments: a.db, Accounts: a.db,
+		Logger: a.logger.With("component", "collect"),
+	})
+	if err != nil {
+		return err
+	}
 	a.engine, err = syncer.New(syncer.Config{
 		CRM:           a.crm,
 		Billing:       a.billing,
@@ -163,12 +176,18 @@ func (a *app) buildAdapters() error {
 		Triggers:      a.db,
 		TriggerWindow: triggerWindow,
 		Receipts:      a.receiptSender,
-		Business:      stripesync.Business{Name: a.cfg.BusinessName, Address: a.cfg.BusinessAddress, Email: a.cfg.MailFrom},
+		Business:      a.business(),
 		Links:         linkCfg,
+		Collection:    a.collection,
 		Logger:        a.logger.With("component", "sync"),
 		Observer:      a.metrics,
 	})
 	return err
+}
+
+// business is the seller shown on receipts and pages.
+func (a *app) business() stripesync.Business {
+	return stripesync.Business{Name: a.cfg.BusinessName, Address: a.cfg.BusinessAddress, Email: a.cfg.MailFrom}
 }
 
 // linkConfig turns payment and portal links on when a signing key is
@@ -225,6 +244,37 @@ func (a *app) staffRoutes(hcfg *httpapi.Config) error {
 		},
 	}
 	return nil
+}
+
+// pages builds the customers' pages, which need payment links (a signing
+// key); nil when links are off.
+func (a *app) pages() (*web.Handler, error) {
+	if a.linkSigner == nil {
+		return nil, nil
+	}
+	// The form nonces get their own key, derived from the signing key,
+	// so that no token of one kind can ever be replayed as the other.
+	mac := hmac.New(sha256.New, []byte(a.cfg.SigningKey))
+	mac.Write([]byte("stripesync form nonces"))
+	var origins []string
+	if a.cfg.StripeAPIBase != "" {
+		// An emulator or proxy serves Checkout from its own origin.
+		if u, err := url.Parse(a.cfg.StripeAPIBase); err == nil && u.Host != "" {
+			origins = append(origins, u.Scheme+"://"+u.Host)
+		}
+	}
+	return web.New(web.Config{
+		Collection:      a.collection,
+		VerifyPay:       a.engine.VerifyPaymentLink,
+		VerifyPortal:    a.engine.VerifyPortalLink,
+		Links:           a.linkSigner,
+		ReceiptURL:      a.links.URL,
+		FormKey:         mac.Sum(nil),
+		Business:        a.business(),
+		PublicURL:       a.cfg.PublicURL,
+		CheckoutOrigins: origins,
+		Logger:          a.logger.With("component", "web"),
+	})
 }
 
 // Close releases the database.

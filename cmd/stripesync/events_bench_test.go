@@ -107,12 +107,20 @@ type daemon struct {
 	done chan error
 }
 
-// startDaemon starts serve with env on a free port and waits until it is
+// startDaemon starts serve with env on its STRIPESYNC_LISTEN or a free port and waits until it is
 // ready. It is stopped (SIGTERM, then kill) when the benchmark ends,
 // before the database is dropped.
 func startDaemon(tb testing.TB, env []string) *daemon {
 	tb.Helper()
-	d := &daemon{addr: freeAddr(tb), log: &syncBuffer{}, done: make(chan error, 1)}
+	d := &daemon{log: &syncBuffer{}, done: make(chan error, 1)}
+	for _, kv := range env {
+		if a, ok := strings.CutPrefix(kv, "STRIPESYNC_LISTEN="); ok {
+			d.addr = a // links in env name this address
+		}
+	}
+	if d.addr == "" {
+		d.addr = freeAddr(tb)
+	}
 	d.cmd = exec.Command(binary, "serve")
 	d.cmd.Env = append(slices.Clone(env), "STRIPESYNC_LISTEN="+d.addr)
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log

@@ -100,6 +100,13 @@ func (a *app) serve(ctx context.Context, listening func(addr string)) error {
 	if err := a.staffRoutes(&hcfg); err != nil {
 		return err
 	}
+	pages, err := a.pages()
+	if err != nil {
+		return err
+	}
+	if pages != nil {
+		hcfg.Pages = pages
+	}
 	if a.cfg.StripeWebhookSecret != "" {
 		secrets := []string{a.cfg.StripeWebhookSecret}
 		hcfg.Webhook = &httpapi.WebhookConfig{
