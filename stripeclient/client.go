@@ -22,7 +22,10 @@ type Client struct {
 	log        *slog.Logger
 }
 
-var _ stripesync.Billing = (*Client)(nil)
+var (
+	_ stripesync.Billing   = (*Client)(nil)
+	_ stripesync.Collector = (*Client)(nil)
+)
 
 // New validates cfg and returns a Client. It makes no request.
 func New(cfg Config) (*Client, error) {

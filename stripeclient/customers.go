@@ -111,6 +111,19 @@ func (c *Client) Customer(ctx context.Context, id string) (stripesync.CustomerSt
 	if err := checkCustomerID(id); err != nil {
 		return stripesync.CustomerState{}, err
 	}
+	got, err := c.customer(ctx, id)
+	if err != nil {
+		return stripesync.CustomerState{}, err
+	}
+	return stripesync.CustomerState{
+		ID:           got.ID,
+		Deleted:      got.Deleted,
+		CRMAccountID: got.Metadata[stripesync.MetadataAccountID],
+	}, nil
+}
+
+// customer reads customer id as Stripe shows it.
+func (c *Client) customer(ctx context.Context, id string) (*stripe.Customer, error) {
 	// Params are never nil: stripe-go would then drop the context (and, on
 	// writes, the Idempotency-Key).
 	params := &stripe.CustomerParams{}
@@ -121,14 +134,7 @@ func (c *Client) Customer(ctx context.Context, id string) (stripesync.CustomerSt
 		got, err = c.api.Customers.Get(id, params)
 		return err
 	})
-	if err != nil {
-		return stripesync.CustomerState{}, err
-	}
-	return stripesync.CustomerState{
-		ID:           got.ID,
-		Deleted:      got.Deleted,
-		CRMAccountID: got.Metadata[stripesync.MetadataAccountID],
-	}, nil
+	return got, err
 }
 
 // searchPageSize is the most customers one search page returns; more than

@@ -1,5 +1,6 @@
 // Package stripeclient is the daemon's Stripe adapter: it implements
-// [stripesync.Billing] over stripe-go v76 (API version 2023-10-16).
+// [stripesync.Billing] and [stripesync.Collector] over stripe-go v76 (API
+// version 2023-10-16).
 //
 // The engine (package sync) calls it through the Billing interface;
 // cmd/stripesync builds it from STRIPE_SECRET_KEY, STRIPE_API_BASE and
@@ -33,6 +34,15 @@
 // checks Stripe-Signature (rolling secrets, a tolerance both ways) and
 // ParseEvent decodes only what routing an event needs; both are on the
 // webhook hot path.
+//
+// The Collector side opens Checkout Sessions (payment mode for an
+// invoice amount, setup mode to save a method), charges saved methods
+// with PaymentIntents confirmed on the spot (a refusal is EDECLINED with
+// a *stripesync.Decline), lists, detaches and sets the default of a
+// customer's cards and bank accounts, and opens Billing Portal sessions.
+// Requests Stripe would refuse are refused before any call. EventSession
+// and EventMethodCustomer decode the few fields of collection events the
+// engine routes on, as EventSnapshot does for payments.
 //
 // Tests run it against the stateful emulator in package stripetest and
 // replay every request shape against stripe-mock, which validates them

@@ -131,4 +131,104 @@ func TestStripeMockContract(t *testing.T) {
 	if n == 0 {
 		t.Error("Events yielded nothing from stripe-mock's canned list")
 	}
+
+	contractCollect(t, c)
+	connected, err := New(Config{Key: "sk_test_123", BaseURL: url, Account: "acct_123", MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	contractCollect(t, connected)
+}
+
+// contractCollect sends the Collector's request shapes: Checkout Sessions
+// in both modes, with and without a bank account; charges of a card (MOTO,
+// off-session) and of a bank account with a mandate; the saved-method
+// calls and the portal.
+func contractCollect(t *testing.T, c *Client) {
+	t.Helper()
+	ctx := t.Context()
+	usd := stripesync.Money{Amount: 12500, Currency: "USD"}
+	pay := stripesync.CheckoutRequest{
+		Mode: stripesync.CheckoutPayment, CustomerID: "cus_123", InvoiceID: "a01000000000001AAA",
+		Description: "Invoice INV-1001", Amount: usd,
+		Methods:    []string{stripesync.MethodTypeCard, stripesync.MethodTypeBank},
+		SaveMethod: true, Channel: stripesync.ChannelPaymentLink,
+		SuccessURL: "https://pay.example/done?session_id={CHECKOUT_SESSION_ID}",
+		CancelURL:  "https://pay.example/invoice", ExpiresAt: time.Now().Add(time.Hour),
+	}
+	cardOnly := pay
+	cardOnly.Methods, cardOnly.SaveMethod, cardOnly.Channel, cardOnly.CancelURL = []string{stripesync.MethodTypeCard}, false, "", ""
+	cardOnly.Amount = stripesync.Money{Amount: 5000, Currency: "EUR"}
+	setup := stripesync.CheckoutRequest{
+		Mode: stripesync.CheckoutSetup, CustomerID: "cus_123", Methods: pay.Methods,
+		SuccessURL: pay.SuccessURL, CancelURL: pay.CancelURL, ExpiresAt: time.Now().Add(24 * time.Hour),
+	}
+	setupUSD := setup
+	setupUSD.Amount.Currency = "USD"
+	for name, r := range map[string]stripesync.CheckoutRequest{
+		"payment, card and bank": pay, "payment, card only": cardOnly, "setup": setup, "setup in USD": setupUSD,
+	} {
+		if _, err := c.CreateCheckoutSession(ctx, r, "contract-checkout-"+name); err != nil {
+			t.Errorf("CreateCheckoutSession(%s): %v", name, err)
+		}
+	}
+	if _, err := c.CheckoutSession(ctx, "cs_test_123"); err != nil {
+		t.Errorf("CheckoutSession: %v", err)
+	}
+	if _, err := c.ExpireCheckoutSession(ctx, "cs_test_123"); err != nil {
+		t.Errorf("ExpireCheckoutSession: %v", err)
+	}
+
+	// Charge reads the method, then confirms; stripe-mock's canned
+	// PaymentIntent is not succeeded, so only a refusal of the request
+	// (EINVALID) counts. The shapes of both method types are sent as
+	// such too.
+	charge := stripesync.ChargeRequest{
+		CustomerID: "cus_123", PaymentMethodID: "pm_123", InvoiceID: "a01000000000001AAA", Amount: usd,
+		Channel: stripesync.ChannelPhone, Description: "Invoice INV-1001", MOTO: true,
+	}
+	if _, err := c.Charge(ctx, charge, "contract-charge"); stripesync.CodeOf(err) == stripesync.EINVALID {
+		t.Errorf("Charge: %v", err)
+	}
+	autoPay := charge
+	autoPay.MOTO, autoPay.OffSession, autoPay.Channel = false, true, stripesync.ChannelAutoPay
+	bank := charge
+	bank.MOTO = false
+	bank.Mandate = &stripesync.MandateAcceptance{AcceptedAt: time.Unix(1_700_000_000, 0), IPAddress: "203.0.113.7", UserAgent: "Mozilla/5.0"}
+	for _, tc := range []struct {
+		name, methodType string
+		r                stripesync.ChargeRequest
+	}{
+		{"card, MOTO", stripesync.MethodTypeCard, charge},
+		{"card, off-session", stripesync.MethodTypeCard, autoPay},
+		{"bank, mandate", stripesync.MethodTypeBank, bank},
+		{"bank, off-session", stripesync.MethodTypeBank, autoPay},
+	} {
+		params, err := chargeParams(tc.r, tc.methodType)
+		if err != nil {
+			t.Fatalf("chargeParams(%s): %v", tc.name, err)
+		}
+		params.SetIdempotencyKey("contract-confirm-" + tc.name)
+		if _, err := c.confirmIntent(ctx, "contract charge", params); err != nil {
+			t.Errorf("confirm PaymentIntent (%s): %v", tc.name, err)
+		}
+	}
+
+	if _, err := c.SavedMethods(ctx, "cus_123"); err != nil {
+		t.Errorf("SavedMethods: %v", err)
+	}
+	if _, _, err := c.methodPage(ctx, "cus_123", "pm_123"); err != nil {
+		t.Errorf("list payment methods after a cursor: %v", err)
+	}
+	if err := c.DetachMethod(ctx, "pm_123"); err != nil {
+		t.Errorf("DetachMethod: %v", err)
+	}
+	if err := c.SetDefaultMethod(ctx, "cus_123", "pm_123"); err != nil {
+		t.Errorf("SetDefaultMethod: %v", err)
+	}
+	for _, ret := range []string{"https://pay.example/portal/done", ""} {
+		if _, err := c.BillingPortalURL(ctx, "cus_123", ret); err != nil {
+			t.Errorf("BillingPortalURL(return %q): %v", ret, err)
+		}
+	}
 }
