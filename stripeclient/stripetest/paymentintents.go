@@ -118,6 +118,9 @@ var confirmFields = map[string]param{
 	"payment_method_options": pmOptionsParam,
 	"mandate_data":           mandateDataParam,
 	"return_url":             {},
+	// error_on_requires_action fails a confirmation that would need the
+	// customer (3-D Secure) instead of leaving it in requires_action.
+	"error_on_requires_action": {kind: kBool},
 }
 
 var createIntentFields = merge(confirmFields, map[string]param{
@@ -142,7 +145,7 @@ func paymentIntentEndpoints() []endpoint {
 		{
 			method: http.MethodPost, path: "/v1/payment_intents",
 			params: withCommon(createIntentFields),
-			notEmulated: []string{"application_fee_amount", "confirmation_method", "error_on_requires_action",
+			notEmulated: []string{"application_fee_amount", "confirmation_method",
 				"mandate", "on_behalf_of", "payment_method_configuration", "payment_method_data", "radar_options",
 				"shipping", "statement_descriptor", "statement_descriptor_suffix", "transfer_data",
 				"transfer_group", "use_stripe_sdk"},
@@ -168,7 +171,7 @@ func paymentIntentEndpoints() []endpoint {
 		{
 			method: http.MethodPost, path: "/v1/payment_intents/{id}/confirm",
 			params: withCommon(confirmFields),
-			notEmulated: []string{"capture_method", "error_on_requires_action", "mandate", "payment_method_data",
+			notEmulated: []string{"capture_method", "mandate", "payment_method_data",
 				"payment_method_types", "radar_options", "shipping", "use_stripe_sdk"},
 			check: checkConfirmIntent,
 			run:   (*Server).confirmIntent,
@@ -361,9 +364,12 @@ func checkListIntents(f form) *apiError {
 type confirmation struct {
 	pm         *paymentMethod // nil: the method already attached
 	offSession bool
-	moto       bool
-	mandate    bool // mandate_data was given (or Stripe.js / Checkout collected it)
-	returnURL  string
+	// errorOnAction is error_on_requires_action: a card that asks for
+	// 3-D Secure fails the attempt as off-session ones do.
+	errorOnAction bool
+	moto          bool
+	mandate       bool // mandate_data was given (or Stripe.js / Checkout collected it)
+	returnURL     string
 	// authenticated is set when the customer completed 3D Secure on the
 	// page (Pay, CompleteCheckout), so cards that ask for it succeed.
 	authenticated bool
@@ -377,6 +383,7 @@ type confirmation struct {
 func confirmationFrom(f form) confirmation {
 	cf := confirmation{}
 	cf.offSession = f["off_session"] == "true"
+	cf.errorOnAction = f["error_on_requires_action"] == "true"
 	cf.returnURL, _ = f.str("return_url")
 	cf.setupFutureUsage, _ = f.str("setup_future_usage")
 	cf.receiptEmail, _ = f.str("receipt_email")
@@ -640,7 +647,7 @@ func (s *Server) attempt(o origin, r *intentRecord, cf confirmation) *apiError {
 
 	fails := tm.fails
 	if tm.needsAuth && !cf.moto && !cf.authenticated {
-		if !cf.offSession {
+		if !cf.offSession && !cf.errorOnAction {
 			r.Status = piRequiresAction
 			s.emit(sc, o, "payment_intent.requires_action", s.renderIntent(r, nil), nil)
 			return nil

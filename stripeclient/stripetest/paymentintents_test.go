@@ -356,6 +356,10 @@ func TestAuthenticationRequiredCard(t *testing.T) {
 	if r.status != 402 || r.errField("code") != "authentication_required" || r.errField("decline_code") != "authentication_required" {
 		t.Errorf("off session: %d %v", r.status, r.body)
 	}
+	r = send(t, s, http.MethodPost, "/v1/payment_intents", cardPayment("pm_card_authenticationRequired", "error_on_requires_action", "true"))
+	if r.status != 402 || r.errField("code") != "authentication_required" || field(r.body, "error", "payment_intent", "status") != "requires_payment_method" {
+		t.Errorf("error_on_requires_action: %d %v", r.status, r.body)
+	}
 	moto := mustOK(t, send(t, s, http.MethodPost, "/v1/payment_intents",
 		cardPayment("pm_card_authenticationRequired", "payment_method_options[card][moto]", "true")))
 	if moto["status"] != "succeeded" {
@@ -367,6 +371,7 @@ func TestAuthenticationRequiredCard(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{
 		"payment_intent.created", "payment_intent.requires_action",
+		"payment_intent.created", "charge.failed", "payment_intent.payment_failed",
 		"payment_intent.created", "charge.failed", "payment_intent.payment_failed",
 		"payment_intent.created", "charge.succeeded", "payment_intent.succeeded",
 	}, eventTypes(s)); diff != "" {
