@@ -247,7 +247,7 @@ func (c *Collection) chargeSaved(ctx context.Context, v PayView, r PayRequest) (
 		return PayResult{}, err
 	default:
 		c.release(ctx, key)
-		return PayResult{}, err
+		return PayResult{}, c.payerError(err, "charge a saved method")
 	}
 	if err := c.ledger.BindReservation(ctx, key, "", p.ID); err != nil {
 		c.logger.Warn("bind reservation", "key", key, "stripe_id", p.ID, "error", err)
@@ -304,7 +304,7 @@ func (c *Collection) openCheckout(ctx context.Context, v PayView, r PayRequest) 
 		if stripesync.CodeOf(err) != stripesync.EUNAVAILABLE {
 			c.release(ctx, key)
 		}
-		return PayResult{}, err
+		return PayResult{}, c.payerError(err, "open a Checkout Session")
 	}
 	if err := c.ledger.BindReservation(ctx, key, s.ID, ""); err != nil {
 		return PayResult{}, err
@@ -384,6 +384,19 @@ func (c *Collection) SessionEvent(ctx context.Context, s stripesync.CheckoutSess
 		return c.RefreshMethods(ctx, s.CustomerID)
 	}
 	return nil
+}
+
+// payerError keeps what a payer may read of a failed Stripe call: a
+// decline's own message, or that Stripe could not be reached. Anything
+// else is a bug on one side or the other; it is logged in full and shown
+// as a plain apology, never as Stripe's or our internals.
+func (c *Collection) payerError(err error, what string) error {
+	switch stripesync.CodeOf(err) {
+	case stripesync.EDECLINED, stripesync.EUNAVAILABLE, stripesync.ERATELIMITED:
+		return err
+	}
+	c.logger.Error(what, "error", err)
+	return stripesync.WrapError(stripesync.EINTERNAL, err, "The payment could not be started")
 }
 
 // reserve stores a reservation, expiring the Checkout Sessions it
