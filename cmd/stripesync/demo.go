@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -69,7 +70,13 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 	// serving demo keeps the usual address. (Flags are parsed below, with
 	// the configuration, hence the look at args.)
 	if (slices.Contains(args, "--once") || slices.Contains(args, "-once")) && getenv("STRIPESYNC_LISTEN") == "" {
-		overlay["STRIPESYNC_LISTEN"] = "127.0.0.1:0"
+		// A port known before the daemon starts, because the payment
+		// links it mails must name it.
+		addr, err := freeLoopbackAddr()
+		if err != nil {
+			return err
+		}
+		overlay["STRIPESYNC_LISTEN"] = addr
 	}
 	if getenv("STRIPESYNC_ACCOUNT_SYNC_EVERY") == "" {
 		overlay["STRIPESYNC_ACCOUNT_SYNC_EVERY"] = "1m"
@@ -131,10 +138,16 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 	if err := demoPayments(ctx, a, emu, mail, ids, stdout); err != nil {
 		return err
 	}
+	fmt.Fprintln(stdout, "\nPayment link: the customer pays on the daemon's pay page.")
+	payURL, portalURL, err := demoPayLink(ctx, a, emu, mail, ids[4], dir, stdout)
+	if err != nil {
+		return err
+	}
 	if err := demoTrigger(ctx, emu, addr, overlay["STRIPESYNC_TRIGGER_SECRET"], ids[3], stdout); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\nDemo folder: %s\n  stripesync.db  the ledger\n  mail/          every receipt e-mail (.eml) and its PDF\n", dir)
+	fmt.Fprintf(stdout, "\nDemo folder: %s\n  stripesync.db  the ledger\n  mail/          every e-mail (.eml) and its PDF\n  pay-page-receipt-*.pdf  the receipts the pay page led to\n", dir)
+	fmt.Fprintf(stdout, "Pay page:  %s\nPortal:    %s\n", payURL, portalURL)
 	if *once {
 		stopServing()
 		return <-served
@@ -142,6 +155,16 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 	fmt.Fprintf(stdout, "\nThe daemon is serving on http://%s (/healthz, /readyz, /metrics, /stripe/webhook) and pushes every %s.\n", addr, cfg.AccountSyncEvery)
 	fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
 	return <-served
+}
+
+// freeLoopbackAddr returns a loopback address with a port free right now.
+func freeLoopbackAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
 }
 
 // demoPush runs one push and prints, account by account, what happened.

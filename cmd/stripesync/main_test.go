@@ -135,6 +135,8 @@ func TestDemoOnce(t *testing.T) {
 		"Second push", "pushed 2", "unbound",
 		"INV-1002", "Mastercard •••• 4444", "Partially Refunded", "Bank •••• 6789",
 		"6 receipts e-mailed", "Real time: an account renamed in Salesforce", "Demo folder:",
+		"Mailed \"Invoice INV-2001", "Paid 20.00 on the pay page through Checkout", "Paid 30.00 with the saved card",
+		"INV-2001 is Paid in the CRM", "Pay page:  http://127.0.0.1:", "Portal:    http://127.0.0.1:",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, text)
@@ -144,8 +146,19 @@ func TestDemoOnce(t *testing.T) {
 	folder, _, _ := strings.Cut(after, "\n")
 	pdfs, _ := filepath.Glob(filepath.Join(folder, "mail", "*.pdf"))
 	emls, _ := filepath.Glob(filepath.Join(folder, "mail", "*.eml"))
-	if len(pdfs) != 6 || len(emls) != 6 {
-		t.Errorf("demo folder %q holds %d PDFs and %d messages, want 6 of each", folder, len(pdfs), len(emls))
+	// Eight receipts, and the payment link's message.
+	if len(pdfs) != 8 || len(emls) != 9 {
+		t.Errorf("demo folder %q holds %d PDFs and %d messages, want 8 and 9", folder, len(pdfs), len(emls))
+	}
+	for i, amount := range []string{"20.00", "30.00"} {
+		pdf, err := os.ReadFile(filepath.Join(folder, fmt.Sprintf("pay-page-receipt-%d.pdf", i+1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := pdftext.Read(pdf)
+		if err != nil || !strings.Contains(doc.Text(), amount) || !strings.Contains(doc.Text(), "INV-2001") {
+			t.Errorf("pay page receipt %d: %v\n%s", i+1, err, doc.Text())
+		}
 	}
 }
 
