@@ -70,6 +70,31 @@ func value[T any](t *testing.T, b *browser, what string, a chromedp.Action[T]) T
 	return v
 }
 
+// waitText waits until the page shows want (the page a click led to has
+// loaded) and returns its text.
+func (b *browser) waitText(t *testing.T, want string) string {
+	t.Helper()
+	var page string
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		// While the next page loads the old one's nodes vanish: an error
+		// here only means "not yet".
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		got, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+		cancel()
+		if err == nil {
+			page = got
+		}
+		if strings.Contains(page, want) {
+			return page
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the page never showed %q; it shows:\n%s", want, page)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // waitReceipt waits until the browser has been sent its nth receipt PDF
 // and returns its URL.
 func (b *browser) waitReceipt(t *testing.T, n int) string {

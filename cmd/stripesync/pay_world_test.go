@@ -30,7 +30,10 @@ type payWorld struct {
 	base    string // the daemon's public URL
 }
 
-const payWebhookSecret = "whsec_payWorldSecret0123456789"
+const (
+	payWebhookSecret   = "whsec_payWorldSecret0123456789"
+	payWorldSigningKey = "payworld-signing-key-0123456789abcdef"
+)
 
 // newPayWorld starts everything on SQLite, or on Postgres when postgres is
 // set. Invoices are added with invoice and pulled with sync.
@@ -47,7 +50,7 @@ func newPayWorld(t testing.TB, postgres bool) *payWorld {
 	w.env = append(env,
 		"STRIPESYNC_LISTEN="+addr, "STRIPESYNC_PUBLIC_URL="+w.base,
 		"STRIPESYNC_SMTP_URL="+mail.URL(), "STRIPESYNC_MAIL_FROM=billing@acme.test",
-		"STRIPESYNC_SIGNING_KEY=payworld-signing-key-0123456789abcdef",
+		"STRIPESYNC_SIGNING_KEY="+payWorldSigningKey,
 		"STRIPESYNC_BUSINESS_NAME=Acme Supplies", "STRIPE_WEBHOOK_SECRET="+payWebhookSecret,
 		"STRIPESYNC_LOG_LEVEL=info")
 	w.account = emu.sf.Insert("Account", map[string]any{"Name": "Initech", "Billing_Email__c": "ap@initech.test"})
@@ -57,6 +60,16 @@ func newPayWorld(t testing.TB, postgres bool) *payWorld {
 		t.Fatal(err)
 	}
 	return w
+}
+
+// customer is the Stripe customer the account was pushed to.
+func (w *payWorld) customer(t testing.TB) string {
+	t.Helper()
+	cs := w.emu.st.CustomersWithMetadata(stripesync.MetadataAccountID, w.account)
+	if len(cs) != 1 {
+		t.Fatalf("%d Stripe customers for the account", len(cs))
+	}
+	return cs[0].ID
 }
 
 // run runs one stripesync command against the world and returns stdout.
