@@ -69,11 +69,18 @@ func (h *Handler) payPage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if expired || !v.Open {
+	if expired || !v.Open || !canPayNow(v) {
 		h.closed(w, r, v, expired)
 		return
 	}
 	h.renderForm(w, r, http.StatusOK, v, holder, "", v.Payable.Decimal(), "")
+}
+
+// canPayNow reports whether anything can be paid now: at least Stripe's
+// minimum is left once pending bank payments and other payers' open
+// checkouts are counted.
+func canPayNow(v syncer.PayView) bool {
+	return v.Payable.Amount > 0 && v.Payable.Amount >= v.Minimum.Amount
 }
 
 // closed renders the plain page of an invoice that cannot be paid here.
@@ -91,6 +98,12 @@ func (h *Handler) closed(w http.ResponseWriter, r *http.Request, v syncer.PayVie
 	case v.Rollup.Status == stripesync.InvoicePaid || v.Rollup.Balance.Amount <= 0:
 		m.Title = "This invoice is paid"
 		m.Text = "Invoice " + v.Invoice.Number + " is paid in full. Thank you!"
+	case v.Open && v.Reserved.Amount == 0 && v.Rollup.Pending.Amount > 0:
+		m.Title = "This invoice is being paid"
+		m.Text = "A bank payment of " + v.Rollup.Pending.String() + " for invoice " + v.Invoice.Number + " is on its way and covers the balance. We will e-mail the receipt when it settles."
+	case v.Open:
+		m.Title = "A payment of this invoice is in progress"
+		m.Text = "Someone is paying invoice " + v.Invoice.Number + " right now. If that payment is not completed, the invoice can be paid here again within the hour."
 	case v.Invoice.Status == stripesync.InvoiceDraft:
 		m.Title = "This invoice is not ready to be paid"
 		m.Text = "Invoice " + v.Invoice.Number + " has not been issued yet."
@@ -137,7 +150,7 @@ func (h *Handler) paySubmit(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if expired || !v.Open {
+	if expired || !v.Open || !canPayNow(v) {
 		h.closed(w, r, v, expired)
 		return
 	}
@@ -200,6 +213,7 @@ func (h *Handler) paid(w http.ResponseWriter, r *http.Request, p stripesync.Paym
 	h.render(w, r, http.StatusOK, "pending", pending{
 		Invoice: summarize(v.InvoiceView), Amount: p.Amount, Method: p.MethodDetail,
 		Business: h.businessName(), Back: "/pay/" + r.PathValue("token"),
+		Verify: p.Status == stripesync.PaymentPending,
 	})
 }
 
@@ -210,9 +224,17 @@ type pending struct {
 	Method   string
 	Business string
 	Back     string
+	// Verify is set while the bank account waits for its micro-deposits
+	// to be confirmed: nothing is debited until they are.
+	Verify bool
 }
 
-func (pending) title() string { return "Your payment is on its way" }
+func (p pending) title() string {
+	if p.Verify {
+		return "Confirm your bank account"
+	}
+	return "Your payment is on its way"
+}
 
 // checkoutReturn is Checkout's success_url.
 func (h *Handler) checkoutReturn(w http.ResponseWriter, r *http.Request) {

@@ -220,3 +220,58 @@ func TestPayInBrowser(t *testing.T) {
 		t.Errorf("the paid link shows:\n%s", page)
 	}
 }
+
+// TestPayByBankInBrowser: an 80.00 USD invoice paid with a new bank
+// account entered by hand: Checkout completes unpaid, the micro-deposits
+// are verified on Stripe's page, the payment is pending on the pay page
+// and the invoice is not Paid until the debit settles.
+func TestPayByBankInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives Chromium against the built daemon")
+	}
+	w := newPayWorld(t, false)
+	b := newBrowser(t)
+	inv := w.invoice(t, "INV-4001", "80.00", "USD")
+	link := w.payLink(t, inv)
+
+	b.do(t, "open the payment link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("#amount")))
+	b.do(t, "pay with a new bank account",
+		chromedp.Click(chromedp.CSS(`input[name=method][value=us_bank_account]`)),
+		chromedp.Click(chromedp.CSS("#pay")),
+		chromedp.WaitVisible(chromedp.CSS("#accountHolderName")),
+		chromedp.SendKeys(chromedp.CSS("#accountHolderName"), "Jane Doe"),
+		chromedp.Click(chromedp.CSS("#bankManual")),
+		chromedp.SendKeys(chromedp.CSS("#routingNumber"), "110000000"),
+		chromedp.SendKeys(chromedp.CSS("#accountNumber"), "000123456789"),
+	)
+	browsertest.Screenshot(t, b.ctx, "checkout-bank")
+	b.do(t, "confirm on Checkout", chromedp.Click(chromedp.CSS("#submit")))
+	b.waitText(t, "Confirm your bank account") // back on the daemon
+	browsertest.Screenshot(t, b.ctx, "bank-return")
+	browsertest.AssertAccessible(t, b.ctx)
+
+	pis := w.intentsOf(inv)
+	if len(pis) != 1 {
+		t.Fatalf("%d PaymentIntents for the invoice", len(pis))
+	}
+	b.do(t, "verify the micro-deposits", chromedp.Navigate(w.verificationURL(t, pis[0].ID)),
+		chromedp.WaitVisible(chromedp.CSS("#amount1")),
+		chromedp.SendKeys(chromedp.CSS("#amount1"), "32"),
+		chromedp.SendKeys(chromedp.CSS("#amount2"), "45"),
+		chromedp.Click(chromedp.CSS("#verify")),
+	)
+	b.waitText(t, "is verified")
+	b.do(t, "open the link again", chromedp.Navigate(link))
+	page := b.waitText(t, "This invoice is being paid")
+	if !strings.Contains(page, "Pending") || !strings.Contains(page, "80.00 USD") || !strings.Contains(page, "Processing") || strings.Contains(page, "Pay with") {
+		t.Errorf("the pay page after verification shows:\n%s", page)
+	}
+	browsertest.Screenshot(t, b.ctx, "pay-page-pending")
+	if st := w.crmInvoice(t, inv)["Status__c"]; st == "Paid" {
+		t.Errorf("the invoice is %v in the CRM while the debit is processing", st)
+	}
+	if err := w.emu.st.SettleACH(pis[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the invoice Paid in the CRM", func() bool { return w.crmInvoice(t, inv)["Status__c"] == "Paid" })
+}
