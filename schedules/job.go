@@ -24,6 +24,16 @@ func alignDown(t time.Time, every time.Duration) time.Time {
 	return time.Unix(0, ns-ns%int64(every)).UTC()
 }
 
+type tickKey struct{}
+
+// Tick returns the scheduled time a job's run is for, from the context
+// the scheduler gives the job: the tick claimed cluster-wide, which a run
+// that starts late would not find from its own clock.
+func Tick(ctx context.Context) (time.Time, bool) {
+	t, ok := ctx.Value(tickKey{}).(time.Time)
+	return t, ok
+}
+
 // runTick is what gocron calls at each tick; ctx ends when the scheduler
 // shuts down.
 func (s *Scheduler) runTick(ctx context.Context, j job) {
@@ -34,7 +44,7 @@ func (s *Scheduler) runTick(ctx context.Context, j job) {
 
 	tick := alignDown(s.clock.Now(), j.every)
 	logger := s.logger.With("job", j.name, "tick", tick)
-	ctx, cancel := context.WithTimeout(ctx, j.timeout)
+	ctx, cancel := context.WithTimeout(context.WithValue(ctx, tickKey{}, tick), j.timeout)
 	defer cancel()
 
 	if s.locker != nil {
