@@ -176,7 +176,14 @@ func TestUnknownPaymentIntentsDoNotDelayKnownOnes(t *testing.T) {
 	// Wall time is the benchmark's to measure (make bench-events); here
 	// the property is the order: the known payments reach the CRM while
 	// the unknown ones still wait for their reads, which are paced and
-	// take far longer than the known payments' own events.
+	// take far longer than the known payments' own events. The order can
+	// only be seen if the unknown events still wait once the known
+	// payments are made; on a machine so loaded that they no longer do,
+	// the test checks the outcome alone.
+	before, err := w.db.InboxBacklog(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
 	eventually(t, "the known payments Paid in the CRM", func() bool {
 		for _, inv := range invoices {
 			if w.crmInvoice(t, inv).Status != "Paid" {
@@ -185,13 +192,18 @@ func TestUnknownPaymentIntentsDoNotDelayKnownOnes(t *testing.T) {
 		}
 		return true
 	})
-	b, err := w.db.InboxBacklog(t.Context())
+	after, err := w.db.InboxBacklog(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d known payments Paid in the CRM with %d of %d unknown events still waiting", known, b.Events, unknown)
-	if b.Events < unknown/2 {
-		t.Errorf("only %d of %d unknown events were still waiting when the known payments were Paid: the known ones were held up behind them", b.Events, unknown)
+	t.Logf("%d known payments Paid in the CRM; unknown events waiting when they were paid: %d, when they were Paid: %d", known, before.Events, after.Events)
+	if before.Events < unknown/4 {
+		t.Logf("too few unknown events still waiting to observe the order on this machine (%d of %d)", before.Events, unknown)
+		return
+	}
+	if after.Events < before.Events/2 {
+		t.Errorf("%d of the %d unknown events waiting when the known payments were made were settled before the known ones reached the CRM: the known ones were held up behind them",
+			before.Events-after.Events, before.Events)
 	}
 }
 
