@@ -162,7 +162,12 @@ func (h *Handler) paySubmit(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasPrefix(choice, "saved:"):
 		req.MethodID = strings.TrimPrefix(choice, "saved:")
-		req.Mandate = &stripesync.MandateAcceptance{AcceptedAt: h.cfg.Now(), IPAddress: clientIP(r), UserAgent: r.UserAgent()}
+		// The mandate is the text of the form the nonce was issued with,
+		// so its acceptance is stamped with the form's issue time: a
+		// repeat of the submit (a double click, a reload) must send Stripe
+		// the same parameters under the same idempotency key, or Stripe
+		// refuses it and the payer is told nothing was charged when it was.
+		req.Mandate = &stripesync.MandateAcceptance{AcceptedAt: h.nonces.issued(nonce), IPAddress: clientIP(r), UserAgent: r.UserAgent()}
 	case choice == stripesync.MethodTypeCard || choice == stripesync.MethodTypeBank:
 		req.NewMethod = choice
 	default:
@@ -200,19 +205,30 @@ func (h *Handler) paid(w http.ResponseWriter, r *http.Request, p stripesync.Paym
 	h.render(w, r, http.StatusOK, "pending", pending{
 		Invoice: summarize(v.InvoiceView), Amount: p.Amount, Method: p.MethodDetail,
 		Business: h.businessName(), Back: "/pay/" + r.PathValue("token"),
+		Verify: p.Status == stripesync.PaymentPending,
 	})
 }
 
-// pending is the page of a bank payment still settling.
+// pending is the page of a bank payment still settling, or still waiting
+// for the customer to confirm the micro-deposits of a bank account
+// entered by hand.
 type pending struct {
 	Invoice  *invoiceSummary
 	Amount   stripesync.Money
 	Method   string
 	Business string
 	Back     string
+	// Verify is set while the debit waits for the micro-deposits to be
+	// confirmed (status Pending): nothing is debited until they are.
+	Verify bool
 }
 
-func (pending) title() string { return "Your payment is on its way" }
+func (p pending) title() string {
+	if p.Verify {
+		return "Confirm your bank account to finish paying"
+	}
+	return "Your payment is on its way"
+}
 
 // checkoutReturn is Checkout's success_url.
 func (h *Handler) checkoutReturn(w http.ResponseWriter, r *http.Request) {
