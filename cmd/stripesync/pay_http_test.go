@@ -166,6 +166,34 @@ func TestPayHTTPDoubleSubmitSavedBank(t *testing.T) {
 	wantIntents(t, w, inv, 3000, 2)
 }
 
+// TestPayHTTPResubmitCheckout: the new-card form submitted again a moment
+// later (a double click, a reload) never opens a second Checkout Session
+// nor frees the amount the first one holds.
+func TestPayHTTPResubmitCheckout(t *testing.T) {
+	w := newPayWorld(t, false)
+	link := w.payLink(t, w.invoice(t, "INV-2221", "45.00", "USD"))
+	s := newSurfer(t)
+	body := payForm(s.get(t, link).nonce(t), "45.00", "card")
+	first := s.post(t, link, body)
+	first.want(t, http.StatusSeeOther)
+	time.Sleep(1100 * time.Millisecond) // Stripe's expires_at is in seconds
+	// Within the minute the repeat replays the first session; across a
+	// minute boundary Stripe refuses the key's new expiry, and the page
+	// says the payment is under way.
+	switch again := s.post(t, link, body); again.status {
+	case http.StatusSeeOther:
+		if again.location != first.location {
+			t.Errorf("the repeat goes to %q, the first submit to %q", again.location, first.location)
+		}
+	default:
+		again.want(t, http.StatusConflict, "This payment was already started from this page")
+	}
+	if cs := w.session(t, first.location); cs.Status != "open" {
+		t.Errorf("the first Checkout Session is %s after the repeat, want open", cs.Status)
+	}
+	newSurfer(t).submitPay(t, link, "45.00", "card").want(t, http.StatusConflict, "Another payment of this invoice is in progress")
+}
+
 // doubleSubmit posts the pay form of link for amount with the saved
 // method labelled label twice at once, then once more a second later (a
 // mandate's acceptance time is in seconds), and returns the three answers.
