@@ -245,6 +245,8 @@ func (c *Collection) chargeSaved(ctx context.Context, v PayView, r PayRequest) (
 		// The outcome is unknown: keep the amount reserved until the
 		// webhook or the pull tells, or the hold lapses.
 		return PayResult{}, err
+	case stripesync.ECONFLICT:
+		return PayResult{}, c.repeatError(err, key)
 	default:
 		c.release(ctx, key)
 		return PayResult{}, c.payerError(err, "charge a saved method")
@@ -284,7 +286,10 @@ func (c *Collection) openCheckout(ctx context.Context, v PayView, r PayRequest) 
 		return PayResult{}, stripesync.Errorf(stripesync.EINVALID, "Choose how to pay")
 	}
 	key := "checkout:" + r.Nonce
-	expires := c.now().Add(checkoutLifetime)
+	// The expiry is part of the session's parameters under the form's
+	// idempotency key: kept to the minute, a repeat of the submit in the
+	// same minute replays the same session instead of being refused.
+	expires := c.now().Truncate(time.Minute).Add(checkoutLifetime + time.Minute)
 	replaced, err := c.ledger.Reserve(ctx, stripesync.Reservation{
 		Key: key, InvoiceID: v.Invoice.ID, Amount: r.Amount, Holder: r.Holder, ExpiresAt: expires,
 	}, c.now())
@@ -300,10 +305,14 @@ func (c *Collection) openCheckout(ctx context.Context, v PayView, r PayRequest) 
 		Methods: []string{r.NewMethod}, SaveMethod: true, Channel: stripesync.ChannelPaymentLink,
 		SuccessURL: r.SuccessURL, CancelURL: r.CancelURL, ExpiresAt: expires,
 	}, stripesync.IdempotencyKey("checkout", v.Invoice.ID, r.Nonce))
-	if err != nil {
-		if stripesync.CodeOf(err) != stripesync.EUNAVAILABLE {
-			c.release(ctx, key)
-		}
+	switch stripesync.CodeOf(err) {
+	case "":
+	case stripesync.EUNAVAILABLE:
+		return PayResult{}, c.payerError(err, "open a Checkout Session")
+	case stripesync.ECONFLICT:
+		return PayResult{}, c.repeatError(err, key)
+	default:
+		c.release(ctx, key)
 		return PayResult{}, c.payerError(err, "open a Checkout Session")
 	}
 	if err := c.ledger.BindReservation(ctx, key, s.ID, ""); err != nil {
@@ -384,6 +393,17 @@ func (c *Collection) SessionEvent(ctx context.Context, s stripesync.CheckoutSess
 		return c.RefreshMethods(ctx, s.CustomerID)
 	}
 	return nil
+}
+
+// repeatError answers a repeat of a submit that Stripe refused under the
+// form's idempotency key because the first one went through with other
+// parameters (ECONFLICT: Stripe's idempotency_error). The reservation is
+// the first submit's, held for its Checkout Session or charge: releasing
+// it would let the balance be paid a second time.
+func (c *Collection) repeatError(err error, key string) error {
+	c.logger.Warn("repeated submit refused by Stripe", "key", key, "error", err)
+	return stripesync.WrapError(stripesync.ECONFLICT, err,
+		"This payment was already started from this page; finish it in the window it opened, or reload this page to start again")
 }
 
 // payerError keeps what a payer may read of a failed Stripe call: a

@@ -60,6 +60,15 @@ func (n nonces) check(nonce, subject, visitor string) bool {
 	return age >= -time.Minute && age < nonceLifetime
 }
 
+// issued is the issue time of a nonce that check accepted.
+func (n nonces) issued(nonce string) time.Time {
+	b, err := base64.RawURLEncoding.Strict().DecodeString(nonce)
+	if err != nil || len(b) < nonceBody {
+		return time.Time{}
+	}
+	return time.Unix(int64(binary.BigEndian.Uint64(b[nonceRandom:nonceBody])), 0)
+}
+
 func (n nonces) mac(body []byte, subject, visitor string) []byte {
 	h := hmac.New(sha256.New, n.key)
 	h.Write([]byte("form:" + subject + "\x00" + visitor + "\x00"))

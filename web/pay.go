@@ -102,8 +102,11 @@ func (h *Handler) closed(w http.ResponseWriter, r *http.Request, v syncer.PayVie
 		m.Title = "This invoice is being paid"
 		m.Text = "A bank payment of " + v.Rollup.Pending.String() + " for invoice " + v.Invoice.Number + " is on its way and covers the balance. We will e-mail the receipt when it settles."
 	case v.Open:
-		m.Title = "A payment of this invoice is in progress"
+		m.Title = "Another payment of this invoice is in progress"
 		m.Text = "Someone is paying invoice " + v.Invoice.Number + " right now. If that payment is not completed, the invoice can be paid here again within the hour."
+		if r.Method == http.MethodPost {
+			status = http.StatusConflict // the payment asked for is refused
+		}
 	case v.Invoice.Status == stripesync.InvoiceDraft:
 		m.Title = "This invoice is not ready to be paid"
 		m.Text = "Invoice " + v.Invoice.Number + " has not been issued yet."
@@ -175,7 +178,12 @@ func (h *Handler) paySubmit(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasPrefix(choice, "saved:"):
 		req.MethodID = strings.TrimPrefix(choice, "saved:")
-		req.Mandate = &stripesync.MandateAcceptance{AcceptedAt: h.cfg.Now(), IPAddress: clientIP(r), UserAgent: r.UserAgent()}
+		// The mandate is the text of the form the nonce was issued with,
+		// so its acceptance is stamped with the form's issue time: a
+		// repeat of the submit (a double click, a reload) must send Stripe
+		// the same parameters under the same idempotency key, or Stripe
+		// refuses it and the payer is told nothing was charged when it was.
+		req.Mandate = &stripesync.MandateAcceptance{AcceptedAt: h.nonces.issued(nonce), IPAddress: clientIP(r), UserAgent: r.UserAgent()}
 	case choice == stripesync.MethodTypeCard || choice == stripesync.MethodTypeBank:
 		req.NewMethod = choice
 	default:
@@ -217,21 +225,23 @@ func (h *Handler) paid(w http.ResponseWriter, r *http.Request, p stripesync.Paym
 	})
 }
 
-// pending is the page of a bank payment still settling.
+// pending is the page of a bank payment still settling, or still waiting
+// for the customer to confirm the micro-deposits of a bank account
+// entered by hand.
 type pending struct {
 	Invoice  *invoiceSummary
 	Amount   stripesync.Money
 	Method   string
 	Business string
 	Back     string
-	// Verify is set while the bank account waits for its micro-deposits
-	// to be confirmed: nothing is debited until they are.
+	// Verify is set while the debit waits for the micro-deposits to be
+	// confirmed (status Pending): nothing is debited until they are.
 	Verify bool
 }
 
 func (p pending) title() string {
 	if p.Verify {
-		return "Confirm your bank account"
+		return "Confirm your bank account to finish paying"
 	}
 	return "Your payment is on its way"
 }

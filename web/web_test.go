@@ -83,6 +83,7 @@ func verify(s *links.Signer, token string, kind links.Kind) (links.Link, error) 
 }
 
 type site struct {
+	now    *time.Time // the handler's clock; testNow unless a test moves it
 	srv    *httptest.Server
 	fake   *fakeCollection
 	signer *links.Signer
@@ -96,6 +97,7 @@ func newSite(t *testing.T) *site {
 		t.Fatal(err)
 	}
 	fake := &fakeCollection{view: openView()}
+	now := testNow
 	h, err := New(Config{
 		Collection: fake, Links: signer,
 		VerifyPay: func(ctx context.Context, token string) (links.Link, error) {
@@ -104,7 +106,7 @@ func newSite(t *testing.T) *site {
 		VerifyPortal: func(token string) (links.Link, error) { return verify(signer, token, links.Portal) },
 		ReceiptURL:   func(id string) string { return "/receipts/" + id + ".pdf" },
 		FormKey:      []byte(strings.Repeat("f", 32)), Business: stripesync.Business{Name: "Acme Supplies"},
-		Now: func() time.Time { return testNow },
+		Now: func() time.Time { return now },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +115,7 @@ func newSite(t *testing.T) *site {
 	t.Cleanup(srv.Close)
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &site{srv: srv, fake: fake, signer: signer, client: client}
+	return &site{now: &now, srv: srv, fake: fake, signer: signer, client: client}
 }
 
 func (s *site) payURL(t *testing.T, expires time.Time) string {
@@ -285,5 +287,52 @@ func TestPaidInvoiceShowsNoForm(t *testing.T) {
 	resp, body := s.get(t, s.payURL(t, testNow.Add(time.Hour)))
 	if resp.StatusCode != 200 || !strings.Contains(body, "This invoice is paid") || strings.Contains(body, "<form") || !strings.Contains(body, "/receipts/pi_1.pdf") {
 		t.Errorf("status %d body %.500s", resp.StatusCode, body)
+	}
+}
+
+// A saved bank account's mandate is stamped with the form's issue time, so
+// that a repeat of the submit a little later sends Stripe the very same
+// charge under the same idempotency key.
+func TestSavedBankMandateIsStampedWithTheForm(t *testing.T) {
+	s := newSite(t)
+	s.fake.view.Methods = []stripesync.SavedMethod{{ID: "pm_bank", Type: stripesync.MethodTypeBank, BankName: "STRIPE TEST BANK", Last4: "6789"}}
+	u := s.payURL(t, testNow.Add(3*time.Hour))
+	_, page := s.get(t, u)
+	form := url.Values{"nonce": {nonceIn(t, page)}, "amount": {"20.00"}, "method": {"saved:pm_bank"}}
+	s.fake.res = syncer.PayResult{Payment: stripesync.Payment{ID: "pi_1", InvoiceID: s.fake.view.Invoice.ID, Amount: usd(2000), Status: stripesync.PaymentProcessing}}
+	s.post(t, u, form)
+	*s.now = testNow.Add(90 * time.Second)
+	s.post(t, u, form)
+	if len(s.fake.pays) != 2 {
+		t.Fatalf("%d pay requests, want 2", len(s.fake.pays))
+	}
+	first, second := s.fake.pays[0].Mandate, s.fake.pays[1].Mandate
+	if first == nil || second == nil || !first.AcceptedAt.Equal(testNow) || *first != *second {
+		t.Errorf("mandates %+v and %+v, want both accepted at %v", first, second, testNow)
+	}
+}
+
+// The page after a bank payment says what happens next: a debit waiting
+// for micro-deposits asks the payer to confirm them; one processing says
+// it is on its way.
+func TestPendingPageWording(t *testing.T) {
+	for _, c := range []struct {
+		status      stripesync.PaymentStatus
+		want, avoid string
+	}{
+		{stripesync.PaymentPending, "confirm the micro-deposits", "is processing"},
+		{stripesync.PaymentProcessing, "is processing", "micro-deposits"},
+	} {
+		t.Run(string(c.status), func(t *testing.T) {
+			s := newSite(t)
+			s.fake.view.Methods = []stripesync.SavedMethod{{ID: "pm_bank", Type: stripesync.MethodTypeBank, BankName: "STRIPE TEST BANK", Last4: "6789"}}
+			u := s.payURL(t, testNow.Add(time.Hour))
+			_, page := s.get(t, u)
+			s.fake.res = syncer.PayResult{Payment: stripesync.Payment{ID: "pi_1", InvoiceID: s.fake.view.Invoice.ID, Amount: usd(2000), Status: c.status}}
+			resp, body := s.post(t, u, url.Values{"nonce": {nonceIn(t, page)}, "amount": {"20.00"}, "method": {"saved:pm_bank"}})
+			if resp.StatusCode != 200 || !strings.Contains(body, c.want) || strings.Contains(body, c.avoid) || !strings.Contains(body, "20.00 USD") {
+				t.Errorf("status %d, want 200 with %q and without %q:\n%s", resp.StatusCode, c.want, c.avoid, body)
+			}
+		})
 	}
 }

@@ -30,6 +30,7 @@ Usage:
   stripesync link --invoice ID [--email | --revoke]
                                      print a new payment link (written to Payment_Link__c,
                                      with --email also mailed), or revoke every link issued
+  stripesync link --portal ACCOUNT   print a customer portal link of a CRM account
   stripesync staff add NAME          make a staff API token (printed once; its hash is kept)
   stripesync staff list              the names in STRIPESYNC_STAFF_TOKENS_FILE
   stripesync version                 print the version

@@ -2,12 +2,16 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -60,16 +64,6 @@ func newPayWorld(t testing.TB, postgres bool) *payWorld {
 		t.Fatal(err)
 	}
 	return w
-}
-
-// customer is the Stripe customer the account was pushed to.
-func (w *payWorld) customer(t testing.TB) string {
-	t.Helper()
-	cs := w.emu.st.CustomersWithMetadata(stripesync.MetadataAccountID, w.account)
-	if len(cs) != 1 {
-		t.Fatalf("%d Stripe customers for the account", len(cs))
-	}
-	return cs[0].ID
 }
 
 // run runs one stripesync command against the world and returns stdout.
@@ -185,3 +179,228 @@ func (w *payWorld) receiptsMailed() int {
 }
 
 func (w *payWorld) String() string { return fmt.Sprintf("payWorld(%s)", w.base) }
+
+// surfer is one browser over plain HTTP: its own cookie jar (the visitor
+// cookie tells its reservations from another's), and redirects are not
+// followed, so a test sees each 303 and where it points.
+type surfer struct {
+	c *http.Client
+}
+
+func newSurfer(t testing.TB) *surfer {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &surfer{c: &http.Client{
+		Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// page is one answer: its status, the Location of a redirect, the body.
+type page struct {
+	url         string
+	status      int
+	location    string
+	contentType string
+	body        string
+}
+
+func (s *surfer) get(t testing.TB, u string) page {
+	t.Helper()
+	return s.do(t, http.MethodGet, u, "", "")
+}
+
+// post submits a urlencoded form.
+func (s *surfer) post(t testing.TB, u string, form url.Values) page {
+	t.Helper()
+	return s.do(t, http.MethodPost, u, "application/x-www-form-urlencoded", form.Encode())
+}
+
+func (s *surfer) do(t testing.TB, method, u, contentType, body string) page {
+	t.Helper()
+	p, err := s.try(t.Context(), method, u, contentType, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// try is do for a goroutine: it returns the error instead of failing.
+func (s *surfer) try(ctx context.Context, method, u, contentType, body string) (page, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u, strings.NewReader(body))
+	if err != nil {
+		return page{}, err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := s.c.Do(req)
+	if err != nil {
+		return page{}, fmt.Errorf("%s %s: %w", method, u, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return page{}, fmt.Errorf("%s %s: %w", method, u, err)
+	}
+	p := page{url: u, status: resp.StatusCode, contentType: resp.Header.Get("Content-Type"), body: string(b)}
+	if loc, err := resp.Location(); err == nil {
+		p.location = loc.String()
+	}
+	return p, nil
+}
+
+// follow GETs where p redirects to, until an answer is not a redirect.
+func (s *surfer) follow(t testing.TB, p page) page {
+	t.Helper()
+	for i := 0; p.status == http.StatusSeeOther || p.status == http.StatusFound; i++ {
+		if i == 10 {
+			t.Fatalf("more than 10 redirects from %s", p.url)
+		}
+		p = s.get(t, p.location)
+	}
+	return p
+}
+
+// want fails the test unless p has status and every one of texts.
+func (p page) want(t testing.TB, status int, texts ...string) {
+	t.Helper()
+	if p.status != status {
+		t.Fatalf("%s: status %d, want %d\n%s", p.url, p.status, status, p.body)
+	}
+	for _, s := range texts {
+		if !strings.Contains(p.body, s) {
+			t.Errorf("%s: the page lacks %q:\n%s", p.url, s, p.body)
+		}
+	}
+}
+
+// savedMethod finds a saved method's radio button; nonceField (the
+// demo's) the form nonce.
+var savedMethod = regexp.MustCompile(`name="method" id="method-\d+" value="(saved:pm_[^"]+)"`)
+
+// nonce is the form nonce of a pay or portal page.
+func (p page) nonce(t testing.TB) string {
+	t.Helper()
+	m := nonceField.FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("%s (%d) has no form nonce:\n%s", p.url, p.status, p.body)
+	}
+	return m[1]
+}
+
+// payForm is the pay page's form: its nonce, amount and method choice.
+func payForm(nonce, amount, method string) url.Values {
+	return url.Values{"nonce": {nonce}, "amount": {amount}, "method": {method}}
+}
+
+// submitPay opens the pay page of link in s and submits amount with method.
+func (s *surfer) submitPay(t testing.TB, link, amount, method string) page {
+	t.Helper()
+	form := s.get(t, link)
+	form.want(t, http.StatusOK)
+	return s.post(t, link, payForm(form.nonce(t), amount, method))
+}
+
+// checkoutSession is the Checkout Session a pay page redirected to, read
+// from the emulator's API.
+type checkoutSession struct {
+	ID        string `json:"id"`
+	Mode      string `json:"mode"`
+	Status    string `json:"status"`
+	URL       string `json:"url"`
+	CancelURL string `json:"cancel_url"`
+	Amount    int64  `json:"amount_total"`
+	Intent    string `json:"payment_intent"`
+}
+
+// session reads the Checkout Session whose hosted page is checkoutURL.
+func (w *payWorld) session(t testing.TB, checkoutURL string) checkoutSession {
+	t.Helper()
+	prefix := w.emu.st.URL() + "/checkout/pay/"
+	id, ok := strings.CutPrefix(checkoutURL, prefix)
+	if !ok || !strings.HasPrefix(id, "cs_") {
+		t.Fatalf("%q is not a hosted Checkout page of the emulator (%s…)", checkoutURL, prefix)
+	}
+	var cs checkoutSession
+	w.stripeGET(t, "/v1/checkout/sessions/"+id, &cs)
+	return cs
+}
+
+// cardCheckout is the hosted Checkout page's form paying with a test card.
+func cardCheckout(number string) url.Values {
+	return url.Values{
+		"email": {"ap@initech.test"}, "method": {"card"}, "cardNumber": {number},
+		"cardExpiry": {"12 / 30"}, "cardCvc": {"123"}, "billingName": {"Jane Doe"},
+	}
+}
+
+// bankCheckout is the hosted Checkout page's form paying with a new US
+// bank account: entry "instant" links the test institution's account at
+// once, "manual" types in the test account, which goes to micro-deposits.
+func bankCheckout(entry string) url.Values {
+	f := url.Values{
+		"email": {"ap@initech.test"}, "method": {"us_bank_account"}, "accountHolderName": {"Jane Doe"},
+		"bankEntry": {entry},
+	}
+	if entry == "manual" {
+		f.Set("routingNumber", "110000000")
+		f.Set("accountNumber", "000123456789")
+	}
+	return f
+}
+
+// payByCard pays amount of link's invoice with a new test card through
+// the hosted Checkout page, as a browser without JavaScript would, and
+// returns the daemon's answer to the return from Checkout followed to
+// its end (the receipt).
+func (s *surfer) payByCard(t testing.TB, link, amount string) page {
+	t.Helper()
+	to := s.submitPay(t, link, amount, "card")
+	to.want(t, http.StatusSeeOther)
+	back := s.post(t, to.location, cardCheckout("4242424242424242"))
+	back.want(t, http.StatusSeeOther)
+	return s.follow(t, back)
+}
+
+// paymentWrites counts the requests that could have moved money or
+// opened a way to: writes to Checkout Sessions and PaymentIntents.
+func (w *payWorld) paymentWrites() int {
+	n := 0
+	for _, r := range w.emu.st.Requests() {
+		if r.Method != http.MethodGet && (strings.HasPrefix(r.Path, "/v1/checkout/sessions") || strings.HasPrefix(r.Path, "/v1/payment_intents")) {
+			n++
+		}
+	}
+	return n
+}
+
+// wantNothingReserved checks, as a new visitor sees the pay page, that the
+// whole balance can be paid: nobody holds a reservation of it.
+func (w *payWorld) wantNothingReserved(t testing.TB, link, balance string) {
+	t.Helper()
+	p := newSurfer(t).get(t, link)
+	p.want(t, http.StatusOK, `value="`+balance+`"`)
+	if strings.Contains(p.body, "being paid by someone else") {
+		t.Errorf("%s shows a reservation:\n%s", link, p.body)
+	}
+}
+
+// portalLink returns a customer portal link of a CRM account.
+func (w *payWorld) portalLink(t testing.TB, accountID string) string {
+	t.Helper()
+	return strings.TrimSpace(w.run(t, "link", "--portal", accountID))
+}
+
+// customerOf is the Stripe customer the daemon pushed a CRM account to.
+func (w *payWorld) customerOf(t testing.TB, accountID string) string {
+	t.Helper()
+	cs := w.emu.st.CustomersWithMetadata(stripesync.MetadataAccountID, accountID)
+	if len(cs) != 1 {
+		t.Fatalf("%d Stripe customers for account %s, want 1", len(cs), accountID)
+	}
+	return cs[0].ID
+}

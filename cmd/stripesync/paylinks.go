@@ -12,20 +12,22 @@ import (
 )
 
 // cmdLink issues (and with --email mails) or revokes an invoice's payment
-// links, and writes the result to the CRM before it returns.
+// links, and writes the result to the CRM before it returns. With
+// --portal it prints a portal link of an account instead.
 func cmdLink(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("link", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	invoice := fs.String("invoice", "", "the CRM invoice id (Invoice__c)")
 	email := fs.Bool("email", false, "also e-mail the link to the account's billing address")
 	revoke := fs.Bool("revoke", false, "revoke every link issued so far and clear Payment_Link__c")
+	portal := fs.String("portal", "", "print a customer portal link of this CRM account (Account) instead")
 	cfg, err := loadConfig(fs, args, getenv, Needs{Stripe: true, Salesforce: true})
 	if err != nil {
 		return err
 	}
 	switch {
-	case *invoice == "" || fs.NArg() > 0:
-		return fmt.Errorf("%w: stripesync link --invoice ID [--email] [--revoke]", errUsage)
+	case (*invoice == "") == (*portal == "") || fs.NArg() > 0 || (*portal != "" && (*email || *revoke)):
+		return fmt.Errorf("%w: stripesync link (--invoice ID [--email] [--revoke] | --portal ACCOUNT)", errUsage)
 	case *revoke && *email:
 		return fmt.Errorf("%w: --revoke and --email do not go together", errUsage)
 	case cfg.SigningKey == "":
@@ -38,6 +40,15 @@ func cmdLink(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	defer a.Close()
+	if *portal != "" {
+		url, expires, err := a.engine.PortalLink(ctx, *portal)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, url)
+		fmt.Fprintf(stderr, "expires %s\n", expires.UTC().Format(time.RFC3339))
+		return nil
+	}
 	if *revoke {
 		if err := a.engine.RevokePaymentLinks(ctx, *invoice); err != nil {
 			return err

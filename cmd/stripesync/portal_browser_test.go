@@ -3,29 +3,11 @@ package main
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/stripesync/stripesync/internal/browsertest"
-	"github.com/stripesync/stripesync/links"
 )
-
-// portalLink signs a portal link for the world's account, as the staff
-// API does, with the world's signing key.
-func (w *payWorld) portalLink(t *testing.T) string {
-	t.Helper()
-	signer, err := links.NewSigner([]byte(payWorldSigningKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	tok, err := signer.Token(links.Link{Kind: links.Portal, Subject: w.account, Issued: now, Expires: now.Add(time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w.base + "/portal/" + tok
-}
 
 // TestPortalInBrowser: the portal lists the account's invoices and
 // receipts, makes a saved card the default, adds a card through Checkout
@@ -48,7 +30,7 @@ func TestPortalInBrowser(t *testing.T) {
 	b.waitReceipt(t, 1)
 	w.payLink(t, w.emu.sf.Insert("Invoice__c", map[string]any{"Name": "INV-3003", "Account__c": w.account, "Amount__c": "5.00", "CurrencyIsoCode": "USD", "Status__c": "Open"}))
 
-	portal := w.portalLink(t)
+	portal := w.portalLink(t, w.account)
 	b.do(t, "open the portal", chromedp.Navigate(portal), chromedp.WaitVisible(chromedp.CSS("h1")))
 	browsertest.Screenshot(t, b.ctx, "portal")
 	browsertest.AssertAccessible(t, b.ctx)
@@ -64,7 +46,7 @@ func TestPortalInBrowser(t *testing.T) {
 	if page := b.text(t); !strings.Contains(page, "Default for auto-pay") {
 		t.Errorf("after Make default the portal shows:\n%s", page)
 	}
-	customer := w.customer(t)
+	customer := w.customerOf(t, w.account)
 	var cust struct {
 		InvoiceSettings struct {
 			Default string `json:"default_payment_method"`

@@ -1,6 +1,9 @@
 package crmtest
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // The Go API below seeds and inspects the org directly, bypassing HTTP,
 // auth, limits and faults. Misuse (an unknown sObject, field or id, or a
@@ -57,6 +60,29 @@ func (s *Server) Get(sobject, id string) (map[string]any, bool) {
 		out[f.name] = r.vals[i]
 	}
 	return out, true
+}
+
+// GetByExternalID is Get for the live record whose External ID field
+// holds value (matched case-insensitively, as Salesforce does); false when
+// there is none or the field is not an External ID.
+func (s *Server) GetByExternalID(sobject, field, value string) (map[string]any, bool) {
+	s.mu.RLock()
+	t, ok := s.table(sobject)
+	var id string
+	if ok {
+		if i, ok := t.schema.lookup(field); ok {
+			for _, r := range t.ext[i][strings.ToLower(value)] {
+				if !r.deleted() {
+					id = r.id()
+				}
+			}
+		}
+	}
+	s.mu.RUnlock()
+	if id == "" {
+		return nil, false
+	}
+	return s.Get(sobject, id)
 }
 
 // Count is the number of records of sobject that are not deleted.
