@@ -8,7 +8,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 STRIPESYNC_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export STRIPESYNC_TEST_DATABASE_URL
 
-.PHONY: help build test test-short bench bench-events demo vet fmt-check lint
+.PHONY: help build test test-short bench bench-events bench-pay demo vet fmt-check lint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -24,6 +24,9 @@ test-short: ## the quick tests only
 
 bench: ## run the benchmarks quoted in the README (slow: minutes), bench-events aside
 	$(GO) test -run '^$$' -bench . -skip 'BenchmarkEvents' -benchtime 1x -timeout 60m ./sync/ ./cmd/stripesync/ ./store/
+
+bench-pay: ## the pay page render and Checkout → Invoice__c Paid through the binary, SQLite and Postgres (about a minute; STRIPESYNC_BENCH_PAGE_* / _CHECKOUT* knobs)
+	$(GO) test -run '^$$' -bench 'BenchmarkPayPage|BenchmarkCheckoutToCRMPaid' -benchtime 1x -timeout 15m ./cmd/stripesync/
 
 bench-events: ## the event worker through the binary: volume, slow Stripe, outage, unknown ids (long; STRIPESYNC_BENCH_* knobs)
 	$(GO) test -run '^$$' -bench 'BenchmarkEvents' -benchtime 1x -timeout 120m ./cmd/stripesync/

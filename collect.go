@@ -278,6 +278,9 @@ type CollectionLedger interface {
 	SavedMethods(ctx context.Context, customerID string) ([]SavedMethod, time.Time, error)
 	// SaveMethods replaces the ledger's copy of a customer's methods.
 	SaveMethods(ctx context.Context, customerID string, methods []SavedMethod, at time.Time) error
+	// StaleMethods marks the copy of a customer's methods out of date, so
+	// that the next read asks Stripe; a customer never saved is no error.
+	StaleMethods(ctx context.Context, customerID string) error
 }
 
 // IssuedLink is the payment link the daemon last issued for an invoice,

@@ -452,29 +452,37 @@ const methodsPerInsert = 50
 
 // SavedMethods returns the ledger's copy of customerID's saved methods, in
 // the order SaveMethods was given them, and when they were read from
-// Stripe. A customer never saved is nil, the zero time and no error.
+// Stripe. A customer never saved is nil, the zero time and no error. It is
+// one query (the pay page asks on every render): the fetch row joined to
+// its methods, one row with NULL methods when the copy is empty.
 func (db *DB) SavedMethods(ctx context.Context, customerID string) ([]stripesync.SavedMethod, time.Time, error) {
-	var at dbTime
-	err := db.x.GetContext(ctx, &at, db.x.Rebind("SELECT fetched_at FROM saved_method_fetches WHERE customer_id = ?"), customerID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, time.Time{}, nil
+	const q = "SELECT f.fetched_at, COALESCE(m.position, 0) AS position, COALESCE(m.id, '') AS id," +
+		" COALESCE(m.type, '') AS type, COALESCE(m.brand, '') AS brand, COALESCE(m.last4, '') AS last4," +
+		" COALESCE(m.exp_month, 0) AS exp_month, COALESCE(m.exp_year, 0) AS exp_year," +
+		" COALESCE(m.bank_name, '') AS bank_name, m.is_default IS TRUE AS is_default" +
+		" FROM saved_method_fetches f LEFT JOIN saved_methods m ON m.customer_id = f.customer_id" +
+		" WHERE f.customer_id = ? ORDER BY m.position"
+	var rows []struct {
+		FetchedAt dbTime `db:"fetched_at"`
+		savedMethodRow
 	}
-	if err != nil {
-		return nil, time.Time{}, wrap(err, "read the saved methods of customer %s", customerID)
-	}
-	var rows []savedMethodRow
-	const q = "SELECT " + savedMethodColumns + " FROM saved_methods WHERE customer_id = ? ORDER BY position"
 	if err := db.x.SelectContext(ctx, &rows, db.x.Rebind(q), customerID); err != nil {
 		return nil, time.Time{}, wrap(err, "read the saved methods of customer %s", customerID)
 	}
+	if len(rows) == 0 {
+		return nil, time.Time{}, nil
+	}
 	var methods []stripesync.SavedMethod
 	for _, r := range rows {
+		if r.ID == "" {
+			continue // the copy is empty
+		}
 		methods = append(methods, stripesync.SavedMethod{
-			ID: r.ID, CustomerID: r.CustomerID, Type: r.Type, Brand: r.Brand, Last4: r.Last4,
+			ID: r.ID, CustomerID: customerID, Type: r.Type, Brand: r.Brand, Last4: r.Last4,
 			ExpMonth: r.ExpMonth, ExpYear: r.ExpYear, BankName: r.BankName, Default: r.Default,
 		})
 	}
-	return methods, time.Time(at), nil
+	return methods, time.Time(rows[0].FetchedAt), nil
 }
 
 // SaveMethods replaces the ledger's copy of customerID's saved methods
@@ -523,4 +531,23 @@ func (db *DB) SaveMethods(ctx context.Context, customerID string, methods []stri
 		return nil
 	})
 	return wrap(err, "save the methods of customer %s", customerID)
+}
+
+// staleFetch is the fetched_at StaleMethods leaves: older than any copy a
+// reader would take as fresh, and not the zero time, which means never
+// read.
+var staleFetch = time.Unix(0, 0)
+
+// StaleMethods marks the ledger's copy of customerID's saved methods as
+// read long ago, keeping the methods: SavedMethods still returns them,
+// with a time that no reader takes as fresh, and the next SaveMethods
+// replaces them. A customer never saved is not an error; an empty
+// customerID is EINVALID.
+func (db *DB) StaleMethods(ctx context.Context, customerID string) error {
+	if customerID == "" {
+		return stripesync.Errorf(stripesync.EINVALID, "store: stale methods: no customer id")
+	}
+	_, err := db.x.ExecContext(ctx, db.x.Rebind("UPDATE saved_method_fetches SET fetched_at = ? WHERE customer_id = ?"),
+		db.ts(staleFetch), customerID)
+	return wrap(err, "mark the methods of customer %s stale", customerID)
 }

@@ -383,16 +383,28 @@ func (c *Collection) CheckoutCanceled(ctx context.Context, nonce string) error {
 // any, counts through its PaymentIntent's events), and one that saved a
 // method refreshes the customer's methods.
 func (c *Collection) SessionEvent(ctx context.Context, s stripesync.CheckoutSession) error {
-	if s.Status == stripesync.CheckoutOpen {
-		return nil
-	}
-	if err := c.ledger.ReleaseSession(ctx, s.ID); err != nil {
+	customer, err := c.sessionSettled(ctx, s)
+	if err != nil || customer == "" {
 		return err
 	}
-	if s.Status == stripesync.CheckoutComplete && s.CustomerID != "" {
-		return c.RefreshMethods(ctx, s.CustomerID)
+	return c.RefreshMethods(ctx, customer)
+}
+
+// sessionSettled is SessionEvent's ledger half: it releases the
+// reservation of a session that completed or expired, and returns the
+// customer whose methods a completed session may have saved ("" for
+// none).
+func (c *Collection) sessionSettled(ctx context.Context, s stripesync.CheckoutSession) (string, error) {
+	if s.Status == stripesync.CheckoutOpen {
+		return "", nil
 	}
-	return nil
+	if err := c.ledger.ReleaseSession(ctx, s.ID); err != nil {
+		return "", err
+	}
+	if s.Status == stripesync.CheckoutComplete {
+		return s.CustomerID, nil
+	}
+	return "", nil
 }
 
 // repeatError answers a repeat of a submit that Stripe refused under the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -80,12 +81,17 @@ func (e *Engine) processEvents(ctx context.Context, pass eventPass) (int, error)
 		s      settlement
 		groups = map[string][]stripesync.Event{} // PaymentIntent id → its events
 		order  []string
+		stale  staleCustomers
 	)
 	for _, ev := range events {
-		if err := e.collectionEvent(ctx, ev); err != nil {
+		customer, err := e.collectionEvent(ctx, ev)
+		if err != nil {
 			e.logger.Warn("apply collection event", "event_id", ev.ID, "type", ev.Type, "error", err)
 			s.fail(e, []stripesync.Event{ev}, err)
 			continue
+		}
+		if customer != "" {
+			stale.add(customer, ev)
 		}
 		switch {
 		case pass.fresh[ev.PaymentIntentID] && ev.Created.Before(pass.readAt.Truncate(time.Second)):
@@ -113,6 +119,7 @@ func (e *Engine) processEvents(ctx context.Context, pass eventPass) (int, error)
 		}
 	}
 	e.recordAll(ctx, complete, &s)
+	e.staleMethods(ctx, stale, &s)
 	return len(events), e.settle(ctx, &s)
 }
 
@@ -233,6 +240,18 @@ func (s *settlement) fail(e *Engine, evs []stripesync.Event, cause error) {
 			Dead:    ev.Attempts+1 >= e.eventAttempts,
 		})
 	}
+}
+
+// redo moves those of evs that are done to the failures, for cause.
+func (s *settlement) redo(e *Engine, evs []stripesync.Event, cause error) {
+	var again []stripesync.Event
+	for _, ev := range evs {
+		if i := slices.Index(s.done, ev.ID); i >= 0 {
+			s.done = slices.Delete(s.done, i, i+1)
+			again = append(again, ev)
+		}
+	}
+	s.fail(e, again, cause)
 }
 
 // settle writes a settlement to the inbox on a context of its own (see

@@ -40,8 +40,9 @@ const (
 )
 
 // newPayWorld starts everything on SQLite, or on Postgres when postgres is
-// set. Invoices are added with invoice and pulled with sync.
-func newPayWorld(t testing.TB, postgres bool) *payWorld {
+// set; extra is more of the daemon's environment, overriding the world's.
+// Invoices are added with invoice and pulled with sync.
+func newPayWorld(t testing.TB, postgres bool, extra ...string) *payWorld {
 	t.Helper()
 	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "ledger.db")
 	if postgres {
@@ -57,6 +58,7 @@ func newPayWorld(t testing.TB, postgres bool) *payWorld {
 		"STRIPESYNC_SIGNING_KEY="+payWorldSigningKey,
 		"STRIPESYNC_BUSINESS_NAME=Acme Supplies", "STRIPE_WEBHOOK_SECRET="+payWebhookSecret,
 		"STRIPESYNC_LOG_LEVEL=info")
+	w.env = append(w.env, extra...)
 	w.account = emu.sf.Insert("Account", map[string]any{"Name": "Initech", "Billing_Email__c": "ap@initech.test"})
 	w.run(t, "sync", "accounts")
 	w.d = startDaemon(t, w.env)

@@ -467,6 +467,21 @@ func testCollection(t *testing.T, setup setupFunc) {
 		if got, _, _ := db.SavedMethods(ctx, "cus_2"); got != nil {
 			t.Errorf("SavedMethods(cus_2) = %v, want nil: the refused save stored nothing", got)
 		}
+		t4 := t3.Add(time.Minute)
+		save([]stripesync.SavedMethod{card}, t4)
+		if err := db.StaleMethods(ctx, "cus_1"); err != nil {
+			t.Fatalf("StaleMethods: %v", err)
+		}
+		got, at, err := db.SavedMethods(ctx, "cus_1")
+		if err != nil || !cmp.Equal(got, []stripesync.SavedMethod{card}) || at.IsZero() || !at.Before(start) {
+			t.Errorf("SavedMethods after StaleMethods = %v, %v, %v; want the card, read long ago", got, at, err)
+		}
+		save(nil, t4) // a refresh after the mark replaces the copy
+		check("after a refresh of the stale copy", nil, t4)
+		if err := db.StaleMethods(ctx, "cus_3"); err != nil {
+			t.Errorf("StaleMethods(never saved) = %v, want nil", err)
+		}
+		wantCode(t, "StaleMethods(no customer)", db.StaleMethods(ctx, ""), stripesync.EINVALID)
 	})
 }
 
