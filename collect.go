@@ -261,6 +261,15 @@ type CollectionLedger interface {
 	// ReleaseSession drops the reservation of a Checkout Session that
 	// completed or expired, if any.
 	ReleaseSession(ctx context.Context, sessionID string) error
+	// HoldSession keeps the reservation of a Checkout Session that
+	// completed with its payment not under way yet (a bank account
+	// waiting for its micro-deposits to be confirmed): bound to the
+	// PaymentIntent, it holds the amount until until, or until the
+	// payment is recorded (processing or succeeded, when the payment
+	// itself counts; failed or canceled, when it is released). A session
+	// whose PaymentIntent is already recorded as failed or canceled is
+	// released instead. No reservation for the session is not an error.
+	HoldSession(ctx context.Context, sessionID, paymentIntentID string, until time.Time) error
 	// InvoiceView returns the invoice with its rollup, payments and the
 	// reservations of holders other than holder (ENOTFOUND if unknown).
 	InvoiceView(ctx context.Context, invoiceID, holder string, now time.Time) (InvoiceView, error)

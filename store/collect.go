@@ -297,6 +297,31 @@ func (db *DB) ReleaseSession(ctx context.Context, sessionID string) error {
 	return wrap(err, "release the reservation of session %s", sessionID)
 }
 
+// HoldSession binds the reservation of Checkout Session sessionID to its
+// PaymentIntent and keeps it until until ([stripesync.CollectionLedger]),
+// or deletes it when the ledger already records that PaymentIntent as
+// Failed or Canceled: an out-of-order delivery must not hold the amount
+// of a payment that will never come.
+func (db *DB) HoldSession(ctx context.Context, sessionID, paymentIntentID string, until time.Time) error {
+	if sessionID == "" || paymentIntentID == "" {
+		return stripesync.Errorf(stripesync.EINVALID, "store: hold session: no session or PaymentIntent id")
+	}
+	return db.transact(ctx, func(tx *sqlx.Tx) error {
+		var status string
+		err := tx.GetContext(ctx, &status, tx.Rebind("SELECT status FROM payments WHERE id = ?"), paymentIntentID)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return wrap(err, "hold session %s", sessionID)
+		}
+		if status == string(stripesync.PaymentFailed) || status == string(stripesync.PaymentCanceled) {
+			_, err = tx.ExecContext(ctx, tx.Rebind("DELETE FROM reservations WHERE session_id = ?"), sessionID)
+			return wrap(err, "release the reservation of session %s", sessionID)
+		}
+		_, err = tx.ExecContext(ctx, tx.Rebind("UPDATE reservations SET payment_intent_id = ?, expires_at = ? WHERE session_id = ?"),
+			paymentIntentID, db.ts(utc(until)), sessionID)
+		return wrap(err, "hold session %s", sessionID)
+	})
+}
+
 // releaseFailedReservations deletes, inside RecordPayments' transaction,
 // the reservations bound to the PaymentIntents among ps that failed or
 // were canceled: they no longer hold anything. It runs after the invoice

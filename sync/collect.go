@@ -26,6 +26,10 @@ const (
 	// outcome Stripe left unknown: long enough for the webhook or the pull
 	// to record the payment, after which the payment itself counts.
 	chargeHold = 15 * time.Minute
+	// microdepositHold is how long a bank account entered by hand holds
+	// its amount while it waits for its micro-deposits: Stripe gives the
+	// customer ten days to confirm them, and a day of slack.
+	microdepositHold = 11 * 24 * time.Hour
 	// methodsFresh is how long the ledger's copy of a customer's saved
 	// methods is shown without asking Stripe again. Changes made through
 	// the daemon or reported by webhooks refresh it at once; this bounds
@@ -358,8 +362,11 @@ func (c *Collection) CheckoutReturned(ctx context.Context, invoiceID, sessionID 
 	if err != nil {
 		return out, err
 	}
-	if err := c.ledger.ReleaseSession(ctx, s.ID); err != nil {
-		c.logger.Warn("release checkout", "session_id", s.ID, "error", err)
+	// The webhook's checkout.session.completed would do the same; doing
+	// it now frees (or, for a bank account still to be confirmed, holds)
+	// the amount before the customer can look at the pay page again.
+	if _, err := c.sessionSettled(ctx, "checkout.session.completed", s); err != nil {
+		c.logger.Warn("settle checkout", "session_id", s.ID, "error", err)
 	}
 	out.Payment, out.Paid = stored, true
 	c.refreshMethods(ctx, s.CustomerID)
@@ -378,27 +385,25 @@ func (c *Collection) CheckoutCanceled(ctx context.Context, nonce string) error {
 	return nil
 }
 
-// SessionEvent applies a checkout.session.* event: a session that
-// completed or expired holds nothing reserved any more (its payment, if
-// any, counts through its PaymentIntent's events), and one that saved a
-// method refreshes the customer's methods.
-func (c *Collection) SessionEvent(ctx context.Context, s stripesync.CheckoutSession) error {
-	customer, err := c.sessionSettled(ctx, s)
-	if err != nil || customer == "" {
-		return err
-	}
-	return c.RefreshMethods(ctx, customer)
-}
-
-// sessionSettled is SessionEvent's ledger half: it releases the
-// reservation of a session that completed or expired, and returns the
-// customer whose methods a completed session may have saved ("" for
-// none).
-func (c *Collection) sessionSettled(ctx context.Context, s stripesync.CheckoutSession) (string, error) {
+// sessionSettled applies a checkout.session.* event to the ledger and
+// returns the customer whose methods a completed session may have saved
+// ("" for none). A session that expired, or whose payment succeeded or
+// failed, holds nothing any more: its payment, if any, counts through its
+// PaymentIntent. A session that completed unpaid holds its amount for the
+// micro-deposit window: the bank account waits to be confirmed, and the
+// balance must not be paid a second time meanwhile (once the debit is
+// processing, the payment itself counts and the hold no longer does).
+func (c *Collection) sessionSettled(ctx context.Context, eventType string, s stripesync.CheckoutSession) (string, error) {
 	if s.Status == stripesync.CheckoutOpen {
 		return "", nil
 	}
-	if err := c.ledger.ReleaseSession(ctx, s.ID); err != nil {
+	var err error
+	if eventType == "checkout.session.completed" && s.PaymentStatus == "unpaid" && s.PaymentIntentID != "" {
+		err = c.ledger.HoldSession(ctx, s.ID, s.PaymentIntentID, c.now().Add(microdepositHold))
+	} else {
+		err = c.ledger.ReleaseSession(ctx, s.ID)
+	}
+	if err != nil {
 		return "", err
 	}
 	if s.Status == stripesync.CheckoutComplete {

@@ -26,7 +26,7 @@ func (e *Engine) collectionEvent(ctx context.Context, ev stripesync.Event) (stri
 	switch {
 	case strings.HasPrefix(ev.Type, "checkout.session."):
 		if s, ok := e.collect.collector.EventSession(ev); ok {
-			return e.collect.sessionSettled(ctx, s)
+			return e.collect.sessionSettled(ctx, ev.Type, s)
 		}
 	case strings.HasPrefix(ev.Type, "payment_method.") || ev.Type == "customer.updated":
 		if id, ok := e.collect.collector.EventMethodCustomer(ev); ok {

@@ -363,6 +363,13 @@ func TestPayHTTPACHMicrodeposits(t *testing.T) {
 	if pi == "" {
 		t.Fatalf("Checkout Session %s has no PaymentIntent", cs.ID)
 	}
+	// Until the bank account is confirmed nothing is debited, yet the
+	// amount stays held: another payer cannot pay the balance again.
+	other := newSurfer(t).get(t, link)
+	other.want(t, http.StatusOK, "Another payment of this invoice is in progress")
+	if strings.Contains(other.body, "<form") {
+		t.Errorf("while the micro-deposits wait, another visitor is offered a form:\n%s", other.body)
+	}
 	verify := w.verificationURL(t, pi)
 	s.get(t, verify).want(t, http.StatusOK)
 	s.post(t, verify, url.Values{"amount1": {"32"}, "amount2": {"45"}}).want(t, http.StatusOK)

@@ -294,6 +294,49 @@ func testCollection(t *testing.T, setup setupFunc) {
 		reserve(t, db, hold("k3", staff, 3000, now), now)
 	})
 
+	t.Run("HoldSession", func(t *testing.T) {
+		db, now := fixture(t)
+		ctx := t.Context()
+		reserve(t, db, hold("k1", alice, 3000, now), now)
+		bind(t, db, "k1", "cs_1", "")
+		// The session completed unpaid: its bank account waits for the
+		// micro-deposits, days after the session's own expiry.
+		later := now.Add(10 * 24 * time.Hour)
+		if err := db.HoldSession(ctx, "cs_1", "pi_1", later.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		record(t, db, payment("pi_1", invoiceID, usd(3000), stripesync.PaymentPending, time.Minute), true)
+		wantPayable(t, db, staff, later, 3000, 0)
+		refused(t, db, hold("k2", bob, 3000, later), later, stripesync.ECONFLICT, "")
+		// Confirmed: the debit is processing and counts as pending; the
+		// hold no longer does.
+		ach := payment("pi_1", invoiceID, usd(3000), stripesync.PaymentProcessing, 2*time.Minute)
+		ach.Method = stripesync.MethodACH
+		record(t, db, ach, true)
+		wantPayable(t, db, staff, later, 0, 0)
+
+	})
+
+	t.Run("HoldSessionOfAFailedPayment", func(t *testing.T) {
+		db, now := fixture(t)
+		ctx := t.Context()
+		later := now.Add(10 * 24 * time.Hour)
+		// A session whose payment already failed holds nothing.
+		reserve(t, db, hold("k3", bob, 1000, now), now)
+		bind(t, db, "k3", "cs_3", "")
+		record(t, db, payment("pi_3", invoiceID, usd(1000), stripesync.PaymentFailed, time.Minute), true)
+		if err := db.HoldSession(ctx, "cs_3", "pi_3", later); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.BindReservation(ctx, "k3", "", "pi_x"); stripesync.CodeOf(err) != stripesync.ENOTFOUND {
+			t.Errorf("the reservation of a session whose payment failed survived HoldSession: %v", err)
+		}
+		if err := db.HoldSession(ctx, "cs_404", "pi_9", later); err != nil {
+			t.Errorf("HoldSession(unknown session) = %v, want nil", err)
+		}
+		wantCode(t, "HoldSession(\"\")", db.HoldSession(ctx, "", "pi_1", later), stripesync.EINVALID)
+	})
+
 	t.Run("Release", func(t *testing.T) {
 		db, now := fixture(t)
 		ctx := t.Context()
