@@ -353,19 +353,30 @@ func (db *DB) releaseFailedReservations(ctx context.Context, tx *sqlx.Tx, ps []s
 // paid now: balance − pending − reserved, never below zero, and zero for a
 // Draft or Void invoice. An unknown or deleted invoice is ENOTFOUND.
 func (db *DB) InvoiceView(ctx context.Context, invoiceID, holder string, now time.Time) (stripesync.InvoiceView, error) {
-	var row invoiceRow
-	err := db.x.GetContext(ctx, &row, db.x.Rebind("SELECT "+invoiceColumns+" FROM invoices WHERE id = ?"), invoiceID)
+	// One query reads the invoice and sums the other holders' open
+	// reservations, with the rules of openReservations; a second its
+	// payments. The pay page renders this on every visit.
+	var row struct {
+		invoiceRow
+		Reserved int64 `db:"reserved"`
+	}
+	err := db.x.GetContext(ctx, &row, db.x.Rebind("SELECT "+invoiceColumns+", COALESCE((SELECT SUM(r.amount) FROM reservations r"+
+		" WHERE r.invoice_id = invoices.id AND r.currency = invoices.currency AND r.expires_at > ? AND (? = '' OR r.holder <> ?)"+
+		" AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.id = r.payment_intent_id AND p.invoice_id = r.invoice_id"+
+		" AND p.currency = r.currency AND p.status IN (?, ?))), 0) AS reserved FROM invoices WHERE id = ?"),
+		db.ts(now), holder, holder, string(stripesync.PaymentProcessing), string(stripesync.PaymentSucceeded), invoiceID)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && row.Deleted) {
 		return stripesync.InvoiceView{}, stripesync.Errorf(stripesync.ENOTFOUND, "store: invoice %s does not exist", invoiceID)
 	}
 	if err != nil {
 		return stripesync.InvoiceView{}, wrap(err, "read invoice %s", invoiceID)
 	}
-	views, err := db.invoiceViews(ctx, []stripesync.Invoice{row.invoice()}, holder, now)
+	inv := row.invoice()
+	payments, err := db.paymentsOfInvoices(ctx, db.x, []string{inv.ID})
 	if err != nil {
 		return stripesync.InvoiceView{}, wrap(err, "read invoice %s", invoiceID)
 	}
-	return views[0], nil
+	return viewOf(inv, payments[inv.ID], row.Reserved), nil
 }
 
 // AccountInvoices returns the invoices of CRM account accountID that are
@@ -412,19 +423,25 @@ func (db *DB) invoiceViews(ctx context.Context, invs []stripesync.Invoice, holde
 	}
 	views := make([]stripesync.InvoiceView, len(invs))
 	for i, inv := range invs {
-		v := stripesync.InvoiceView{
-			Invoice:  inv,
-			Rollup:   stripesync.RollUp(inv, payments[inv.ID]),
-			Payments: payments[inv.ID],
-			Reserved: money(reserved(open[inv.ID], holder), inv),
-		}
-		v.Payable = money(max(0, v.Rollup.Balance.Amount-v.Rollup.Pending.Amount-v.Reserved.Amount), inv)
-		if inv.Status == stripesync.InvoiceDraft || inv.Status == stripesync.InvoiceVoid {
-			v.Payable.Amount = 0
-		}
-		views[i] = v
+		views[i] = viewOf(inv, payments[inv.ID], reserved(open[inv.ID], holder))
 	}
 	return views, nil
+}
+
+// viewOf is an invoice as a payer sees it, given its payments and what
+// other payers hold.
+func viewOf(inv stripesync.Invoice, payments []stripesync.Payment, reserved int64) stripesync.InvoiceView {
+	v := stripesync.InvoiceView{
+		Invoice:  inv,
+		Rollup:   stripesync.RollUp(inv, payments),
+		Payments: payments,
+		Reserved: money(reserved, inv),
+	}
+	v.Payable = money(max(0, v.Rollup.Balance.Amount-v.Rollup.Pending.Amount-v.Reserved.Amount), inv)
+	if inv.Status == stripesync.InvoiceDraft || inv.Status == stripesync.InvoiceVoid {
+		v.Payable.Amount = 0
+	}
+	return v
 }
 
 // RevokeLinks makes every link to invoiceID issued before at stop

@@ -58,19 +58,29 @@ func (h *Handler) payLink(w http.ResponseWriter, r *http.Request) (l links.Link,
 	return l, false, false
 }
 
+// payableInvoice loads the invoice of link l for the request's visitor,
+// or sends the plain page that says why it cannot be paid now (ok false).
+func (h *Handler) payableInvoice(w http.ResponseWriter, r *http.Request, l links.Link, expired bool) (v syncer.PayView, holder string, ok bool) {
+	holder = h.visitorOf(w, r)
+	v, err := h.cfg.Collection.PayView(r.Context(), l.Subject, holder)
+	if err != nil {
+		h.fail(w, r, err)
+		return v, holder, false
+	}
+	if expired || !v.Open || !canPayNow(v) {
+		h.closed(w, r, v, expired)
+		return v, holder, false
+	}
+	return v, holder, true
+}
+
 func (h *Handler) payPage(w http.ResponseWriter, r *http.Request) {
 	l, expired, ok := h.payLink(w, r)
 	if !ok {
 		return
 	}
-	holder := h.visitorOf(w, r)
-	v, err := h.cfg.Collection.PayView(r.Context(), l.Subject, holder)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if expired || !v.Open || !canPayNow(v) {
-		h.closed(w, r, v, expired)
+	v, holder, ok := h.payableInvoice(w, r, l, expired)
+	if !ok {
 		return
 	}
 	h.renderForm(w, r, http.StatusOK, v, holder, "", v.Payable.Decimal(), "")
@@ -147,14 +157,8 @@ func (h *Handler) paySubmit(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	holder := h.visitorOf(w, r)
-	v, err := h.cfg.Collection.PayView(r.Context(), l.Subject, holder)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if expired || !v.Open || !canPayNow(v) {
-		h.closed(w, r, v, expired)
+	v, holder, ok := h.payableInvoice(w, r, l, expired)
+	if !ok {
 		return
 	}
 	nonce, amountText, choice := r.PostForm.Get("nonce"), r.PostForm.Get("amount"), r.PostForm.Get("method")
