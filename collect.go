@@ -282,9 +282,11 @@ type CollectionLedger interface {
 	RevokeLinks(ctx context.Context, invoiceID string, at time.Time) error
 	LinksRevokedAt(ctx context.Context, invoiceID string) (time.Time, error)
 
-	// SavedMethods returns the ledger's copy of a customer's saved
-	// methods and when it was read from Stripe (zero: never).
-	SavedMethods(ctx context.Context, customerID string) ([]SavedMethod, time.Time, error)
+	// AccountMethods returns the Stripe customer a CRM account is bound
+	// to ("" when it is not bound), the ledger's copy of its saved
+	// methods and when that was read from Stripe (zero: never), in one
+	// read.
+	AccountMethods(ctx context.Context, accountID string) (customerID string, methods []SavedMethod, fetchedAt time.Time, err error)
 	// SaveMethods replaces the ledger's copy of a customer's methods.
 	SaveMethods(ctx context.Context, customerID string, methods []SavedMethod, at time.Time) error
 	// StaleMethods marks the copy of a customer's methods out of date, so

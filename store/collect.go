@@ -488,43 +488,48 @@ type savedMethodRow struct {
 	Default    bool   `db:"is_default"`
 }
 
+func (r savedMethodRow) method(customerID string) stripesync.SavedMethod {
+	return stripesync.SavedMethod{
+		ID: r.ID, CustomerID: customerID, Type: r.Type, Brand: r.Brand, Last4: r.Last4,
+		ExpMonth: r.ExpMonth, ExpYear: r.ExpYear, BankName: r.BankName, Default: r.Default,
+	}
+}
+
 // methodsPerInsert bounds one multi-row insert of saved methods (10
 // parameters a row).
 const methodsPerInsert = 50
 
-// SavedMethods returns the ledger's copy of customerID's saved methods, in
-// the order SaveMethods was given them, and when they were read from
-// Stripe. A customer never saved is nil, the zero time and no error. It is
-// one query (the pay page asks on every render): the fetch row joined to
-// its methods, one row with NULL methods when the copy is empty.
-func (db *DB) SavedMethods(ctx context.Context, customerID string) ([]stripesync.SavedMethod, time.Time, error) {
-	const q = "SELECT f.fetched_at, COALESCE(m.position, 0) AS position, COALESCE(m.id, '') AS id," +
+// AccountMethods returns the Stripe customer an account is bound to ("" if
+// it is not bound) with the ledger's copy of its saved methods and when
+// that was read (zero: never), in one query: the pay page asks on every
+// visit.
+func (db *DB) AccountMethods(ctx context.Context, accountID string) (string, []stripesync.SavedMethod, time.Time, error) {
+	const q = "SELECT a.stripe_id, f.fetched_at, COALESCE(m.position, 0) AS position, COALESCE(m.id, '') AS id," +
 		" COALESCE(m.type, '') AS type, COALESCE(m.brand, '') AS brand, COALESCE(m.last4, '') AS last4," +
 		" COALESCE(m.exp_month, 0) AS exp_month, COALESCE(m.exp_year, 0) AS exp_year," +
 		" COALESCE(m.bank_name, '') AS bank_name, m.is_default IS TRUE AS is_default" +
-		" FROM saved_method_fetches f LEFT JOIN saved_methods m ON m.customer_id = f.customer_id" +
-		" WHERE f.customer_id = ? ORDER BY m.position"
+		" FROM account_links a LEFT JOIN saved_method_fetches f ON f.customer_id = a.stripe_id" +
+		" LEFT JOIN saved_methods m ON m.customer_id = f.customer_id" +
+		" WHERE a.crm_id = ? AND a.state = ? AND a.stripe_id <> '' ORDER BY m.position"
 	var rows []struct {
+		StripeID  string `db:"stripe_id"`
 		FetchedAt dbTime `db:"fetched_at"`
 		savedMethodRow
 	}
-	if err := db.x.SelectContext(ctx, &rows, db.x.Rebind(q), customerID); err != nil {
-		return nil, time.Time{}, wrap(err, "read the saved methods of customer %s", customerID)
+	if err := db.x.SelectContext(ctx, &rows, db.x.Rebind(q), accountID, string(stripesync.LinkBound)); err != nil {
+		return "", nil, time.Time{}, wrap(err, "read the saved methods of account %s", accountID)
 	}
 	if len(rows) == 0 {
-		return nil, time.Time{}, nil
+		return "", nil, time.Time{}, nil
 	}
+	customerID := rows[0].StripeID
 	var methods []stripesync.SavedMethod
 	for _, r := range rows {
-		if r.ID == "" {
-			continue // the copy is empty
+		if r.ID != "" {
+			methods = append(methods, r.method(customerID))
 		}
-		methods = append(methods, stripesync.SavedMethod{
-			ID: r.ID, CustomerID: customerID, Type: r.Type, Brand: r.Brand, Last4: r.Last4,
-			ExpMonth: r.ExpMonth, ExpYear: r.ExpYear, BankName: r.BankName, Default: r.Default,
-		})
 	}
-	return methods, time.Time(rows[0].FetchedAt), nil
+	return customerID, methods, time.Time(rows[0].FetchedAt), nil
 }
 
 // SaveMethods replaces the ledger's copy of customerID's saved methods

@@ -108,11 +108,11 @@ func (c *Collection) PayView(ctx context.Context, invoiceID, holder string) (Pay
 	if !v.Open {
 		return v, nil
 	}
-	v.CustomerID, err = c.customerOf(ctx, iv.Invoice.AccountID)
-	if err != nil {
+	var methods []stripesync.SavedMethod
+	v.CustomerID, methods, err = c.accountMethods(ctx, iv.Invoice.AccountID)
+	if v.CustomerID == "" {
 		return v, err
 	}
-	methods, err := c.savedMethods(ctx, v.CustomerID)
 	if err != nil {
 		// A page without saved methods still lets the customer pay.
 		c.logger.Warn("saved methods unavailable", "customer_id", v.CustomerID, "error", err)
@@ -475,29 +475,39 @@ func (c *Collection) customerOf(ctx context.Context, accountID string) (string, 
 	}
 	l, ok := links[accountID]
 	if !ok || l.State != stripesync.LinkBound || l.StripeID == "" {
-		return "", stripesync.Errorf(stripesync.ECONFLICT, "This invoice cannot be paid online yet; please contact us")
+		return "", errNotPushed
 	}
 	return l.StripeID, nil
 }
 
-// savedMethods returns the ledger's copy of a customer's methods, read
-// again from Stripe when it is missing or older than methodsFresh.
-func (c *Collection) savedMethods(ctx context.Context, customerID string) ([]stripesync.SavedMethod, error) {
-	ms, at, err := c.ledger.SavedMethods(ctx, customerID)
+// errNotPushed refuses a payment for an account that has no Stripe
+// customer yet: methods are saved on the customer.
+var errNotPushed = stripesync.Errorf(stripesync.ECONFLICT, "This invoice cannot be paid online yet; please contact us")
+
+// accountMethods returns the Stripe customer of a CRM account and the
+// ledger's copy of its saved methods, read again from Stripe when it is
+// missing or older than methodsFresh. An account not pushed yet cannot
+// pay here (ECONFLICT, customerID ""); a failed refresh returns the
+// customer, the stale copy and the error.
+func (c *Collection) accountMethods(ctx context.Context, accountID string) (customerID string, methods []stripesync.SavedMethod, err error) {
+	customerID, ms, at, err := c.ledger.AccountMethods(ctx, accountID)
 	if err != nil {
-		return nil, err
+		return "", nil, err
+	}
+	if customerID == "" {
+		return "", nil, errNotPushed
 	}
 	if !at.IsZero() && c.now().Sub(at) < methodsFresh {
-		return ms, nil
+		return customerID, ms, nil
 	}
 	fresh, err := c.collector.SavedMethods(ctx, customerID)
 	if err != nil {
-		return ms, err
+		return customerID, ms, err
 	}
 	if err := c.ledger.SaveMethods(ctx, customerID, fresh, c.now()); err != nil {
 		c.logger.Warn("save methods", "customer_id", customerID, "error", err)
 	}
-	return fresh, nil
+	return customerID, fresh, nil
 }
 
 // RefreshMethods reads a customer's methods from Stripe into the ledger.

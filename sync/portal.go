@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"errors"
 	"slices"
 
 	"github.com/stripesync/stripesync"
@@ -22,15 +23,13 @@ func (c *Collection) Portal(ctx context.Context, accountID string) (PortalView, 
 		return PortalView{}, err
 	}
 	v := PortalView{AccountID: accountID, Invoices: invoices}
-	v.CustomerID, err = c.customerOf(ctx, accountID)
-	if err != nil {
-		if stripesync.CodeOf(err) == stripesync.ECONFLICT {
-			return v, nil // invoices only: nothing saved to show
-		}
+	v.CustomerID, v.Methods, err = c.accountMethods(ctx, accountID)
+	switch {
+	case v.CustomerID == "" && errors.Is(err, errNotPushed):
+		return v, nil // invoices only: nothing saved to show
+	case v.CustomerID == "":
 		return v, err
-	}
-	v.Methods, err = c.savedMethods(ctx, v.CustomerID)
-	if err != nil {
+	case err != nil:
 		c.logger.Warn("saved methods unavailable", "customer_id", v.CustomerID, "error", err)
 	}
 	return v, nil

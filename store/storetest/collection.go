@@ -465,7 +465,26 @@ func testCollection(t *testing.T, setup setupFunc) {
 	t.Run("SavedMethods", func(t *testing.T) {
 		db, _ := setup(t)
 		ctx := t.Context()
-		methods, at, err := db.SavedMethods(ctx, "cus_1")
+		// The methods are read by account, through its link to the
+		// customer; an account without a bound customer has none.
+		for account, customer := range map[string]string{"001A": "cus_1", "001B": "cus_2"} {
+			if err := db.SaveAccountLink(ctx, stripesync.AccountLink{CRMID: account, StripeID: customer,
+				Policy: stripesync.PolicyCreate, State: stripesync.LinkBound}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		savedMethods := func(customer string) ([]stripesync.SavedMethod, time.Time, error) {
+			account := map[string]string{"cus_1": "001A", "cus_2": "001B"}[customer]
+			got, methods, at, err := db.AccountMethods(ctx, account)
+			if err == nil && got != customer {
+				t.Fatalf("AccountMethods(%s) names customer %q, want %s", account, got, customer)
+			}
+			return methods, at, err
+		}
+		if c, ms, at, err := db.AccountMethods(ctx, "001Unbound"); c != "" || ms != nil || !at.IsZero() || err != nil {
+			t.Errorf("AccountMethods(unbound) = %q, %v, %v, %v; want nothing", c, ms, at, err)
+		}
+		methods, at, err := savedMethods("cus_1")
 		if err != nil || methods != nil || !at.IsZero() {
 			t.Errorf("SavedMethods(never saved) = %v, %v, %v; want nil, zero, nil", methods, at, err)
 		}
@@ -474,7 +493,7 @@ func testCollection(t *testing.T, setup setupFunc) {
 		bank := stripesync.SavedMethod{ID: "pm_bank", Type: stripesync.MethodTypeBank, Last4: "6789", BankName: "STRIPE TEST BANK"}
 		check := func(what string, want []stripesync.SavedMethod, wantAt time.Time) {
 			t.Helper()
-			got, at, err := db.SavedMethods(ctx, "cus_1")
+			got, at, err := savedMethods("cus_1")
 			if err != nil {
 				t.Fatalf("%s: SavedMethods: %v", what, err)
 			}
@@ -507,7 +526,7 @@ func testCollection(t *testing.T, setup setupFunc) {
 		t3 := t2.Add(time.Minute)
 		save(nil, t3)
 		check("after the last one was detached", nil, t3)
-		if got, _, _ := db.SavedMethods(ctx, "cus_2"); got != nil {
+		if got, _, _ := savedMethods("cus_2"); got != nil {
 			t.Errorf("SavedMethods(cus_2) = %v, want nil: the refused save stored nothing", got)
 		}
 		t4 := t3.Add(time.Minute)
@@ -515,7 +534,7 @@ func testCollection(t *testing.T, setup setupFunc) {
 		if err := db.StaleMethods(ctx, "cus_1"); err != nil {
 			t.Fatalf("StaleMethods: %v", err)
 		}
-		got, at, err := db.SavedMethods(ctx, "cus_1")
+		got, at, err := savedMethods("cus_1")
 		if err != nil || !cmp.Equal(got, []stripesync.SavedMethod{card}) || at.IsZero() || !at.Before(start) {
 			t.Errorf("SavedMethods after StaleMethods = %v, %v, %v; want the card, read long ago", got, at, err)
 		}
