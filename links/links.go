@@ -104,8 +104,8 @@ func (s *Signer) Parse(token string, kind Kind) (Link, error) {
 	if len(token) > base64.RawURLEncoding.EncodedLen(header+maxSubject+sha256.Size) {
 		return Link{}, notFound
 	}
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(token)
-	if err != nil || len(raw) <= header+sha256.Size {
+	raw, ok := stripesync.DecodeToken(token)
+	if !ok || len(raw) <= header+sha256.Size {
 		return Link{}, notFound
 	}
 	msg, sum := raw[:len(raw)-sha256.Size], raw[len(raw)-sha256.Size:]

@@ -235,6 +235,7 @@ func FuzzParse(f *testing.F) {
 	f.Add("AQ", byte(Pay))
 	f.Add("%00%ff", byte(Pay))
 	f.Add(strings.Repeat("A", 200), byte(Pay))
+	f.Add(good[:10]+"\r\n"+good[10:], byte(Pay))
 	f.Fuzz(func(t *testing.T, token string, kind byte) {
 		l, err := s.Parse(token, Kind(kind))
 		if err != nil {
@@ -249,6 +250,11 @@ func FuzzParse(f *testing.F) {
 		again, err := s.Token(l)
 		if err != nil {
 			t.Fatalf("Token(Parse(%q)) = %v", token, err)
+		}
+		// One spelling per link: what is accepted is exactly what Token
+		// makes, so no second form (CR or LF inside, say) verifies.
+		if again != token {
+			t.Fatalf("Parse accepted %q, whose canonical form is %q", token, again)
 		}
 		back, err := s.Parse(again, l.Kind)
 		if err != nil || !cmp.Equal(back, l, sameLink) {

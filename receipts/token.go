@@ -47,8 +47,8 @@ func (s *Signer) Token(paymentID string) string {
 // the error never quotes the token.
 func (s *Signer) PaymentID(token string) (string, error) {
 	notFound := stripesync.Errorf(stripesync.ENOTFOUND, "no receipt for this link")
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(token)
-	if err != nil || len(raw) <= sha256.Size {
+	raw, ok := stripesync.DecodeToken(token)
+	if !ok || len(raw) <= sha256.Size {
 		return "", notFound
 	}
 	id, sum := string(raw[:len(raw)-sha256.Size]), raw[len(raw)-sha256.Size:]

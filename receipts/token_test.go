@@ -97,7 +97,8 @@ func TestNewSigner(t *testing.T) {
 // round-trips.
 func FuzzSignerPaymentID(f *testing.F) {
 	s := testSigner(f, 7)
-	for _, seed := range []string{s.Token("pi_123"), "", "pi_123", "AAAA", s.Token("x") + "=", testSigner(f, 8).Token("pi_123")} {
+	tok := s.Token("pi_123")
+	for _, seed := range []string{tok, "", "pi_123", "AAAA", s.Token("x") + "=", testSigner(f, 8).Token("pi_123"), tok[:6] + "\r\n" + tok[6:]} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
@@ -114,4 +115,16 @@ func FuzzSignerPaymentID(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A token with CR or LF inserted decodes to the same bytes, which must not
+// make it a second valid spelling of the link.
+func TestTokenHasOneSpelling(t *testing.T) {
+	s := testSigner(t, 7)
+	tok := s.Token("pi_123")
+	for _, bad := range []string{tok[:6] + "\n" + tok[6:], tok + "\r\n", "\r" + tok} {
+		if id, err := s.PaymentID(bad); err == nil {
+			t.Errorf("PaymentID(%q) = %q: a non-canonical token verified", bad, id)
+		}
+	}
 }

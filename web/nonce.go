@@ -7,8 +7,9 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"net/http"
-	"strings"
 	"time"
+
+	"github.com/stripesync/stripesync"
 )
 
 // nonceLifetime is how long a rendered form can be submitted: a page left
@@ -47,8 +48,8 @@ func (n nonces) check(nonce, subject, visitor string) bool {
 	if len(nonce) != base64.RawURLEncoding.EncodedLen(nonceBody+nonceMAC) {
 		return false
 	}
-	b, err := base64.RawURLEncoding.Strict().DecodeString(nonce)
-	if err != nil {
+	b, ok := stripesync.DecodeToken(nonce)
+	if !ok {
 		return false
 	}
 	body, sum := b[:nonceBody], b[nonceBody:]
@@ -62,8 +63,8 @@ func (n nonces) check(nonce, subject, visitor string) bool {
 
 // issued is the issue time of a nonce that check accepted.
 func (n nonces) issued(nonce string) time.Time {
-	b, err := base64.RawURLEncoding.Strict().DecodeString(nonce)
-	if err != nil || len(b) < nonceBody {
+	b, ok := stripesync.DecodeToken(nonce)
+	if !ok || len(b) < nonceBody {
 		return time.Time{}
 	}
 	return time.Unix(int64(binary.BigEndian.Uint64(b[nonceRandom:nonceBody])), 0)
@@ -93,9 +94,6 @@ func visitor(w http.ResponseWriter, r *http.Request, secure bool) string {
 }
 
 func validVisitor(v string) bool {
-	if len(v) != base64.RawURLEncoding.EncodedLen(16) || strings.ContainsAny(v, "=+/") {
-		return false
-	}
-	_, err := base64.RawURLEncoding.Strict().DecodeString(v)
-	return err == nil
+	raw, ok := stripesync.DecodeToken(v)
+	return ok && len(raw) == 16
 }
