@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/stripesync/stripesync"
 )
@@ -46,8 +47,34 @@ func (s *Server) routes() {
 		s.mux.Handle("/portal/", s.pages)
 		s.mux.Handle("GET /static/", s.pages)
 	}
-	// anyone: unknown paths get the JSON error body every other error has.
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	// anyone: what no route takes gets the JSON error body every other
+	// error has: 405 with Allow for a known path, 404 for the rest.
+	s.mux.HandleFunc("/", s.unrouted)
+}
+
+// probeMethods are the methods a 405's Allow header may list.
+var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// unrouted answers a request no route took. The catch-all that gives 404s
+// their JSON body also hides the mux's own 405s, so the methods the path
+// is served for are found by asking the mux again with each of them.
+func (s *Server) unrouted(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range probeMethods {
+		if m == r.Method {
+			continue
+		}
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) == 0 {
 		WriteError(w, r, s.logger, stripesync.Errorf(stripesync.ENOTFOUND, "no such route"))
-	})
+		return
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	WriteJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{
+		Code: "method_not_allowed", Message: r.Method + " is not allowed here; use " + strings.Join(allow, " or "),
+	}})
 }

@@ -150,6 +150,31 @@ func TestUnknownRouteIsJSON(t *testing.T) {
 	}
 }
 
+// A known path asked with the wrong method is 405 with Allow, as the README
+// says, not the 404 of an unknown path; both carry the JSON error body.
+func TestWrongMethodIs405WithAllow(t *testing.T) {
+	srv := newServer(t, httpapi.Config{Webhook: &httpapi.WebhookConfig{
+		Verify: func([]byte, string) (stripesync.Event, error) { return stripesync.Event{}, nil },
+		Accept: func(context.Context, stripesync.Event) (bool, error) { return true, nil },
+	}})
+	for _, c := range []struct{ method, path, allow string }{
+		{"POST", "/healthz", "GET, HEAD"},
+		{"DELETE", "/readyz", "GET, HEAD"},
+		{"GET", "/stripe/webhook", "POST"},
+	} {
+		res := get(t, srv, c.method, c.path)
+		if res.status != http.StatusMethodNotAllowed || res.header.Get("Allow") != c.allow {
+			t.Errorf("%s %s: status %d, Allow %q; want 405, %q", c.method, c.path, res.status, res.header.Get("Allow"), c.allow)
+		}
+		if res.body["error"] == nil {
+			t.Errorf("%s %s: body %v, want the JSON error", c.method, c.path, res.body)
+		}
+	}
+	if res := get(t, srv, "POST", "/nope"); res.status != http.StatusNotFound {
+		t.Errorf("POST /nope: status %d, want 404", res.status)
+	}
+}
+
 func TestWriteError(t *testing.T) {
 	tests := []struct {
 		err        error
