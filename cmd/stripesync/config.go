@@ -56,6 +56,11 @@ type Config struct {
 	// (STRIPESYNC_LINK_TTL). Links are signed with SigningKey and are off
 	// without it.
 	LinkTTL time.Duration
+	// HTTPReadTimeout bounds the time a client may take to send one
+	// request, headers and body (STRIPESYNC_HTTP_READ_TIMEOUT, 30s):
+	// Stripe and Salesforce send theirs at once, and a client trickling
+	// a body must not hold a connection for ever.
+	HTTPReadTimeout time.Duration
 	// AutoPaymentLinks issues a payment link for every invoice with a
 	// balance due that the invoice pull reads while the CRM holds none
 	// (STRIPESYNC_AUTO_PAYMENT_LINKS).
@@ -118,10 +123,11 @@ type setting struct {
 // problem is reported together in a *ConfigError.
 func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, needs Needs) (Config, error) {
 	var c Config
-	var rate, accountEvery, paymentEvery, retention, address, linkTTL, autoLinks string
+	var rate, accountEvery, paymentEvery, retention, address, linkTTL, autoLinks, readTimeout string
 	settings := []setting{
 		{"STRIPESYNC_DATABASE_URL", "database-url", "sqlite:stripesync.db", "database, sqlite:PATH or postgres://…", &c.DatabaseURL},
 		{"STRIPESYNC_LISTEN", "listen", "127.0.0.1:8080", "HTTP listen address", &c.Listen},
+		{"STRIPESYNC_HTTP_READ_TIMEOUT", "http-read-timeout", "30s", "how long a client may take to send a whole request, headers and body", &readTimeout},
 		{"STRIPESYNC_PUBLIC_URL", "public-url", "", "base URL of links sent to customers (default http:// + listen address)", &c.PublicURL},
 		{"STRIPE_SECRET_KEY", "", "", "", &c.StripeKey},
 		{"STRIPE_API_BASE", "stripe-api-base", "", "Stripe API base URL (emulator, stripe-mock); empty means Stripe's", &c.StripeAPIBase},
@@ -193,6 +199,7 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, nee
 	c.PaymentSyncEvery = parseInterval(&p, source[&paymentEvery], paymentEvery)
 	c.EventRetention = parseRetention(&p, source[&retention], retention)
 	c.LinkTTL = parseInterval(&p, source[&linkTTL], linkTTL)
+	c.HTTPReadTimeout = parseInterval(&p, source[&readTimeout], readTimeout)
 	if auto, err := strconv.ParseBool(autoLinks); err != nil {
 		p.add("%s: %q is not true or false", source[&autoLinks], autoLinks)
 	} else {
@@ -478,6 +485,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("mail_from", c.MailFrom),
 		slog.String("ops_email", c.OpsEmail),
 		slog.String("signing_key", redact(c.SigningKey)),
+		slog.Duration("http_read_timeout", c.HTTPReadTimeout),
 		slog.Duration("link_ttl", c.LinkTTL),
 		slog.Bool("auto_payment_links", c.AutoPaymentLinks),
 		slog.String("business_name", c.BusinessName),

@@ -86,6 +86,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		PaymentSyncEvery:     15 * time.Minute,
 		EventRetention:       30 * 24 * time.Hour,
 		LinkTTL:              720 * time.Hour,
+		HTTPReadTimeout:      30 * time.Second,
 		AutoPaymentLinks:     true,
 		LogFormat:            "json",
 		LogLevel:             "info",

@@ -34,6 +34,15 @@ const triggerWindow = 50 * time.Millisecond
 // and the next day's run deletes what it left.
 const pruneTimeout = 10 * time.Minute
 
+// httpWriteTime is how long a handler has to answer once the request is
+// read (the write deadline counts from the start of the read): a receipt
+// PDF or a pay page takes milliseconds, a webhook a group commit.
+const httpWriteTime = 30 * time.Second
+
+// httpIdleTimeout closes a keep-alive connection no request has used for
+// that long, so idle clients do not pile up.
+const httpIdleTimeout = 60 * time.Second
+
 // shutdownGrace bounds how long a SIGTERM waits for requests and a running
 // job to finish.
 const shutdownGrace = 30 * time.Second
@@ -136,7 +145,13 @@ func (a *app) serve(ctx context.Context, listening func(addr string)) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.cfg.Listen, err)
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: min(10*time.Second, a.cfg.HTTPReadTimeout),
+		ReadTimeout:       a.cfg.HTTPReadTimeout,
+		WriteTimeout:      a.cfg.HTTPReadTimeout + httpWriteTime,
+		IdleTimeout:       httpIdleTimeout,
+	}
 	a.logger.Info("listening", "addr", ln.Addr().String())
 	if listening != nil {
 		listening(ln.Addr().String())
