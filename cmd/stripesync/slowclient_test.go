@@ -73,4 +73,3 @@ func TestSlowBodyIsCut(t *testing.T) {
 		}
 	}
 }
-
