@@ -34,11 +34,20 @@ type SavedMethod struct {
 	Default bool
 }
 
-// cardBrandNames spells Stripe's brand codes the way a customer reads them.
+// cardBrandNames spells Stripe's card brand codes as its Dashboard does.
 var cardBrandNames = map[string]string{
-	"amex": "American Express", "diners": "Diners Club", "discover": "Discover",
-	"eftpos_au": "Eftpos", "jcb": "JCB", "mastercard": "Mastercard",
+	"amex": "American Express", "cartes_bancaires": "Cartes Bancaires", "diners": "Diners Club",
+	"discover": "Discover", "eftpos_au": "eftpos Australia", "jcb": "JCB", "mastercard": "Mastercard",
 	"unionpay": "UnionPay", "visa": "Visa",
+}
+
+// CardBrandName is how people read a Stripe card brand code ("visa" →
+// "Visa"), on receipts, Payment__c and the pages; "Card" for an unknown one.
+func CardBrandName(brand string) string {
+	if name, ok := cardBrandNames[brand]; ok {
+		return name
+	}
+	return "Card"
 }
 
 // Label is how a customer recognises the method: "Visa •••• 4242, expires
@@ -50,10 +59,7 @@ func (m SavedMethod) Label() string {
 		}
 		return "Bank •••• " + m.Last4
 	}
-	brand, ok := cardBrandNames[m.Brand]
-	if !ok {
-		brand = "Card"
-	}
+	brand := CardBrandName(m.Brand)
 	if m.ExpMonth == 0 {
 		return brand + " •••• " + m.Last4
 	}

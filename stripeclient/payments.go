@@ -160,19 +160,6 @@ func failureReason(e *stripe.Error) string {
 	return code + ": " + e.Msg
 }
 
-// cardBrands are Stripe's card brands as its Dashboard names them.
-var cardBrands = map[stripe.PaymentMethodCardBrand]string{
-	stripe.PaymentMethodCardBrandAmex:       "American Express",
-	stripe.PaymentMethodCardBrandDiners:     "Diners Club",
-	stripe.PaymentMethodCardBrandDiscover:   "Discover",
-	stripe.PaymentMethodCardBrandJCB:        "JCB",
-	stripe.PaymentMethodCardBrandMastercard: "Mastercard",
-	stripe.PaymentMethodCardBrandUnionpay:   "UnionPay",
-	stripe.PaymentMethodCardBrandVisa:       "Visa",
-	"eftpos_au":                             "eftpos Australia",
-	"cartes_bancaires":                      "Cartes Bancaires",
-}
-
 // typeUSBankAccount is the ACH Direct Debit method type; stripe-go v76 has
 // no constant for it.
 const typeUSBankAccount stripe.ChargePaymentMethodDetailsType = "us_bank_account"
@@ -185,7 +172,7 @@ func describeMethod(d *stripe.ChargePaymentMethodDetails) (method, detail string
 	case d == nil:
 		return "", ""
 	case d.Type == stripe.ChargePaymentMethodDetailsTypeCard && d.Card != nil:
-		return stripesync.MethodCard, cmp.Or(cardBrands[d.Card.Brand], "Card") + " •••• " + d.Card.Last4
+		return stripesync.MethodCard, stripesync.CardBrandName(string(d.Card.Brand)) + " •••• " + d.Card.Last4
 	case d.Type == typeUSBankAccount && d.USBankAccount != nil:
 		return stripesync.MethodACH, "Bank •••• " + d.USBankAccount.Last4
 	}

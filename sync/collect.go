@@ -137,25 +137,10 @@ func payable(iv stripesync.InvoiceView) bool {
 // bankAllowed is the rule for US bank accounts: USD only.
 func bankAllowed(currency string) bool { return currency == "USD" }
 
-// CheckAmount applies the pay page's bounds to amount: at least Stripe's
-// minimum for the currency, at most what can be paid now. The messages
-// are for the payer. Pay checks the upper bound again, atomically, when it
-// reserves the amount.
-func CheckAmount(v PayView, amount stripesync.Money) error {
-	if err := checkCharge(v, amount); err != nil {
-		return err
-	}
-	if amount.Amount > v.Payable.Amount {
-		if v.Reserved.Amount > 0 {
-			return stripesync.Errorf(stripesync.ECONFLICT, "Another payment of this invoice is in progress; at most %s can be paid now", v.Payable)
-		}
-		return stripesync.Errorf(stripesync.EINVALID, "The amount must be at most %s", v.Payable)
-	}
-	return nil
-}
-
-// checkCharge is the part of CheckAmount that does not depend on other
-// payments: the currency and Stripe's limits.
+// checkCharge applies the bounds of an amount that do not depend on other
+// payments: the currency and Stripe's limits. The upper bound (the
+// balance less pending less other payers' holds) is the ledger's to check,
+// atomically, when it reserves the amount.
 func checkCharge(v PayView, amount stripesync.Money) error {
 	if amount.Currency != v.Invoice.Total.Currency {
 		return stripesync.Errorf(stripesync.EINVALID, "The amount must be in %s", v.Invoice.Total.Currency)
@@ -369,7 +354,7 @@ func (c *Collection) CheckoutReturned(ctx context.Context, invoiceID, sessionID 
 		c.logger.Warn("settle checkout", "session_id", s.ID, "error", err)
 	}
 	out.Payment, out.Paid = stored, true
-	c.refreshMethods(ctx, s.CustomerID)
+	c.methodsChanged(ctx, s.CustomerID)
 	return out, nil
 }
 
@@ -510,21 +495,16 @@ func (c *Collection) accountMethods(ctx context.Context, accountID string) (cust
 	return customerID, fresh, nil
 }
 
-// RefreshMethods reads a customer's methods from Stripe into the ledger.
-func (c *Collection) RefreshMethods(ctx context.Context, customerID string) error {
-	fresh, err := c.collector.SavedMethods(ctx, customerID)
-	if err != nil {
-		return err
-	}
-	return c.ledger.SaveMethods(ctx, customerID, fresh, c.now())
-}
-
-// refreshMethods is RefreshMethods where a failure only costs freshness.
-func (c *Collection) refreshMethods(ctx context.Context, customerID string) {
+// methodsChanged marks the ledger's copy of a customer's saved methods
+// stale after the daemon changed them (a Checkout that saved one, a
+// removal, a new default): the next page that shows them reads them from
+// Stripe, as it does after a webhook says they changed. A failure only
+// costs freshness: the copy is read again within methodsFresh anyway.
+func (c *Collection) methodsChanged(ctx context.Context, customerID string) {
 	if customerID == "" {
 		return
 	}
-	if err := c.RefreshMethods(ctx, customerID); err != nil {
-		c.logger.Warn("refresh saved methods", "customer_id", customerID, "error", err)
+	if err := c.ledger.StaleMethods(ctx, customerID); err != nil {
+		c.logger.Warn("mark saved methods stale", "customer_id", customerID, "error", err)
 	}
 }

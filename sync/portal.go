@@ -62,7 +62,7 @@ func (c *Collection) RemoveMethod(ctx context.Context, accountID, methodID strin
 	if err := c.collector.DetachMethod(ctx, methodID); err != nil {
 		return err
 	}
-	c.refreshMethods(ctx, customerID)
+	c.methodsChanged(ctx, customerID)
 	return nil
 }
 
@@ -76,7 +76,7 @@ func (c *Collection) SetDefaultMethod(ctx context.Context, accountID, methodID s
 	if err := c.collector.SetDefaultMethod(ctx, customerID, methodID); err != nil {
 		return err
 	}
-	c.refreshMethods(ctx, customerID)
+	c.methodsChanged(ctx, customerID)
 	return nil
 }
 
@@ -121,13 +121,13 @@ func (c *Collection) AddMethod(ctx context.Context, r AddMethodRequest) (string,
 }
 
 // MethodAdded handles the return from a setup-mode Checkout Session: the
-// account's methods are read again so the new one shows at once.
+// account's methods are marked stale so the portal shows the new one.
 func (c *Collection) MethodAdded(ctx context.Context, accountID string) error {
 	customerID, err := c.customerOf(ctx, accountID)
 	if err != nil {
 		return err
 	}
-	return c.RefreshMethods(ctx, customerID)
+	return c.ledger.StaleMethods(ctx, customerID)
 }
 
 // BillingPortal opens Stripe's own Billing Portal for the account.
