@@ -15,9 +15,20 @@ var statusOf = map[stripesync.ErrorCode]int{
 	stripesync.EUNAUTHORIZED: http.StatusUnauthorized,
 	stripesync.ENOTFOUND:     http.StatusNotFound,
 	stripesync.ECONFLICT:     http.StatusConflict,
+	stripesync.EDECLINED:     http.StatusPaymentRequired,
 	stripesync.ERATELIMITED:  http.StatusTooManyRequests,
 	stripesync.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	stripesync.ELIMIT:        http.StatusServiceUnavailable,
+}
+
+// Status is the HTTP status of err: the one its code maps to, 500 for
+// EINTERNAL and any code not mapped. The customers' pages answer with the
+// same statuses as the API.
+func Status(err error) int {
+	if status, ok := statusOf[stripesync.CodeOf(err)]; ok {
+		return status
+	}
+	return http.StatusInternalServerError
 }
 
 // errorBody is the JSON shape of every error response.
@@ -36,10 +47,7 @@ type errorDetail struct {
 // are ours to fix; a nil logger discards the log.
 func WriteError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
 	code := stripesync.CodeOf(err)
-	status, ok := statusOf[code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
+	status := Status(err)
 	if status == http.StatusInternalServerError && logger != nil {
 		logger.ErrorContext(r.Context(), "request failed",
 			"method", r.Method, "route", r.Pattern, "error", err)

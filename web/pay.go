@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/stripesync/stripesync"
+	"github.com/stripesync/stripesync/httpapi"
 	"github.com/stripesync/stripesync/links"
 	syncer "github.com/stripesync/stripesync/sync"
 )
@@ -163,7 +164,7 @@ func (h *Handler) paySubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	nonce, amountText, choice := r.PostForm.Get("nonce"), r.PostForm.Get("amount"), r.PostForm.Get("method")
 	refuse := func(err error) {
-		h.renderForm(w, r, statusOf(err), v, holder, customerMessage(err), amountText, choice)
+		h.renderForm(w, r, httpapi.Status(err), v, holder, customerMessage(err), amountText, choice)
 	}
 	if !h.nonces.check(nonce, l.Subject, holder) {
 		refuse(stripesync.Errorf(stripesync.EINVALID, "This form has expired; check the amount and try again"))
@@ -196,7 +197,7 @@ func (h *Handler) paySubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := h.cfg.Collection.Pay(r.Context(), req)
 	if err != nil {
-		if code := statusOf(err); code >= 500 {
+		if code := httpapi.Status(err); code >= 500 {
 			h.cfg.Logger.Error("payment failed", "invoice_id", l.Subject, "error", err)
 		}
 		refuse(err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stripesync/stripesync"
+	"github.com/stripesync/stripesync/httpapi"
 	"github.com/stripesync/stripesync/links"
 	syncer "github.com/stripesync/stripesync/sync"
 )
@@ -147,7 +148,7 @@ func (h *Handler) portalMethod(w http.ResponseWriter, r *http.Request) {
 		err = stripesync.Errorf(stripesync.EINVALID, "Choose what to do with the payment method.")
 	}
 	if err != nil {
-		h.renderPortal(w, r, statusOf(err), l, "", customerMessage(err))
+		h.renderPortal(w, r, httpapi.Status(err), l, "", customerMessage(err))
 		return
 	}
 	http.Redirect(w, r, "/portal/"+r.PathValue("token")+"?done="+done, http.StatusSeeOther)
@@ -175,7 +176,7 @@ func (h *Handler) portalAdd(w http.ResponseWriter, r *http.Request) {
 		Currency: currency, SuccessURL: base + "/added", CancelURL: base,
 	})
 	if err != nil {
-		h.renderPortal(w, r, statusOf(err), l, "", customerMessage(err))
+		h.renderPortal(w, r, httpapi.Status(err), l, "", customerMessage(err))
 		return
 	}
 	http.Redirect(w, r, url, http.StatusSeeOther)
@@ -199,7 +200,7 @@ func (h *Handler) portalStripe(w http.ResponseWriter, r *http.Request) {
 	}
 	url, err := h.cfg.Collection.BillingPortal(r.Context(), l.Subject, h.cfg.PublicURL+"/portal/"+r.PathValue("token"))
 	if err != nil {
-		h.renderPortal(w, r, statusOf(err), l, "", customerMessage(err))
+		h.renderPortal(w, r, httpapi.Status(err), l, "", customerMessage(err))
 		return
 	}
 	http.Redirect(w, r, url, http.StatusSeeOther)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stripesync/stripesync"
+	"github.com/stripesync/stripesync/httpapi"
 	"github.com/stripesync/stripesync/links"
 	syncer "github.com/stripesync/stripesync/sync"
 )
@@ -178,23 +179,6 @@ func readForm(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// statusOf maps an error to the status its page is sent with.
-func statusOf(err error) int {
-	switch stripesync.CodeOf(err) {
-	case stripesync.EINVALID:
-		return http.StatusBadRequest
-	case stripesync.ENOTFOUND:
-		return http.StatusNotFound
-	case stripesync.ECONFLICT:
-		return http.StatusConflict
-	case stripesync.EDECLINED:
-		return http.StatusPaymentRequired
-	case stripesync.ERATELIMITED, stripesync.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
-
 // customerMessage is the error's text if it is fit for a customer.
 func customerMessage(err error) string {
 	switch stripesync.CodeOf(err) {
@@ -208,7 +192,7 @@ func customerMessage(err error) string {
 
 // fail renders the page of an error that leaves nothing to show.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	code := statusOf(err)
+	code := httpapi.Status(err)
 	if code >= 500 {
 		h.cfg.Logger.Error("page failed", "path", redactPath(r.URL.Path), "error", err)
 	}
