@@ -336,3 +336,23 @@ func TestPendingPageWording(t *testing.T) {
 		})
 	}
 }
+
+func TestVoidAndDraftInvoicesShowNoForm(t *testing.T) {
+	for status, want := range map[stripesync.InvoiceStatus]string{
+		stripesync.InvoiceVoid:  "This invoice was cancelled",
+		stripesync.InvoiceDraft: "This invoice is not ready to be paid",
+	} {
+		s := newSite(t)
+		v := openView()
+		v.Open = false
+		v.Invoice.Status, v.Rollup.Status = status, status
+		s.fake.view = v
+		resp, body := s.get(t, s.payURL(t, testNow.Add(time.Hour)))
+		if resp.StatusCode != 200 || !strings.Contains(body, want) || strings.Contains(body, "<form") {
+			t.Errorf("%s invoice: status %d, body %.400s", status, resp.StatusCode, body)
+		}
+		if resp, _ := s.post(t, s.payURL(t, testNow.Add(time.Hour)), url.Values{"amount": {"10.00"}, "method": {"card"}}); resp.StatusCode != 200 || len(s.fake.pays) != 0 {
+			t.Errorf("%s invoice: a POST got %d and started %d payments", status, resp.StatusCode, len(s.fake.pays))
+		}
+	}
+}
