@@ -61,12 +61,15 @@ func TestCheckoutPageDeclineThenPay(t *testing.T) {
 	s := NewServer(t, Options{})
 	sess := newSession(t, s)
 	u := sess["url"].(string)
-	for number, msg := range map[string]string{
-		"4000000000000002": "Your card was declined.",
-		"4000000000009995": "Your card has insufficient funds.",
-		"4242424242424241": "Your card number is invalid.",
-		"4111111111111111": "non test card",
+	// In this order: the PaymentIntent keeps the last decline's reason,
+	// which the check below reads (a map's order would make it flaky).
+	for _, c := range []struct{ number, msg string }{
+		{"4000000000000002", "Your card was declined."},
+		{"4242424242424241", "Your card number is invalid."},
+		{"4111111111111111", "non test card"},
+		{"4000000000009995", "Your card has insufficient funds."},
 	} {
+		number, msg := c.number, c.msg
 		got := browse(t, http.MethodPost, u, cardForm(number))
 		if got.status != http.StatusOK {
 			t.Fatalf("%s: status %d", number, got.status)
