@@ -10,6 +10,7 @@ import (
 	"strings"
 	gosync "sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -383,5 +384,37 @@ func TestAHangingReadIsCutByItsOwnDeadline(t *testing.T) {
 	reads := intentReads(w.st)
 	if len(reads) != 20 || reads[hung] != 0 {
 		t.Errorf("reads that reached Stripe = %v, want the 20 others once each", reads)
+	}
+}
+
+// cpuUsed is the CPU time, user and system, this process has used.
+func cpuUsed(t *testing.T) time.Duration {
+	t.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestIdleReadersUseNoCPU: once the read lane is empty, its readers sleep.
+// They once passed their wake among themselves for ever (each woken reader
+// woke the next, found nothing and slept, to be woken by the one after),
+// so a single read left sixteen goroutines spinning on a core.
+func TestIdleReadersUseNoCPU(t *testing.T) {
+	w := newPayWorld(t)
+	w.post(t, unknownIntentEvent(1))
+	eventually(t, "the unknown PaymentIntent read", func() bool { return len(intentReads(w.st)) == 1 })
+	eventually(t, "its event settled", func() bool {
+		b, err := w.db.InboxBacklog(t.Context())
+		return err == nil && b.Events == 0
+	})
+	const idle = time.Second
+	before := cpuUsed(t)
+	time.Sleep(idle)
+	// An idle daemon polls its queues once a second, which costs
+	// microseconds; the spin cost a core (a second of CPU per second).
+	if used := cpuUsed(t) - before; used > idle/5 {
+		t.Errorf("the idle process used %v of CPU in %v; want less than %v", used, idle, idle/5)
 	}
 }

@@ -134,6 +134,12 @@ func (l *readLane) take() (id string, evs []stripesync.Event, next time.Time, ok
 		}
 		delete(l.waiting, id)
 		l.inflight[id] = nil
+		if len(l.ready) > 0 {
+			// More may be due: wake another idle reader for it. Only a
+			// reader that found work passes the wake on, so the wakes
+			// end when the work does.
+			poke(l.wake)
+		}
 		return id, q.events, time.Time{}, true
 	}
 	return "", nil, next, false
@@ -176,7 +182,6 @@ func (e *Engine) runReads(ctx context.Context) error {
 				select {
 				case <-ctx.Done():
 				case <-e.reads.wake:
-					poke(e.reads.wake) // wake the next idle reader too
 				case <-time.After(pause):
 				}
 			}
