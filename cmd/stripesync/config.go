@@ -25,6 +25,12 @@ import (
 type Config struct {
 	DatabaseURL string // STRIPESYNC_DATABASE_URL: sqlite:PATH or postgres://…
 	Listen      string // STRIPESYNC_LISTEN: host:port of the HTTP server
+	// PprofListen is a loopback host:port that serves Go's profiles
+	// (net/http/pprof) apart from the API (STRIPESYNC_PPROF_LISTEN); ""
+	// turns it off. It is how an operator profiles the daemon under real
+	// load without a rebuild; the profiles name code, never secrets, but
+	// they are not for the network.
+	PprofListen string
 	PublicURL   string // STRIPESYNC_PUBLIC_URL: base of customer links, no trailing slash
 
 	StripeKey           string  // STRIPE_SECRET_KEY: sk_… or rk_…; secret
@@ -127,6 +133,7 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, nee
 	settings := []setting{
 		{"STRIPESYNC_DATABASE_URL", "database-url", "sqlite:stripesync.db", "database, sqlite:PATH or postgres://…", &c.DatabaseURL},
 		{"STRIPESYNC_LISTEN", "listen", "127.0.0.1:8080", "HTTP listen address", &c.Listen},
+		{"STRIPESYNC_PPROF_LISTEN", "pprof-listen", "", "loopback host:port serving Go profiles (net/http/pprof); empty turns it off", &c.PprofListen},
 		{"STRIPESYNC_HTTP_READ_TIMEOUT", "http-read-timeout", "30s", "how long a client may take to send a whole request, headers and body", &readTimeout},
 		{"STRIPESYNC_PUBLIC_URL", "public-url", "", "base URL of links sent to customers (default http:// + listen address)", &c.PublicURL},
 		{"STRIPE_SECRET_KEY", "", "", "", &c.StripeKey},
@@ -311,6 +318,11 @@ func (c *Config) validate(p *problems, needs Needs, name func(field *string) str
 	} else if strings.ContainsAny(host, "/@") {
 		p.add("%s: %q has an invalid host", name(&c.Listen), c.Listen)
 	}
+	if c.PprofListen != "" {
+		if host, port, err := net.SplitHostPort(c.PprofListen); err != nil || !validPort(port) || !isLoopback(host) {
+			p.add("%s: %q is not a loopback host:port (e.g. 127.0.0.1:6060)", name(&c.PprofListen), c.PprofListen)
+		}
+	}
 	// A public URL left empty could not be derived from a bad listen
 	// address, which is reported already.
 	if c.PublicURL != "" {
@@ -426,6 +438,16 @@ func validPort(s string) bool {
 	return err == nil && n >= 0 && n <= 65535
 }
 
+// isLoopback reports whether host names this machine only: localhost or a
+// loopback IP.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // checkHTTPURL reports why s is not an absolute http(s) URL; the caller
 // puts the value in front of the reason.
 func checkHTTPURL(s string) error {
@@ -465,6 +487,7 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("database_url", redactURL(c.DatabaseURL)),
 		slog.String("listen", c.Listen),
+		slog.String("pprof_listen", c.PprofListen),
 		slog.String("public_url", c.PublicURL),
 		slog.String("stripe_key", maskKey(c.StripeKey)),
 		slog.String("stripe_api_base", c.StripeAPIBase),

@@ -160,6 +160,13 @@ func (a *app) serve(ctx context.Context, listening func(addr string)) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.engine.RunWorkers(gctx) })
+	if a.cfg.PprofListen != "" {
+		g.Go(func() error {
+			return servePprof(gctx, a.cfg.PprofListen, func(addr string) {
+				a.logger.Info("serving profiles", "addr", addr)
+			})
+		})
+	}
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,6 +27,7 @@ const (
 	envLoadgen  = "STRIPESYNC_BENCH_LOADGEN"
 	envBaseline = "STRIPESYNC_BENCH_BASELINE"
 	envEvents   = "STRIPESYNC_BENCH_EVENTS"
+	envProfile  = "STRIPESYNC_BENCH_PROFILE"
 
 	defaultLoadgen = "../../../shared/tools/webhook-loadgen"
 	benchSecret    = "whsec_acceptanceBenchmark0123456789"
@@ -80,7 +82,10 @@ func buildLoadgen(b *testing.B) string {
 // turn, so the two meet the same load on a noisy machine. Run the command
 // several times rather than with -count, which repeats each binary's run
 // back to back. STRIPESYNC_BENCH_EVENTS
-// changes the 10,000 measured events. Postgres runs in a fresh schema of
+// changes the 10,000 measured events. STRIPESYNC_BENCH_PROFILE names a
+// directory that receives a CPU profile of this tree's daemon for each case
+// (cpu-DIALECT-SENDERS.pprof, taken through STRIPESYNC_PPROF_LISTEN over the
+// first seconds of the load, warm-up included). Postgres runs in a fresh schema of
 // STRIPESYNC_TEST_DATABASE_URL and is skipped without it.
 func BenchmarkWebhookAcceptance(b *testing.B) {
 	loadgen := buildLoadgen(b)
@@ -95,7 +100,11 @@ func BenchmarkWebhookAcceptance(b *testing.B) {
 			for _, d := range daemons {
 				b.Run(fmt.Sprintf("%s/senders=%d/%s", dialect, senders, d.name), func(b *testing.B) {
 					for range b.N {
-						acceptRun(b, d.path, loadgen, dialect, senders, events)
+						profile := ""
+						if dir := os.Getenv(envProfile); dir != "" && d.name == "head" {
+							profile = filepath.Join(dir, fmt.Sprintf("cpu-%s-%d.pprof", dialect, senders))
+						}
+						acceptRun(b, d.path, loadgen, dialect, senders, events, profile)
 					}
 				})
 			}
@@ -116,8 +125,10 @@ type loadgenReport struct {
 	} `json:"result"`
 }
 
-// acceptRun serves one fresh database with daemon and loads it once.
-func acceptRun(b *testing.B, daemon, loadgen, dialect string, senders, events int) {
+// acceptRun serves one fresh database with daemon and loads it once. With
+// a profile path, the daemon serves profiles and a CPU profile of the load
+// is written there.
+func acceptRun(b *testing.B, daemon, loadgen, dialect string, senders, events int, profile string) {
 	b.StopTimer()
 	dbURL := "sqlite:" + filepath.Join(b.TempDir(), "ledger.db")
 	if dialect == "postgres" {
@@ -126,6 +137,11 @@ func acceptRun(b *testing.B, daemon, loadgen, dialect string, senders, events in
 	_, env := emulatorEnv(b, dbURL, 0)
 	listen := freeAddr(b)
 	env = append(env, "STRIPESYNC_LISTEN="+listen, "STRIPE_WEBHOOK_SECRET="+benchSecret, "STRIPESYNC_LOG_LEVEL=warn")
+	pprofAddr := ""
+	if profile != "" {
+		pprofAddr = freeAddr(b)
+		env = append(env, "STRIPESYNC_PPROF_LISTEN="+pprofAddr)
+	}
 
 	var log bytes.Buffer
 	serve := exec.Command(daemon, "serve")
@@ -148,10 +164,19 @@ func acceptRun(b *testing.B, daemon, loadgen, dialect string, senders, events in
 		"-type", "payment_intent.succeeded,charge.refunded",
 		"-n", strconv.Itoa(events), "-c", strconv.Itoa(senders), "-warmup", "1000", "-json", out)
 	cpuBefore := cpuTime(b, serve.Process.Pid)
+	profiled := make(chan error, 1)
+	if profile != "" {
+		go func() { profiled <- fetchProfile("http://"+pprofAddr+"/debug/pprof/profile?seconds=3", profile) }()
+	} else {
+		profiled <- nil
+	}
 	b.StartTimer()
 	genOut, err := gen.CombinedOutput()
 	b.StopTimer()
 	cpu := cpuTime(b, serve.Process.Pid) - cpuBefore
+	if perr := <-profiled; perr != nil {
+		b.Errorf("CPU profile: %v", perr)
+	}
 	if err != nil {
 		b.Fatalf("load generator: %v\n%s\ndaemon log:\n%s", err, genOut, log.String())
 	}
@@ -171,6 +196,23 @@ func acceptRun(b *testing.B, daemon, loadgen, dialect string, senders, events in
 	b.ReportMetric(r.P50, "p50-ms")
 	b.ReportMetric(r.P99, "p99-ms")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(events+1000), "serve-cpu-µs/event")
+}
+
+// fetchProfile saves the profile url answers to path.
+func fetchProfile(url, path string) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o644)
 }
 
 // waitReady polls url until it answers 200.
