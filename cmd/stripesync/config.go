@@ -549,8 +549,15 @@ func redact(secret string) string {
 	return "[redacted]"
 }
 
-// redactURL hides the password of a URL (database, SMTP). A value that does
-// not parse is hidden whole, as it may still hold one.
+// secretParams are the query parameters of a URL that carry a credential:
+// lib/pq takes a database password as ?password=… as readily as in the
+// userinfo, and a client key's passphrase as ?sslpassword=…. Key file
+// paths (sslkey, sslcert) name files, not secrets, and are shown.
+var secretParams = map[string]bool{"password": true, "sslpassword": true}
+
+// redactURL hides the credentials of a URL (database, SMTP): the password
+// of the userinfo and every secretParams value. A value that does not parse
+// is hidden whole, as it may still hold one.
 func redactURL(s string) string {
 	if s == "" || strings.HasPrefix(s, "sqlite:") {
 		return s
@@ -558,6 +565,20 @@ func redactURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
 		return "[redacted]"
+	}
+	if u.RawQuery != "" {
+		q, err := url.ParseQuery(u.RawQuery)
+		if err != nil {
+			// A query Go cannot read may still be one lib/pq reads.
+			u.RawQuery = "[redacted]"
+		} else {
+			for k := range q {
+				if secretParams[strings.ToLower(k)] {
+					q[k] = []string{"xxxxx"}
+				}
+			}
+			u.RawQuery = q.Encode()
+		}
 	}
 	return u.Redacted()
 }

@@ -401,6 +401,24 @@ func TestSecretsRedacted(t *testing.T) {
 		}
 	}
 
+	t.Run("PasswordInTheQuery", func(t *testing.T) {
+		c, err := load(t, with(valid, map[string]string{
+			"STRIPESYNC_DATABASE_URL": "postgres://sync@db:5432/sync?password=dbquerypassword&sslpassword=dbkeypassphrase",
+		}), nil, both)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		slog.New(slog.NewJSONHandler(&buf, nil)).Info("starting", "config", c)
+		for _, text := range []string{buf.String(), c.String()} {
+			for _, leak := range []string{"dbquerypassword", "dbkeypassphrase"} {
+				if strings.Contains(text, leak) {
+					t.Errorf("the configuration shows %q:\n%s", leak, text)
+				}
+			}
+		}
+	})
+
 	t.Run("LogValue", func(t *testing.T) {
 		c, err := load(t, with(valid, with(secrets, map[string]string{"STRIPESYNC_MAIL_FROM": "billing@example.com"})), nil, both)
 		if err != nil {
@@ -443,4 +461,28 @@ func TestSecretsRedacted(t *testing.T) {
 		}
 		check(t, "Error()", err.Error())
 	})
+}
+
+// TestRedactURLHidesEveryCredential: a database or SMTP URL may carry its
+// password in the userinfo or, as lib/pq allows, in the query.
+func TestRedactURLHidesEveryCredential(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"postgres://sync:pw-userinfo@db/sync", "postgres://sync:xxxxx@db/sync"},
+		{"postgres://sync@db/sync?password=pw-query", "postgres://sync@db/sync?password=xxxxx"},
+		{"postgres://sync@db/sync?PASSWORD=pw-query&sslmode=verify-full", "postgres://sync@db/sync?PASSWORD=xxxxx&sslmode=verify-full"},
+		{"postgres://sync@db/sync?sslpassword=pw-sslkey&sslkey=/etc/ssl/client.key", "postgres://sync@db/sync?sslkey=%2Fetc%2Fssl%2Fclient.key&sslpassword=xxxxx"},
+		{"postgres://sync:pw-userinfo@db/sync?password=pw-query", "postgres://sync:xxxxx@db/sync?password=xxxxx"},
+		{"postgres://sync@db/sync?password=pw-bad%zz", "postgres://sync@db/sync?[redacted]"},
+		{"smtp://mailer:pw-smtp@smtp.example.com:587", "smtp://mailer:xxxxx@smtp.example.com:587"},
+		{"sqlite:/var/lib/stripesync.db", "sqlite:/var/lib/stripesync.db"},
+	}
+	for _, tt := range tests {
+		got := redactURL(tt.in)
+		if got != tt.want {
+			t.Errorf("redactURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if strings.Contains(got, "pw-") {
+			t.Errorf("redactURL(%q) = %q leaks a password", tt.in, got)
+		}
+	}
 }
