@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -84,7 +83,7 @@ func (c Config) Validate() error {
 	}
 	if u, err := url.Parse(login); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		errs = append(errs, fmt.Errorf("LoginURL %q is not an absolute http(s) URL", login))
-	} else if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+	} else if u.Scheme == "http" && !stripesync.IsLoopbackHost(u.Hostname()) {
 		errs = append(errs, fmt.Errorf("LoginURL %q must use https (plain http is only for loopback emulators)", login))
 	}
 	if c.ClientID == "" {
@@ -168,12 +167,4 @@ func audienceFor(loginURL string) string {
 		return "https://login.salesforce.com"
 	}
 	return loginURL
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

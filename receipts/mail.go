@@ -69,13 +69,7 @@ func (s server) addr() string { return net.JoinHostPort(s.host, s.port) }
 
 // loopback reports whether the server is on this machine, the only place
 // plain SMTP (and AUTH without TLS) is allowed.
-func (s server) loopback() bool {
-	if strings.EqualFold(s.host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(s.host)
-	return ip != nil && ip.IsLoopback()
-}
+func (s server) loopback() bool { return stripesync.IsLoopbackHost(s.host) }
 
 // parseServerURL parses an SMTP URL. Its errors never quote the URL, which
 // may hold a password.

@@ -319,7 +319,7 @@ func (c *Config) validate(p *problems, needs Needs, name func(field *string) str
 		p.add("%s: %q has an invalid host", name(&c.Listen), c.Listen)
 	}
 	if c.PprofListen != "" {
-		if host, port, err := net.SplitHostPort(c.PprofListen); err != nil || !validPort(port) || !isLoopback(host) {
+		if host, port, err := net.SplitHostPort(c.PprofListen); err != nil || !validPort(port) || !stripesync.IsLoopbackHost(host) {
 			p.add("%s: %q is not a loopback host:port (e.g. 127.0.0.1:6060)", name(&c.PprofListen), c.PprofListen)
 		}
 	}
@@ -436,16 +436,6 @@ func (c *Config) validateSalesforce(p *problems, needs Needs, name func(field *s
 func validPort(s string) bool {
 	n, err := strconv.Atoi(s)
 	return err == nil && n >= 0 && n <= 65535
-}
-
-// isLoopback reports whether host names this machine only: localhost or a
-// loopback IP.
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // checkHTTPURL reports why s is not an absolute http(s) URL; the caller
