@@ -14,6 +14,10 @@ import (
 // (/debug/pprof/profile?seconds=N), heap, goroutines, mutex and block. It
 // is a listener of its own, so the API's routes, timeouts and logs are
 // untouched and a profile never competes with a webhook for a route.
+//
+// Importing net/http/pprof also registers these handlers on
+// http.DefaultServeMux; the daemon never serves that mux, and must not, or
+// the profiles would be on the API's address too.
 func servePprof(ctx context.Context, addr string, listening func(string)) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
