@@ -137,6 +137,9 @@ type PaymentLedger interface {
 	RecordPayments(ctx context.Context, ps []Payment) ([]PaymentRecord, error)
 	// Payment returns one payment (ENOTFOUND if unknown).
 	Payment(ctx context.Context, id string) (Payment, error)
+	// PaymentsByID returns the known payments among ids, by id, in one
+	// read (the unknown ones are absent).
+	PaymentsByID(ctx context.Context, ids []string) (map[string]Payment, error)
 	// Payments returns an invoice's payments, oldest first.
 	Payments(ctx context.Context, invoiceID string) ([]Payment, error)
 	// Invoice returns an invoice and its rollup (ENOTFOUND if unknown).

@@ -167,3 +167,59 @@ func BenchmarkAcceptTriggers(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkClaimEvents measures one claim of 50 new events while 0 or
+// 10,000 others stay leased (waiting in the engine's read lane, as they do
+// for unknown PaymentIntents during a burst); each claimed batch is then
+// marked processed, untimed. A claim should cost the same either way: it
+// reads the new events' index range, not the leased ones.
+func BenchmarkClaimEvents(b *testing.B) {
+	const fresh = 50
+	for _, d := range benchDialects {
+		for _, leased := range []int{0, 10_000} {
+			b.Run(fmt.Sprintf("%s/leased=%d", d.name, leased), func(b *testing.B) {
+				db := d.open(b)
+				ctx := b.Context()
+				seq := 0
+				acceptN := func(n int) {
+					for range n {
+						seq++
+						id := fmt.Sprintf("evt_%012d", seq)
+						e := stripesync.Event{ID: id, Type: stripesync.EventPaymentIntentSucceeded,
+							Created: time.Unix(1_700_000_000+int64(seq), 0), ObjectID: "pi_" + id,
+							PaymentIntentID: "pi_" + id, Payload: eventPayload(id)}
+						if _, err := db.AcceptEvent(ctx, e); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				acceptN(leased)
+				for claimed := 0; claimed < leased; {
+					evs, err := db.ClaimEvents(ctx, 1000, time.Hour, 0)
+					if err != nil || len(evs) == 0 {
+						b.Fatalf("lease the backlog: %d events, %v", len(evs), err)
+					}
+					claimed += len(evs)
+				}
+				for b.Loop() {
+					b.StopTimer()
+					acceptN(fresh)
+					b.StartTimer()
+					evs, err := db.ClaimEvents(ctx, 100, time.Hour, 0)
+					b.StopTimer()
+					if err != nil || len(evs) != fresh {
+						b.Fatalf("ClaimEvents = %d events, %v; want %d", len(evs), err, fresh)
+					}
+					ids := make([]string, len(evs))
+					for i, e := range evs {
+						ids[i] = e.ID
+					}
+					if err := db.MarkEventsProcessed(ctx, ids); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+				}
+			})
+		}
+	}
+}

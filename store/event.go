@@ -196,7 +196,9 @@ func (db *DB) insertEventsAtOnce(ctx context.Context, reqs []acceptedEvent) ([]b
 // and payment_intent.succeeded share their second) side by side, so that
 // one batch holds both halves of a payment. settle serves the same end
 // for events still arriving: the second half of a pair is usually a few
-// milliseconds behind the first.
+// milliseconds behind the first. Events claimed before, whose lease or
+// retry time has come, join in the same order; when more than n are due,
+// those due first are taken.
 //
 // On Postgres several processes can claim concurrently (FOR UPDATE SKIP
 // LOCKED) and never receive the same event. n ≤ 0, a lease ≤ 0 or a
@@ -207,14 +209,25 @@ func (db *DB) ClaimEvents(ctx context.Context, n int, lease, settle time.Duratio
 			"store: claim needs n > 0, a positive lease and a settle ≥ 0 (got %d, %s, %s)", n, lease, settle)
 	}
 	now := db.now()
+	// Two index ranges (migration 0008): the events never claimed, in
+	// claim order, and those whose lease or retry time has come, by that
+	// time; neither steps over the events still leased, however many wait
+	// in the read lane.
 	q := "UPDATE stripe_events SET locked_until = ?" +
-		" WHERE id IN (SELECT id FROM stripe_events WHERE processed_at IS NULL AND dead_at IS NULL" +
-		" AND (locked_until IS NULL OR locked_until <= ?) AND received_at <= ?" +
-		" ORDER BY created, payment_intent_id, id LIMIT ?" + db.skipLocked() + ")" +
+		" WHERE id IN (SELECT id FROM (" +
+		"SELECT id, created, payment_intent_id FROM (SELECT id, created, payment_intent_id FROM stripe_events" +
+		" WHERE processed_at IS NULL AND dead_at IS NULL AND locked_until IS NULL AND received_at <= ?" +
+		" ORDER BY created, payment_intent_id, id LIMIT ?" + db.skipLocked() + ") AS fresh" +
+		" UNION ALL " +
+		"SELECT id, created, payment_intent_id FROM (SELECT id, created, payment_intent_id FROM stripe_events" +
+		" WHERE processed_at IS NULL AND dead_at IS NULL AND locked_until IS NOT NULL AND locked_until <= ?" +
+		" ORDER BY locked_until LIMIT ?" + db.skipLocked() + ") AS due" +
+		") AS claimable ORDER BY created, payment_intent_id, id LIMIT ?)" +
 		" RETURNING " + eventColumns + ", attempts"
 	var rows []eventRow
 	err := db.transact(ctx, func(tx *sqlx.Tx) error {
-		return tx.SelectContext(ctx, &rows, tx.Rebind(q), db.ts(now.Add(lease)), db.ts(now), db.ts(now.Add(-settle)), n)
+		return tx.SelectContext(ctx, &rows, tx.Rebind(q), db.ts(now.Add(lease)),
+			db.ts(now.Add(-settle)), n, db.ts(now), n, n)
 	})
 	if err != nil {
 		return nil, wrap(err, "claim Stripe events")

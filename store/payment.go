@@ -301,16 +301,25 @@ func nextPayment(p, old stripesync.Payment) (stripesync.Payment, bool) {
 	return next, true
 }
 
-// paymentsByID reads the stored payments among ids, by id.
-func (db *DB) paymentsByID(ctx context.Context, tx *sqlx.Tx, ids []string) (map[string]stripesync.Payment, error) {
+// PaymentsByID returns the stored payments among ids, by id; ids the
+// ledger does not know are absent from the map. It costs one query per
+// idBatch ids, however many there are.
+func (db *DB) PaymentsByID(ctx context.Context, ids []string) (map[string]stripesync.Payment, error) {
+	out, err := db.paymentsByID(ctx, db.x, ids)
+	return out, wrap(err, "read %d payments", len(ids))
+}
+
+// paymentsByID reads the stored payments among ids, by id, through q (the
+// database, or a transaction).
+func (db *DB) paymentsByID(ctx context.Context, q sqlx.QueryerContext, ids []string) (map[string]stripesync.Payment, error) {
 	out := make(map[string]stripesync.Payment, len(ids))
 	for start := 0; start < len(ids); start += idBatch {
-		q, args, err := sqlx.In("SELECT "+paymentColumns+" FROM payments WHERE id IN (?)", ids[start:min(start+idBatch, len(ids))])
+		query, args, err := sqlx.In("SELECT "+paymentColumns+" FROM payments WHERE id IN (?)", ids[start:min(start+idBatch, len(ids))])
 		if err != nil {
 			return nil, err
 		}
 		var rows []paymentRow
-		if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+		if err := sqlx.SelectContext(ctx, q, &rows, db.x.Rebind(query), args...); err != nil {
 			return nil, err
 		}
 		for _, r := range rows {

@@ -113,8 +113,9 @@ func (e *Engine) processEvents(ctx context.Context, pass eventPass) (int, error)
 		}
 	}
 	var complete []snapshotPayment
+	ledger := newBatchLedger(e.payments, order)
 	for _, id := range order {
-		if p, ok := e.applyEvents(ctx, id, groups[id], pass.pairWait, &s); ok {
+		if p, ok := e.applyEvents(ctx, id, groups[id], pass.pairWait, ledger, &s); ok {
 			complete = append(complete, p)
 		}
 	}
@@ -135,11 +136,11 @@ type snapshotPayment struct {
 // pair younger than pairWait waits for its other half, and the rest go to
 // the read lane (or, when it is full, are deferred, or, on an error,
 // failed), noting that in s.
-func (e *Engine) applyEvents(ctx context.Context, id string, evs []stripesync.Event, pairWait time.Duration, s *settlement) (snapshotPayment, bool) {
+func (e *Engine) applyEvents(ctx context.Context, id string, evs []stripesync.Event, pairWait time.Duration, ledger *batchLedger, s *settlement) (snapshotPayment, bool) {
 	if half, ok := e.reads.takeWaiting(id); ok {
 		evs = joinEvents(half, evs) // the other half was waiting here
 	}
-	p, v, err := e.applySnapshots(ctx, id, evs)
+	p, v, err := e.applySnapshots(ctx, id, evs, ledger)
 	notBefore := e.now()
 	switch {
 	case err != nil:

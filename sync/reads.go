@@ -242,7 +242,7 @@ func (e *Engine) readNext(ctx context.Context) (read bool, next time.Time) {
 		s.fail(e, evs, err)
 	}
 	if later := e.reads.finish(id); len(later) > 0 {
-		if p, ok := e.applyEvents(ctx, id, later, 0, &s); ok {
+		if p, ok := e.applyEvents(ctx, id, later, 0, newBatchLedger(e.payments, []string{id}), &s); ok {
 			e.recordAll(ctx, []snapshotPayment{p}, &s)
 		}
 	}

@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/stripesync/stripesync"
@@ -39,7 +40,7 @@ const (
 // unless a snapshot at least as new covers it, or when no snapshot
 // decodes. Stale snapshots need no special case: the result goes through
 // RecordPayment, whose state precedence never lets older state win.
-func (e *Engine) applySnapshots(ctx context.Context, id string, evs []stripesync.Event) (stripesync.Payment, verdict, error) {
+func (e *Engine) applySnapshots(ctx context.Context, id string, evs []stripesync.Event, ledger *batchLedger) (stripesync.Payment, verdict, error) {
 	var (
 		intent        *stripesync.PaymentSnapshot
 		intentAt      int64 // the intent snapshot's event time, Unix seconds
@@ -85,12 +86,12 @@ func (e *Engine) applySnapshots(ctx context.Context, id string, evs []stripesync
 		return withCharge(intent.Payment, charge.Payment), complete, nil
 	}
 
-	stored, err := e.payments.Payment(ctx, id)
+	stored, known, err := ledger.payment(ctx, id)
 	switch {
-	case stripesync.CodeOf(err) == stripesync.ENOTFOUND:
-		return stripesync.Payment{}, halfOnly, nil
 	case err != nil:
 		return stripesync.Payment{}, mustRead, err
+	case !known:
+		return stripesync.Payment{}, halfOnly, nil
 	}
 	if intent != nil {
 		if stored.ChargeID != want || stored.ChargeCreated.IsZero() {
@@ -102,6 +103,38 @@ func (e *Engine) applySnapshots(ctx context.Context, id string, evs []stripesync
 		return stripesync.Payment{}, halfOnly, nil
 	}
 	return chargeOnto(stored, charge), complete, nil
+}
+
+// batchLedger is the ledger's payments for the PaymentIntents of one batch,
+// read together the first time one of them is needed: a batch of halves
+// (each waiting for its other half, or for a read) costs one query rather
+// than one per PaymentIntent, and a batch of whole pairs, which never asks,
+// costs none.
+type batchLedger struct {
+	payments stripesync.PaymentLedger
+	ids      []string // the batch's PaymentIntents
+	stored   map[string]stripesync.Payment
+	err      error
+	read     bool
+}
+
+func newBatchLedger(payments stripesync.PaymentLedger, ids []string) *batchLedger {
+	return &batchLedger{payments: payments, ids: ids}
+}
+
+// payment returns the stored payment of PaymentIntent id and whether the
+// ledger knows it. An id outside the batch is read on its own.
+func (l *batchLedger) payment(ctx context.Context, id string) (stripesync.Payment, bool, error) {
+	if !slices.Contains(l.ids, id) {
+		l.ids = append(l.ids, id)
+		l.read = false
+	}
+	if !l.read {
+		l.stored, l.err = l.payments.PaymentsByID(ctx, l.ids)
+		l.read = true
+	}
+	p, ok := l.stored[id]
+	return p, ok, l.err
 }
 
 // statusAtLeast reports whether status a is at least as far along as b

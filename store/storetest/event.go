@@ -147,6 +147,27 @@ func testEvents(t *testing.T, setup setupFunc) {
 		}
 	})
 
+	t.Run("ClaimMergesDueAndNewEventsInOrder", func(t *testing.T) {
+		db, clock := setup(t)
+		// evt_b is claimed and its lease ends; evt_a and evt_c arrive
+		// meanwhile, never claimed. One claim takes both kinds, oldest
+		// first, and leaves the still-leased evt_d alone.
+		accept(t, db, stripeEvent("evt_b", time.Second), true)
+		claimEvents(t, db, 10)
+		clock.Advance(lease / 2)
+		accept(t, db, stripeEvent("evt_d", 3*time.Second), true)
+		claimEvents(t, db, 10)
+		clock.Advance(lease / 2)
+		accept(t, db, stripeEvent("evt_c", 2*time.Second), true)
+		accept(t, db, stripeEvent("evt_a", 0), true)
+		if diff := cmp.Diff([]string{"evt_a", "evt_b"}, claimEvents(t, db, 2)); diff != "" {
+			t.Errorf("ClaimEvents(2) with one due and two new (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{"evt_c"}, claimEvents(t, db, 10)); diff != "" {
+			t.Errorf("ClaimEvents(10) next (-want +got):\n%s", diff)
+		}
+	})
+
 	t.Run("ClaimKeepsAPaymentIntentsEventsTogether", func(t *testing.T) {
 		db, _ := setup(t)
 		// Same second, ids that sort the two PaymentIntents' events apart.

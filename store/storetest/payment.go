@@ -137,6 +137,13 @@ func testPayments(t *testing.T, setup setupFunc) {
 		wantCode(t, "Payment of an unknown id", err, stripesync.ENOTFOUND)
 		_, err = db.PaymentByReceiptNumber(ctx, "R-000404")
 		wantCode(t, "PaymentByReceiptNumber of an unknown number", err, stripesync.ENOTFOUND)
+		byID, err := db.PaymentsByID(ctx, []string{"pi_404", "pi_1"})
+		if err != nil {
+			t.Fatalf("PaymentsByID: %v", err)
+		}
+		if diff := cmp.Diff(map[string]stripesync.Payment{"pi_1": want}, byID); diff != "" {
+			t.Errorf("PaymentsByID(pi_404, pi_1) (-want +got):\n%s", diff)
+		}
 	})
 
 	t.Run("Invalid", func(t *testing.T) {
