@@ -67,6 +67,15 @@ type Config struct {
 	// Stripe and Salesforce send theirs at once, and a client trickling
 	// a body must not hold a connection for ever.
 	HTTPReadTimeout time.Duration
+	// HTTPMaxConns and HTTPMaxConnsPerClient cap the connections serve
+	// holds, in all (STRIPESYNC_HTTP_MAX_CONNS, 4096) and from one IP
+	// address (STRIPESYNC_HTTP_MAX_CONNS_PER_CLIENT, 128); 0 turns a cap
+	// off. A connection over a cap is closed at once, so that one client
+	// cannot hold the slots Stripe's and Salesforce's deliveries need.
+	// Behind a proxy every connection comes from its address: raise the
+	// per-client cap there, or turn it off.
+	HTTPMaxConns          int
+	HTTPMaxConnsPerClient int
 	// AutoPaymentLinks issues a payment link for every invoice with a
 	// balance due that the invoice pull reads while the CRM holds none
 	// (STRIPESYNC_AUTO_PAYMENT_LINKS).
@@ -129,12 +138,14 @@ type setting struct {
 // problem is reported together in a *ConfigError.
 func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, needs Needs) (Config, error) {
 	var c Config
-	var rate, accountEvery, paymentEvery, retention, address, linkTTL, autoLinks, readTimeout string
+	var rate, accountEvery, paymentEvery, retention, address, linkTTL, autoLinks, readTimeout, maxConns, maxConnsPerClient string
 	settings := []setting{
 		{"STRIPESYNC_DATABASE_URL", "database-url", "sqlite:stripesync.db", "database, sqlite:PATH or postgres://…", &c.DatabaseURL},
 		{"STRIPESYNC_LISTEN", "listen", "127.0.0.1:8080", "HTTP listen address", &c.Listen},
 		{"STRIPESYNC_PPROF_LISTEN", "pprof-listen", "", "loopback host:port serving Go profiles (net/http/pprof); empty turns it off", &c.PprofListen},
 		{"STRIPESYNC_HTTP_READ_TIMEOUT", "http-read-timeout", "30s", "how long a client may take to send a whole request, headers and body", &readTimeout},
+		{"STRIPESYNC_HTTP_MAX_CONNS", "http-max-conns", "4096", "most HTTP connections held at once; 0 means no cap", &maxConns},
+		{"STRIPESYNC_HTTP_MAX_CONNS_PER_CLIENT", "http-max-conns-per-client", "128", "most HTTP connections held from one IP address; 0 means no cap", &maxConnsPerClient},
 		{"STRIPESYNC_PUBLIC_URL", "public-url", "", "base URL of links sent to customers (default http:// + listen address)", &c.PublicURL},
 		{"STRIPE_SECRET_KEY", "", "", "", &c.StripeKey},
 		{"STRIPE_API_BASE", "stripe-api-base", "", "Stripe API base URL (emulator, stripe-mock); empty means Stripe's", &c.StripeAPIBase},
@@ -207,6 +218,8 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, nee
 	c.EventRetention = parseRetention(&p, source[&retention], retention)
 	c.LinkTTL = parseInterval(&p, source[&linkTTL], linkTTL)
 	c.HTTPReadTimeout = parseInterval(&p, source[&readTimeout], readTimeout)
+	c.HTTPMaxConns = parseCount(&p, source[&maxConns], maxConns)
+	c.HTTPMaxConnsPerClient = parseCount(&p, source[&maxConnsPerClient], maxConnsPerClient)
 	if auto, err := strconv.ParseBool(autoLinks); err != nil {
 		p.add("%s: %q is not true or false", source[&autoLinks], autoLinks)
 	} else {
@@ -264,6 +277,16 @@ func parseRate(p *problems, name, raw string) float64 {
 		return r
 	}
 	return 0
+}
+
+// parseCount reads a cap: a whole number, 0 for none.
+func parseCount(p *problems, name, raw string) int {
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 0 {
+		p.add("%s: %q is not a whole number ≥ 0", name, raw)
+		return 0
+	}
+	return n
 }
 
 func parseInterval(p *problems, name, raw string) time.Duration {
@@ -499,6 +522,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("ops_email", c.OpsEmail),
 		slog.String("signing_key", redact(c.SigningKey)),
 		slog.Duration("http_read_timeout", c.HTTPReadTimeout),
+		slog.Int("http_max_conns", c.HTTPMaxConns),
+		slog.Int("http_max_conns_per_client", c.HTTPMaxConnsPerClient),
 		slog.Duration("link_ttl", c.LinkTTL),
 		slog.Bool("auto_payment_links", c.AutoPaymentLinks),
 		slog.String("business_name", c.BusinessName),

@@ -145,6 +145,7 @@ func (a *app) serve(ctx context.Context, listening func(addr string)) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.cfg.Listen, err)
 	}
+	ln = limitConns(ln, a.cfg.HTTPMaxConns, a.cfg.HTTPMaxConnsPerClient, a.logger)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: min(10*time.Second, a.cfg.HTTPReadTimeout),
