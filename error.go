@@ -83,11 +83,23 @@ func MessageOf(err error) string {
 }
 
 // Retryable reports whether the same operation may succeed if tried again
-// later without changing its input.
+// later without changing its input. It is the one rule every worker uses
+// (account push, write-back, receipts, triggers, events) to choose between
+// trying again, within its attempt cap, and recording a failure for good.
+//
+// Only a verdict on the input itself is final: invalid data, an object
+// that does not exist, a conflict with the current state. Everything else
+// is worth another try: an outage, a rate limit or a spent quota pass; bad
+// credentials are the operator's to fix and say nothing about the record;
+// an internal error (a database hiccup, an unexpected answer) may not
+// recur. A nil error is not retryable: there is nothing to retry.
 func Retryable(err error) bool {
-	switch CodeOf(err) {
-	case ERATELIMITED, EUNAVAILABLE, ELIMIT:
+	switch code := CodeOf(err); code {
+	case "", EINVALID, ENOTFOUND, ECONFLICT:
+		return false
+	case EUNAUTHORIZED, ERATELIMITED, ELIMIT, EUNAVAILABLE, EINTERNAL:
 		return true
+	default:
+		return true // a code added later: retrying is the safe default
 	}
-	return false
 }

@@ -219,7 +219,7 @@ func (p *pusher) findOwnCustomer(ctx context.Context) (string, error) {
 // customer left unlinked.
 func (p *pusher) searchOwnCustomer(ctx context.Context) (string, error) {
 	id, err := p.e.billing.FindCustomerByAccount(ctx, p.a.ID)
-	if permanent(err) {
+	if err != nil && !stripesync.Retryable(err) {
 		return "", stripesync.WrapError(stripesync.EUNAVAILABLE, err,
 			"%s; the account stays pending until the search works", stripesync.MessageOf(err))
 	}
@@ -321,7 +321,7 @@ func (p *pusher) fail(ctx context.Context, err error) outcome {
 	if stripesync.CodeOf(err) == stripesync.EINTERNAL {
 		msg = truncate(err.Error(), maxSyncErrorLen)
 	}
-	o := outcome{err: err, handled: permanent(err) && ctx.Err() == nil}
+	o := outcome{err: err, handled: !stripesync.Retryable(err) && ctx.Err() == nil}
 	if p.link.State == "" || p.link.State == stripesync.LinkIgnored || p.link.State == stripesync.LinkUnbound {
 		p.link.State = stripesync.LinkFailed
 	}
@@ -339,17 +339,6 @@ func (p *pusher) fail(ctx context.Context, err error) outcome {
 		o.writeBack = &stripesync.AccountSyncUpdate{AccountID: p.a.ID, SyncError: msg}
 	}
 	return o
-}
-
-// permanent reports whether err is a verdict on the account's data that
-// retrying unchanged cannot alter. Anything else (outages, rate limits,
-// database trouble, bugs) is worth another try by the next run.
-func permanent(err error) bool {
-	switch stripesync.CodeOf(err) {
-	case stripesync.EINVALID, stripesync.ENOTFOUND, stripesync.ECONFLICT:
-		return true
-	}
-	return false
 }
 
 func truncate(s string, n int) string {

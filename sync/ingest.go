@@ -231,7 +231,11 @@ func (s *settlement) deferUntil(at time.Time, evs []stripesync.Event) {
 }
 
 // fail records a failed attempt for each of evs: retried with growing
-// delays, dead after the engine's attempt cap.
+// delays, dead after the engine's attempt cap. Unlike the workers that
+// consult stripesync.Retryable, an event is retried whatever the code: it
+// may be the only notice of a payment, and a conflict or a refusal by the
+// ledger can be a race with another replica that the next attempt no
+// longer meets; the cap bounds the cost.
 func (s *settlement) fail(e *Engine, evs []stripesync.Event, cause error) {
 	for _, ev := range evs {
 		s.failures = append(s.failures, stripesync.EventFailure{

@@ -233,7 +233,7 @@ func (e *Engine) writeBack(ctx context.Context, batch []stripesync.Account, outc
 			// A record the CRM refuses for good (deleted meanwhile, a
 			// validation rule) must not hold the cursor back forever; a
 			// transient refusal is retried by the next run.
-			outcomes[i].handled = outcomes[i].handled && permanent(recErr)
+			outcomes[i].handled = outcomes[i].handled && !stripesync.Retryable(recErr)
 			if outcomes[i].err == nil {
 				outcomes[i].err = fmt.Errorf("write back to the CRM: %w", recErr)
 			}

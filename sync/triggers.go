@@ -98,7 +98,7 @@ func (e *Engine) invoiceTrigger(ctx context.Context, id string) error {
 // settleTrigger completes a trigger whose record is settled (pushed, or
 // failed for good, or gone from the CRM) and schedules a retry otherwise.
 func (e *Engine) settleTrigger(ctx context.Context, t stripesync.ClaimedTrigger, cause error) error {
-	if cause == nil || permanent(cause) {
+	if cause == nil || !stripesync.Retryable(cause) {
 		if cause != nil {
 			e.logger.Warn("trigger not pushed", "object", t.Object, "crm_id", t.RecordID, "error", cause)
 		}

@@ -88,7 +88,7 @@ func (e *Engine) retryWithoutAccount(ctx context.Context, records []stripesync.P
 	var again []stripesync.Payment
 	var index []int
 	for i, err := range perRecord {
-		if err != nil && permanent(err) && records[i].AccountID != "" {
+		if err != nil && !stripesync.Retryable(err) && records[i].AccountID != "" {
 			p := records[i]
 			p.AccountID = ""
 			again = append(again, p)
