@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"io"
 	"log/slog"
 	"time"
 
@@ -50,7 +49,7 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*DB, error) {
 		return nil, err
 	}
 	if logger == nil {
-		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		logger = slog.New(slog.DiscardHandler)
 	}
 	x, err := connect(t)
 	if err != nil {

@@ -84,7 +84,7 @@ func New(cfg Config) (*Client, error) {
 		Connect: backend(stripe.ConnectBackend),
 		Uploads: backend(stripe.UploadsBackend),
 	})
-	return &Client{api: api, mode: mode, maxRetries: maxRetries, log: log.With("component", "stripe")}, nil
+	return &Client{api: api, mode: mode, maxRetries: maxRetries, log: log}, nil
 }
 
 // Mode is "test" or "live", from the key's prefix.

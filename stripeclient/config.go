@@ -33,6 +33,8 @@ type Config struct {
 	// 4; a negative value disables retries.
 	MaxRetries int
 	// Logger receives retries and failures, never secrets; nil discards.
+	// The caller names the component (the client adds no "component" key,
+	// which would appear twice beside the caller's).
 	Logger *slog.Logger
 	// OnCall, when set, observes every HTTP attempt for metrics: outcome is
 	// "ok", "client_error", "server_error", "rate_limited" or

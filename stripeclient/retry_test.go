@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -297,6 +298,36 @@ func TestCodeFor(t *testing.T) {
 	for _, tt := range tests {
 		if got := codeFor(tt.status, stripe.ErrorType(tt.typ), stripe.ErrorCode(tt.code)); got != tt.want {
 			t.Errorf("codeFor(%d, %s, %s) = %s, want %s", tt.status, tt.typ, tt.code, got, tt.want)
+		}
+	}
+}
+
+// TestRetryLogNamesTheComponentOnce: the caller's logger names the
+// component; the client's retry lines must not add a second "component".
+func TestRetryLogNamesTheComponentOnce(t *testing.T) {
+	t.Parallel()
+	srv := stripetest.NewServer(t, stripetest.Options{Seed: 3})
+	srv.SetFaults(stripetest.Faults{Rate503: 0.5})
+	var logs logBuffer
+	c, err := New(Config{Key: testKey, BaseURL: srv.URL(), MaxRetries: 8,
+		Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})).With("component", "stripe")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		cust := acme
+		cust.CRMAccountID = fmt.Sprintf("001COMPONENT%07d", i)
+		if _, err := c.CreateCustomer(t.Context(), cust, "component-"+cust.CRMAccountID); err != nil {
+			t.Fatalf("CreateCustomer: %v", err)
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) == 0 || lines[0] == "" {
+		t.Fatal("no retry was logged; the test needs some")
+	}
+	for _, line := range lines {
+		if n := strings.Count(line, `"component":`); n != 1 {
+			t.Errorf("%d component keys in %s", n, line)
 		}
 	}
 }

@@ -3,7 +3,6 @@ package sync
 import (
 	"cmp"
 	"errors"
-	"io"
 	"log/slog"
 	"time"
 
@@ -154,7 +153,7 @@ func New(cfg Config) (*Engine, error) {
 		readTimeout:   cmp.Or(cfg.EventReadTimeout, defaultReadTimeout),
 	}
 	if e.logger == nil {
-		e.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		e.logger = slog.New(slog.DiscardHandler)
 	}
 	e.reads = newReadLane(e.logger)
 	if e.workers == 0 {

@@ -57,11 +57,13 @@ func newPayWorld(t testing.TB, postgres bool, extra ...string) *payWorld {
 		"STRIPESYNC_SMTP_URL="+mail.URL(), "STRIPESYNC_MAIL_FROM=billing@acme.test",
 		"STRIPESYNC_SIGNING_KEY="+payWorldSigningKey,
 		"STRIPESYNC_BUSINESS_NAME=Acme Supplies", "STRIPE_WEBHOOK_SECRET="+payWebhookSecret,
-		"STRIPESYNC_LOG_LEVEL=info")
+		"STRIPESYNC_LOG_FORMAT=json", "STRIPESYNC_LOG_LEVEL=debug")
 	w.env = append(w.env, extra...)
 	w.account = emu.sf.Insert("Account", map[string]any{"Name": "Initech", "Billing_Email__c": "ap@initech.test"})
 	w.run(t, "sync", "accounts")
 	w.d = startDaemon(t, w.env)
+	// Every pay world's run log must be what a log pipeline can parse.
+	t.Cleanup(func() { checkJSONLog(t, w.d.log.From(0)) })
 	if err := emu.st.AddWebhookEndpoint(w.base+"/stripe/webhook", payWebhookSecret); err != nil {
 		t.Fatal(err)
 	}
