@@ -10,6 +10,19 @@ import (
 	"github.com/stripesync/stripesync"
 )
 
+// The ports of the root package that DB implements, checked at compile
+// time: a method renamed on one side breaks the build here, not a wiring
+// in cmd.
+var (
+	_ stripesync.Ledger            = (*DB)(nil)
+	_ stripesync.Queue             = (*DB)(nil)
+	_ stripesync.PaymentLedger     = (*DB)(nil)
+	_ stripesync.TriggerInbox      = (*DB)(nil)
+	_ stripesync.CollectionLedger  = (*DB)(nil)
+	_ stripesync.PaymentLinkLedger = (*DB)(nil)
+	_ stripesync.LinkRevocations   = (*DB)(nil)
+)
+
 // DB is the ledger and job queue on one database. It is safe for concurrent
 // use by many goroutines.
 type DB struct {
