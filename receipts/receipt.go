@@ -19,7 +19,7 @@ func ReceiptMessage(r stripesync.Receipt, pdf []byte) Message {
 	if name := oneLine(r.CustomerName); name != "" {
 		greeting += " " + name
 	}
-	fmt.Fprintf(&b, "%s,\n\nThank you for your payment to %s. Your receipt is attached.\n\n", greeting, business)
+	fmt.Fprintf(&b, "%s,\n\nThank you for your payment to %s Your receipt is attached.\n\n", greeting, endSentence(business))
 	fmt.Fprintf(&b, "Receipt number:  %s\n", number)
 	if r.InvoiceNumber != "" {
 		fmt.Fprintf(&b, "Invoice number:  %s\n", oneLine(r.InvoiceNumber))

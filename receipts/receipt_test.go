@@ -1,6 +1,7 @@
 package receipts
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -57,5 +58,23 @@ func TestReceiptMessageHostileFields(t *testing.T) {
 	}
 	if want := "Hello,\n"; got.Text[:len(want)] != want {
 		t.Errorf("Text starts %q, want %q", got.Text[:len(want)], want)
+	}
+}
+
+// TestBusinessEndingInAFullStop: a name that brings its own full stop
+// ("… Inc.") ends a sentence with one, in the e-mail and in the PDF.
+func TestBusinessEndingInAFullStop(t *testing.T) {
+	r := sampleReceipt()
+	r.Business.Name = "Seller Supplies Inc."
+	msg := ReceiptMessage(r, nil)
+	if !strings.Contains(msg.Text, "payment to Seller Supplies Inc. Your receipt") || strings.Contains(msg.Text, "Inc..") {
+		t.Errorf("e-mail text:\n%s", msg.Text)
+	}
+	pdf, err := Render(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := readPDF(t, pdf).Text(); !strings.Contains(text, "received by Seller Supplies Inc.") || strings.Contains(text, "Inc..") {
+		t.Errorf("PDF text:\n%s", text)
 	}
 }

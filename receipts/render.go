@@ -150,6 +150,15 @@ func oneLine(s string) string {
 	}), " ")
 }
 
+// endSentence ends a sentence whose last word is s: with a full stop,
+// unless s brings its own ("Seller Supplies Inc." must not read "Inc..").
+func endSentence(s string) string {
+	if strings.HasSuffix(s, ".") || strings.HasSuffix(s, "!") || strings.HasSuffix(s, "?") {
+		return s
+	}
+	return s + "."
+}
+
 // header draws the business (left) and the title block (right).
 func (d *document) header(r stripesync.Receipt) {
 	p := d.pdf
@@ -249,9 +258,9 @@ func (d *document) footer(r stripesync.Receipt) {
 	d.hline(footerTop-3, 0.2)
 	p.SetXY(pageMargin, footerTop)
 	d.font("", 8.5, muted)
-	msg := "Thank you for your payment. This receipt confirms a payment received by " + r.Business.Name + "."
+	msg := "Thank you for your payment. This receipt confirms a payment received by " + endSentence(r.Business.Name)
 	if r.Business.Email != "" {
-		msg += " Questions? Contact " + r.Business.Email + "."
+		msg += " Questions? Contact " + endSentence(r.Business.Email)
 	}
 	d.text(msg, contentWidth, 4.2, 3, "L")
 	if r.PaymentID != "" {
