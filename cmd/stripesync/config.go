@@ -52,7 +52,6 @@ type Config struct {
 	StaffTokensFile string // STRIPESYNC_STAFF_TOKENS_FILE: "" turns the staff API off
 	SMTPURL         string // STRIPESYNC_SMTP_URL: smtp:// or smtps://, may hold a password; "" turns mail off
 	MailFrom        string // STRIPESYNC_MAIL_FROM
-	OpsEmail        string // STRIPESYNC_OPS_EMAIL: where failure notices go
 	// SigningKey signs receipt download links and payment and portal
 	// links (STRIPESYNC_SIGNING_KEY, at least 32 characters); "" makes
 	// serve sign receipt links with a random key per process, so they do
@@ -164,7 +163,6 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, nee
 		{"STRIPESYNC_STAFF_TOKENS_FILE", "staff-tokens-file", "", "staff bearer tokens; empty turns the staff API off", &c.StaffTokensFile},
 		{"STRIPESYNC_SMTP_URL", "", "", "", &c.SMTPURL},
 		{"STRIPESYNC_MAIL_FROM", "mail-from", "", "sender address of mail", &c.MailFrom},
-		{"STRIPESYNC_OPS_EMAIL", "ops-email", "", "address that receives failure notices", &c.OpsEmail},
 		{"STRIPESYNC_SIGNING_KEY", "", "", "", &c.SigningKey},
 		{"STRIPESYNC_LINK_TTL", "link-ttl", "720h", "how long payment and portal links work", &linkTTL},
 		{"STRIPESYNC_AUTO_PAYMENT_LINKS", "auto-payment-links", "true", "issue a payment link for each invoice with a balance due that the CRM shows without one", &autoLinks},
@@ -405,11 +403,9 @@ func (c *Config) validate(p *problems, needs Needs, name func(field *string) str
 			p.add("%s is required when %s is set", name(&c.MailFrom), name(&c.SMTPURL))
 		}
 	}
-	for _, f := range []*string{&c.MailFrom, &c.OpsEmail} {
-		if *f != "" {
-			if _, err := mail.ParseAddress(*f); err != nil {
-				p.add("%s: %q is not an e-mail address", name(f), *f)
-			}
+	if c.MailFrom != "" {
+		if _, err := mail.ParseAddress(c.MailFrom); err != nil {
+			p.add("%s: %q is not an e-mail address", name(&c.MailFrom), c.MailFrom)
 		}
 	}
 
@@ -519,7 +515,6 @@ func (c Config) LogValue() slog.Value {
 		slog.String("staff_tokens_file", c.StaffTokensFile),
 		slog.String("smtp_url", redactURL(c.SMTPURL)),
 		slog.String("mail_from", c.MailFrom),
-		slog.String("ops_email", c.OpsEmail),
 		slog.String("signing_key", redact(c.SigningKey)),
 		slog.Duration("http_read_timeout", c.HTTPReadTimeout),
 		slog.Int("http_max_conns", c.HTTPMaxConns),
