@@ -8,7 +8,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 STRIPESYNC_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export STRIPESYNC_TEST_DATABASE_URL
 
-.PHONY: help build test test-short bench bench-events bench-pay demo vet fmt-check lint
+.PHONY: help build test test-short test-pg bench bench-events bench-pay demo vet staticcheck fmt-check tidy-check vulncheck lint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -21,6 +21,9 @@ test: ## run every test, with the race detector, on SQLite and Postgres
 
 test-short: ## the quick tests only
 	$(GO) test -short -count=1 $(PKGS)
+
+test-pg: ## every test, with a skipped Postgres test counted as a failure
+	STRIPESYNC_REQUIRE_PG=1 $(GO) test -count=1 -timeout 20m $(PKGS)
 
 bench: ## run the benchmarks quoted in the README (slow: minutes), bench-events aside
 	$(GO) test -run '^$$' -bench . -skip 'BenchmarkEvents' -benchtime 1x -timeout 60m ./sync/ ./cmd/stripesync/ ./store/
@@ -37,7 +40,16 @@ demo: ## run the demo (emulators + sample data) once
 vet: ## go vet
 	$(GO) vet $(PKGS)
 
+staticcheck: ## staticcheck, pinned in go.mod as a go tool
+	$(GO) tool staticcheck $(PKGS)
+
+tidy-check: ## fail if go mod tidy would change go.mod or go.sum
+	$(GO) mod tidy -diff
+
+vulncheck: ## govulncheck with the vulnerability database from the module proxy (.ci/vulncheck)
+	bash .ci/vulncheck
+
 fmt-check: ## fail if gofmt would change a file
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 
-lint: vet fmt-check ## vet and formatting
+lint: vet staticcheck fmt-check tidy-check ## vet, staticcheck, formatting and a tidy go.mod
