@@ -15,7 +15,7 @@ import (
 // so the daemon must never reach them by accident: only tests, the demo and
 // the emulate command may import them.
 var emulators = map[string]bool{
-	"github.com/stripesync/stripesync/crm/crmtest":            true,
+	"github.com/stripesync/stripesync/crm/crmtest":             true,
 	"github.com/stripesync/stripesync/stripeclient/stripetest": true,
 	"github.com/stripesync/stripesync/receipts/smtptest":       true,
 }
