@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -71,6 +72,9 @@ func cmdEmulate(ctx context.Context, args []string, getenv func(string) string, 
 	latency := fs.Duration("latency", 0, "latency added to every emulator response")
 	accounts := fs.Int("accounts", 50, "sample accounts to seed in the Salesforce emulator")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err // -h: the usage was printed; exit 0 like every other -h
+		}
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))

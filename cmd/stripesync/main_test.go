@@ -115,6 +115,32 @@ func TestUnknownCommandExits2(t *testing.T) {
 	}
 }
 
+// TestSubcommandFlags: every -h exits 0 with the command's usage, and a
+// subcommand refuses a flag that belongs to another (exit 2) instead of
+// accepting and ignoring it.
+func TestSubcommandFlags(t *testing.T) {
+	for _, args := range [][]string{{"serve", "-h"}, {"emulate", "-h"}, {"sync", "accounts", "-h"}, {"sync", "payments", "-h"}, {"migrate", "-h"}} {
+		var stdout, stderr bytes.Buffer
+		if code := run(t.Context(), args, mapEnv(nil), &stdout, &stderr); code != 0 || !strings.Contains(stderr.String(), "Usage") {
+			t.Errorf("%v: exit %d, want 0 with the usage; stderr:\n%s", args, code, stderr.String())
+		}
+	}
+	for _, tc := range []struct{ args []string }{
+		{[]string{"sync", "accounts", "--since", "72h"}},
+		{[]string{"sync", "payments", "--full"}},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(t.Context(), tc.args, mapEnv(nil), &stdout, &stderr)
+		if code != 2 || !strings.Contains(stderr.String(), "flag provided but not defined") {
+			t.Errorf("%v: exit %d, want 2 for another subcommand's flag; stderr:\n%s", tc.args, code, stderr.String())
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(t.Context(), []string{"sync", "accounts", "-h"}, mapEnv(nil), &stdout, &stderr); strings.Contains(stderr.String(), "-since") {
+		t.Errorf("sync accounts -h (exit %d) lists -since:\n%s", code, stderr.String())
+	}
+}
+
 func TestDemoOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the whole demo")

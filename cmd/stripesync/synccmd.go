@@ -34,15 +34,22 @@ func cmdSync(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	fs := flag.NewFlagSet("sync "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	full := fs.Bool("full", false, "accounts: ignore the cursor and read every account (unchanged ones still cost no Stripe call)")
-	since := fs.String("since", "", "payments: look back to this time (RFC 3339) or this long ago (e.g. 72h) instead of the cursor")
+	// Each subcommand has its own flag; the other's is refused as unknown
+	// rather than accepted and ignored.
+	var full bool
+	var since string
+	if args[0] == "accounts" {
+		fs.BoolVar(&full, "full", false, "ignore the cursor and read every account (unchanged ones still cost no Stripe call)")
+	} else {
+		fs.StringVar(&since, "since", "", "look back to this time (RFC 3339) or this long ago (e.g. 72h) instead of the cursor")
+	}
 	cfg, err := loadConfig(fs, args[1:], getenv, Needs{Stripe: true, Salesforce: true})
 	if err != nil {
 		return err
 	}
 	var from time.Time
-	if *since != "" {
-		if from, err = parseSince(*since, time.Now()); err != nil {
+	if since != "" {
+		if from, err = parseSince(since, time.Now()); err != nil {
 			return fmt.Errorf("%w: --since: %v", errUsage, err)
 		}
 	}
@@ -56,7 +63,7 @@ func cmdSync(ctx context.Context, args []string, getenv func(string) string, std
 	if args[0] == "accounts" {
 		bar := newProgress(stderr, "accounts")
 		var push stripesync.SyncRun
-		push, err = a.engine.PushAccounts(ctx, syncer.PushOptions{Full: *full, Progress: bar.update})
+		push, err = a.engine.PushAccounts(ctx, syncer.PushOptions{Full: full, Progress: bar.update})
 		bar.done()
 		runs = append(runs, push)
 		if err == nil && push.Status != stripesync.RunFailed {
