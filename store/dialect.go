@@ -194,34 +194,45 @@ func (db *DB) lockNames(ctx context.Context, tx *sqlx.Tx, names ...string) error
 	return err
 }
 
-// The counters that only grow: a Postgres sequence each, a row of the
-// counters table each on SQLite.
+// The counters that only grow. Receipt numbers are a row of the counters
+// table on both dialects (nextNumbers: no gaps); the trigger sequence is
+// a Postgres sequence (nextValues: gaps allowed, no waiting).
 const (
 	counterReceipts = "receipt_numbers"
 	counterTriggers = "trigger_seqs"
 )
 
 // nextValues draws n values from counter inside tx, each greater than any
-// drawn before. On SQLite they are consecutive and the counter row stays
-// locked by the immediate transaction; on Postgres a sequence hands them
-// out without blocking other transactions, and a rollback leaves a gap.
+// drawn before. On Postgres a sequence hands them out without blocking
+// other transactions, and a rollback leaves a gap; on SQLite they come from
+// the counters table, as nextNumbers draws them.
 func (db *DB) nextValues(ctx context.Context, tx *sqlx.Tx, counter string, n int) ([]int64, error) {
+	if n <= 0 || db.dialect != DialectPostgres {
+		return db.nextNumbers(ctx, tx, counter, n)
+	}
+	vals := make([]int64, 0, n)
+	if err := tx.SelectContext(ctx, &vals, "SELECT nextval($1::regclass) FROM generate_series(1, $2)", counter, n); err != nil {
+		return nil, err
+	}
+	slices.Sort(vals)
+	return vals, nil
+}
+
+// nextNumbers draws the next n numbers of counter, a row of the counters
+// table, inside tx: consecutive, and taken back if tx rolls back, so the
+// numbers that reach the ledger have no gaps. The row stays locked until
+// tx ends (on SQLite the immediate transaction excludes other writers
+// anyway), so concurrent transactions that draw take turns.
+func (db *DB) nextNumbers(ctx context.Context, tx *sqlx.Tx, counter string, n int) ([]int64, error) {
 	if n <= 0 {
 		return nil, nil
 	}
-	vals := make([]int64, 0, n)
-	if db.dialect == DialectPostgres {
-		if err := tx.SelectContext(ctx, &vals, "SELECT nextval($1::regclass) FROM generate_series(1, $2)", counter, n); err != nil {
-			return nil, err
-		}
-		slices.Sort(vals)
-		return vals, nil
-	}
 	var last int64
-	err := tx.QueryRowxContext(ctx, "UPDATE counters SET value = value + ? WHERE name = ? RETURNING value", n, counter).Scan(&last)
+	err := tx.QueryRowxContext(ctx, tx.Rebind("UPDATE counters SET value = value + ? WHERE name = ? RETURNING value"), n, counter).Scan(&last)
 	if err != nil {
 		return nil, err
 	}
+	vals := make([]int64, 0, n)
 	for v := last - int64(n) + 1; v <= last; v++ {
 		vals = append(vals, v)
 	}

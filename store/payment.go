@@ -224,7 +224,7 @@ func (db *DB) RecordPayments(ctx context.Context, ps []stripesync.Payment) ([]st
 		}
 		var numbers []int64
 		if receipts > 0 {
-			if numbers, err = db.nextValues(ctx, tx, counterReceipts, receipts); err != nil {
+			if numbers, err = db.nextNumbers(ctx, tx, counterReceipts, receipts); err != nil {
 				return err
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -511,6 +512,63 @@ func testPayments(t *testing.T, setup setupFunc) {
 		got, err := db.PaymentByReceiptNumber(ctx, "R-000002")
 		if err != nil || got.ID != "pi_b" {
 			t.Errorf("PaymentByReceiptNumber(R-000002) = %s, %v; want pi_b", got.ID, err)
+		}
+	})
+
+	t.Run("ReceiptNumbersHaveNoGaps", func(t *testing.T) {
+		// Concurrent first successes, and on Postgres some whose
+		// transaction fails after its number was drawn (a NUL byte,
+		// which Postgres text refuses, in the method detail): the
+		// numbers that reach the ledger are 1…n with none missing.
+		db, _ := setup(t)
+		ctx := t.Context()
+		const payments, workers = 40, 8
+		forceRollback := db.Dialect() == store.DialectPostgres
+		var wg sync.WaitGroup
+		var next atomic.Int64
+		var failed atomic.Int64
+		for range workers {
+			wg.Go(func() {
+				for i := next.Add(1); i <= payments; i = next.Add(1) {
+					p := payment(fmt.Sprintf("pi_gap_%02d", i), invoiceID, usd(100), stripesync.PaymentSucceeded, time.Duration(i)*time.Second)
+					doomed := forceRollback && i%5 == 0
+					if doomed {
+						p.MethodDetail = "Visa \x00 4242"
+					}
+					_, _, err := db.RecordPayment(ctx, p)
+					switch {
+					case doomed && err == nil:
+						t.Errorf("payment %d with a NUL byte was recorded; the test needs it refused", i)
+					case doomed:
+						failed.Add(1)
+					case err != nil:
+						t.Errorf("RecordPayment %d: %v", i, err)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		var numbers []string
+		for i := 1; i <= payments; i++ {
+			p, err := db.Payment(ctx, fmt.Sprintf("pi_gap_%02d", i))
+			if stripesync.CodeOf(err) == stripesync.ENOTFOUND {
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			numbers = append(numbers, p.ReceiptNumber)
+		}
+		slices.Sort(numbers)
+		want := make([]string, payments-int(failed.Load()))
+		for i := range want {
+			want[i] = fmt.Sprintf("R-%06d", i+1)
+		}
+		if diff := cmp.Diff(want, numbers); diff != "" {
+			t.Errorf("receipt numbers after %d concurrent successes, %d rolled back (-want +got):\n%s", payments, failed.Load(), diff)
+		}
+		if forceRollback && failed.Load() == 0 {
+			t.Error("no transaction was rolled back; the gaps were not tested")
 		}
 	})
 
