@@ -9,7 +9,7 @@
 // belongs to httpapi.
 //
 // It exists instead of a third-party library because the daemon needs what
-// those lack (reference/salesforce.md §4): a context on every call, typed
+// those lack (docs/reference/salesforce.md §4): a context on every call, typed
 // errors translated to *stripesync.Error at this boundary (wrapping
 // *APIError for errors.As), streaming pages instead of buffering whole
 // results, and re-authentication that stays correct when many goroutines

@@ -121,7 +121,7 @@ func mapped(fields ...string) []string {
 	return out
 }
 
-// DefaultMapping returns the names of SPEC §6, which the metadata shipped
+// DefaultMapping returns the names of docs/SPEC.md §6, which the metadata shipped
 // with the repository deploys.
 func DefaultMapping() Mapping {
 	return Mapping{

@@ -11,7 +11,7 @@ import (
 	"github.com/stripesync/stripesync"
 )
 
-// Namespaces of an Outbound Message (reference/salesforce.md §1.2) that
+// Namespaces of an Outbound Message (docs/reference/salesforce.md §1.2) that
 // the code compares; the struct tags below spell out the SOAP envelope and
 // XML Schema instance ones. Elements are matched on namespace and local
 // name, never on prefix.
@@ -26,7 +26,7 @@ const MaxOutboundNotifications = 100
 
 // OutboundMessage is a decoded Salesforce Outbound Message: the SOAP
 // notifications envelope Salesforce POSTs when a workflow rule or flow
-// fires (reference/salesforce.md §1).
+// fires (docs/reference/salesforce.md §1).
 type OutboundMessage struct {
 	// OrganizationID is the sending org's 18-character id; the listener
 	// compares it with the configured org (the message carries no
@@ -333,7 +333,7 @@ func (x notificationXML) notification(i int) (Notification, error) {
 	return n, nil
 }
 
-// ackResponse is the acknowledgement of reference/salesforce.md §1.3.
+// ackResponse is the acknowledgement of docs/reference/salesforce.md §1.3.
 const ackResponse = `<?xml version="1.0" encoding="UTF-8"?>
 <soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">
   <soapenv:Body>

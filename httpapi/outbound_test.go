@@ -117,7 +117,7 @@ func notes(object string, first, n int) []note {
 }
 
 // envelope renders an Outbound Message in the shape Salesforce sends
-// (reference/salesforce.md §1.6).
+// (docs/reference/salesforce.md §1.6).
 func envelope(org string, ns []note) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, `<?xml version="1.0" encoding="UTF-8"?>

@@ -1,6 +1,6 @@
 // Package receipts turns a succeeded payment into what the customer keeps:
 // a one-page PDF receipt, the e-mail that carries it, and the signed link
-// that downloads it again (SPEC §2 item 10).
+// that downloads it again (docs/SPEC.md §2 item 10).
 //
 //   - [Render] draws a [stripesync.Receipt] as a PDF with
 //     github.com/jung-kurt/gofpdf, using the core fonts only, so a receipt

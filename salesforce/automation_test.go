@@ -19,7 +19,7 @@ import (
 )
 
 // outboundPath is the daemon's Outbound Message route with the path secret
-// left for the admin to fill in (SPEC §7: POST /salesforce/outbound/{secret}).
+// left for the admin to fill in (docs/SPEC.md §7: POST /salesforce/outbound/{secret}).
 const outboundPath = "/salesforce/outbound/REPLACE_WITH_TRIGGER_SECRET"
 
 func TestOutboundMessages(t *testing.T) {

@@ -23,7 +23,7 @@ import (
 // Visualforce page, the Apex class that calls the daemon, the Named
 // Credential it calls through) and the daemon's route they reach.
 const (
-	// paymentLinkRoute is the daemon's staff route (SPEC §7), as a
+	// paymentLinkRoute is the daemon's staff route (docs/SPEC.md §7), as a
 	// net/http pattern.
 	paymentLinkRoute  = "POST /v1/invoices/{id}/payment-link"
 	paymentLinkClass  = "StripesyncPaymentLink"

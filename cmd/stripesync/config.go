@@ -21,7 +21,7 @@ import (
 )
 
 // Config is the daemon's whole configuration, read from the environment and
-// the command line by loadConfig. SPEC §7 lists the variables.
+// the command line by loadConfig. docs/SPEC.md §7 lists the variables.
 type Config struct {
 	DatabaseURL string // STRIPESYNC_DATABASE_URL: sqlite:PATH or postgres://…
 	Listen      string // STRIPESYNC_LISTEN: host:port of the HTTP server

@@ -2,7 +2,7 @@
 // The crm adapter's tests, the sync engine's tests, the end-to-end test and
 // the `stripesync emulate` / `stripesync demo` commands all talk to it
 // instead of a real org, so it follows the wire contract of
-// reference/salesforce.md §2 and §4.6 closely:
+// docs/reference/salesforce.md §2 and §4.6 closely:
 //
 //   - POST /services/oauth2/token for client credentials (form or HTTP
 //     Basic) and JWT bearer (RS256, iss/sub/aud/exp checked); errors are

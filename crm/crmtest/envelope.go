@@ -13,7 +13,7 @@ import (
 const xsdDateTime = "2006-01-02T15:04:05.000Z"
 
 // render writes m's notifications envelope, laid out as the captured
-// message of reference/salesforce.md §1.6, with each record as it is now.
+// message of docs/reference/salesforce.md §1.6, with each record as it is now.
 // Notifications whose record is gone or deleted are left out: live are
 // the ones sent, gone how many were dropped.
 func (o *Outbound) render(m *message) (body []byte, live []notice, gone int) {

@@ -15,7 +15,7 @@ import (
 )
 
 // OutboundConfig configures an emulated Outbound Message action: which
-// records it sends where, and how unreliably (reference/salesforce.md
+// records it sends where, and how unreliably (docs/reference/salesforce.md
 // §1.4). Misuse (no URL, an unknown object or field, BatchMax above 100)
 // panics, like the rest of the Go API.
 type OutboundConfig struct {

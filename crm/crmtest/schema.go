@@ -83,7 +83,7 @@ func standardFields() []field {
 	}
 }
 
-// builtinObjects are the sObjects of SPEC §6 with their default field names.
+// builtinObjects are the sObjects of docs/SPEC.md §6 with their default field names.
 func builtinObjects() []*schema {
 	text := func(names ...string) []field {
 		fs := make([]field, len(names))
