@@ -3,7 +3,7 @@
 // that downloads it again (docs/SPEC.md §2 item 10).
 //
 //   - [Render] draws a [stripesync.Receipt] as a PDF with
-//     github.com/jung-kurt/gofpdf, using the core fonts only, so a receipt
+//     codeberg.org/go-pdf/fpdf, using the core fonts only, so a receipt
 //     is a few kilobytes and takes about a millisecond. The same receipt
 //     always gives the same bytes, so a resend or a download is identical
 //     to the first copy.

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"strings"
 
-	"github.com/jung-kurt/gofpdf"
+	"codeberg.org/go-pdf/fpdf"
 	"github.com/stripesync/stripesync"
 )
 
@@ -79,15 +79,15 @@ func validateReceipt(r stripesync.Receipt) error {
 }
 
 // document is one receipt being drawn: the PDF and the UTF-8 → cp1252
-// translator its core fonts need. gofpdf's translator reuses a buffer, so
+// translator its core fonts need. fpdf's translator reuses a buffer, so
 // each document gets its own and Render stays safe for concurrent use.
 type document struct {
-	pdf *gofpdf.Fpdf
+	pdf *fpdf.Fpdf
 	tr  func(string) string
 }
 
 func newDocument(r stripesync.Receipt) *document {
-	pdf := gofpdf.New("P", "mm", "A4", "")
+	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.SetCompression(true)
 	pdf.SetCatalogSort(true)
 	pdf.SetCreationDate(r.PaidAt)

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/jung-kurt/gofpdf"
+	"codeberg.org/go-pdf/fpdf"
 	"github.com/stripesync/stripesync"
 	"github.com/stripesync/stripesync/receipts/pdftext"
 )
@@ -300,7 +300,7 @@ func stringWidth(t testing.TB, run pdftext.Run) float64 {
 	default:
 		t.Fatalf("unexpected font %s", run.Font)
 	}
-	p := gofpdf.New("P", "pt", "A4", "")
+	p := fpdf.New("P", "pt", "A4", "")
 	p.SetFont("Helvetica", style, run.FontSize)
 	return p.GetStringWidth(run.Raw)
 }

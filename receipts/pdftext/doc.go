@@ -5,7 +5,7 @@
 // page draws, where, and in which font.
 //
 // It is not a general PDF parser. It understands exactly the subset that
-// github.com/jung-kurt/gofpdf writes for a receipt: a page tree with a
+// codeberg.org/go-pdf/fpdf writes for a receipt: a page tree with a
 // /Count, pages whose /Contents is one stream with a direct /Length,
 // unfiltered or FlateDecode, the text operators BT, ET, Tf, Td and Tj, the
 // graphics-state operators q and Q, and the unembedded core fonts in

@@ -54,7 +54,7 @@ func (d Doc) Text() string {
 // bound.
 const maxStream = 4 << 20
 
-// The patterns match the layout gofpdf writes. Those on an object's body
+// The patterns match the layout fpdf writes. Those on an object's body
 // are anchored, and the rest start with a literal, so a search never
 // rescans the file from every byte.
 var (
@@ -149,7 +149,7 @@ type font struct {
 }
 
 // resourceFonts maps the names that /Font resource dictionaries give the
-// font objects (gofpdf writes "/F<hash> 5 0 R") to those fonts.
+// font objects (fpdf writes "/F<hash> 5 0 R") to those fonts.
 func resourceFonts(pdf []byte, fontObjs map[string]font) map[string]font {
 	fonts := map[string]font{}
 	for _, d := range fontDictRE.FindAllSubmatch(pdf, -1) {

@@ -67,7 +67,7 @@ func page(content string) string {
 	return fmt.Sprintf("<</Length %d>>\nstream\n%s\nendstream", len(content), content)
 }
 
-// flatePage is page with its content compressed as gofpdf does.
+// flatePage is page with its content compressed as fpdf does.
 func flatePage(content string) string {
 	return fmt.Sprintf("<</Filter /FlateDecode /Length %d>>\nstream\n%s\nendstream", len(deflate(content)), deflate(content))
 }
@@ -80,7 +80,7 @@ func deflate(s string) []byte {
 	return b.Bytes()
 }
 
-// handPDF lays pages (content stream objects) out as gofpdf does, with
+// handPDF lays pages (content stream objects) out as fpdf does, with
 // fonts /F1 Helvetica and /F2 Helvetica-Bold in WinAnsiEncoding, and /F3
 // Symbol in its built-in encoding.
 func handPDF(pages ...string) []byte {
