@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"codeberg.org/go-pdf/fpdf"
+	"github.com/google/go-cmp/cmp"
 	"github.com/stripesync/stripesync"
 	"github.com/stripesync/stripesync/receipts/pdftext"
 )
