@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -68,7 +69,10 @@ func (w *world) rebuild(t testing.TB) {
 	}
 	w.crm = c
 	cfg := syncer.Config{
-		CRM: c, Billing: b, Ledger: w.ledger, Payments: w.db, Queue: w.db, Receipts: w.receipts,
+		// The engine's log goes to the test's output: shown with -v, and
+		// beside the failure when a test fails.
+		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
+		CRM:    c, Billing: b, Ledger: w.ledger, Payments: w.db, Queue: w.db, Receipts: w.receipts,
 		Business: stripesync.Business{Name: "Seller Supplies Inc.", Address: []string{"1 Harbor Way", "Oakland, CA 94607"}},
 	}
 	if w.triggers != nil {
