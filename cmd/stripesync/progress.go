@@ -27,7 +27,7 @@ func (p *progress) update(run stripesync.SyncRun) {
 		return
 	}
 	p.drew = true
-	fmt.Fprintf(p.w, "\r\033[K%s: %d seen · %d pushed · %d unchanged · %d failed",
+	fmt.Fprintf(p.w, "\r\033[K%s: %d seen · %d pushed · %d skipped · %d failed",
 		p.what, run.Seen, run.Pushed, run.Skipped, run.Failed)
 }
 

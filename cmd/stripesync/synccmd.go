@@ -129,7 +129,7 @@ func (a *app) drainWriteBack(ctx context.Context) error {
 // printRun prints the summary of a run for people.
 func printRun(w io.Writer, run stripesync.SyncRun) {
 	fmt.Fprintf(w, "%s run #%d %s in %s\n", run.Kind, run.ID, run.Status, run.FinishedAt.Sub(run.StartedAt).Round(1e6))
-	fmt.Fprintf(w, "  seen %d, pushed %d, unchanged or skipped %d, failed %d\n", run.Seen, run.Pushed, run.Skipped, run.Failed)
+	fmt.Fprintf(w, "  seen %d, pushed %d, skipped %d (no Stripe call: unchanged, ignored or unbound), failed %d\n", run.Seen, run.Pushed, run.Skipped, run.Failed)
 	if !run.CursorTo.IsZero() {
 		fmt.Fprintf(w, "  cursor %s\n", run.CursorTo.UTC().Format("2006-01-02T15:04:05.000Z"))
 	}
