@@ -158,7 +158,7 @@ func TestDemoOnce(t *testing.T) {
 	for _, want := range []string{
 		"First push", "pushed 47", // 50 sample accounts: 2 Ignore, 1 error
 		"error: Stripe customer cus_DemoDoesNotExist does not exist",
-		"Second push", "pushed 2", "unbound",
+		"Second push", "pushed 2", "unbound", "(the other 47 accounts did not change: no Stripe call)",
 		"INV-1002", "Mastercard •••• 4444", "Partially Refunded", "Bank •••• 6789",
 		"6 receipts e-mailed", "Real time: an account renamed in Salesforce", "Demo folder:",
 		"Mailed \"Invoice INV-2001", "Paid 20.00 on the pay page through Checkout", "Paid 30.00 with the saved card",
@@ -167,6 +167,12 @@ func TestDemoOnce(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, text)
 		}
+	}
+	// The second push lists the three accounts it touched, not all 50.
+	_, second, _ := strings.Cut(text, "Second push")
+	second, _, _ = strings.Cut(second, "Payments:")
+	if rows := strings.Count(second, "  Create  ") + strings.Count(second, "  Ignore  ") + strings.Count(second, "  Existing  "); rows != 3 {
+		t.Errorf("the second push lists %d accounts, want the 3 that changed:\n%s", rows, second)
 	}
 	_, after, _ := strings.Cut(text, "Demo folder: ")
 	folder, _, _ := strings.Cut(after, "\n")
