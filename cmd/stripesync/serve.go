@@ -67,6 +67,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 // down gracefully. listening, if set, is told the bound address.
 func (a *app) serve(ctx context.Context, listening func(addr string)) error {
 	a.logger.Info("starting", "version", version, "config", a.cfg, "stripe_mode", a.billing.Mode())
+	if err := a.reclaim(ctx); err != nil {
+		return err
+	}
 	var locker schedules.Locker
 	if a.db.Dialect() == "postgres" {
 		// Several replicas may share this database: each tick runs once
@@ -183,6 +186,24 @@ func (a *app) serve(ctx context.Context, listening func(addr string)) error {
 	err = g.Wait()
 	a.logger.Info("stopped")
 	return err
+}
+
+// reclaim registers this process as the claimer of the work its workers
+// take, and ends the leases of the daemons that died holding work, before
+// any worker claims: without it, what a crashed daemon held (a job, the
+// events waiting in the read lane, a trigger) would wait 1 to 2 minutes
+// for its lease to run out. On SQLite the registration is the file's lock,
+// so a second daemon on the same file stops here with an error.
+func (a *app) reclaim(ctx context.Context) error {
+	if err := a.db.Register(ctx); err != nil {
+		return fmt.Errorf("register this process: %w", err)
+	}
+	r, err := a.db.ReclaimDead(ctx)
+	if err != nil {
+		return err
+	}
+	a.logger.Info("reclaimed the leases of dead processes", "jobs", r.Jobs, "events", r.Events, "triggers", r.Triggers)
+	return nil
 }
 
 // pushAccountsAndPullInvoices is the hourly job: accounts first, so that
