@@ -47,7 +47,10 @@ func (db *DB) claimedBy() any {
 //     file, from any process, is ECONFLICT.
 //   - On Postgres it holds a session advisory lock, keyed by its random id,
 //     on a connection set aside for the process's life. The server frees it
-//     when the session ends, however the process died.
+//     when the session ends, however the process died. Should that
+//     connection break while the process lives (a server restart), a process
+//     starting meanwhile may reclaim this one's leases: the work is then done
+//     twice, as after a lease that ran out, which every handler tolerates.
 //
 // The daemon calls it once at start, before its workers claim anything.
 // Processes that do not (CLI commands) claim anonymously: their leases run
@@ -145,7 +148,7 @@ type Reclaimed struct {
 
 // ReclaimDead ends at once every lease held by a claimer that is provably
 // dead, so that what a crashed process was doing is claimed again in
-// seconds rather than when its lease runs out. A jobs' attempt counts as
+// seconds rather than when its lease runs out. A job's attempt counts as
 // one that failed, as when its lease runs out (on its last attempt, the
 // job goes to the dead letters at its next claim); an event or a trigger
 // keeps its attempts.
