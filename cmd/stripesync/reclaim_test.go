@@ -82,6 +82,16 @@ func TestServeReclaimsWhatAKilledDaemonHeld(t *testing.T) {
 				return len(c) == 1 && c[0].Name == "After"
 			}, secondLog)
 			t.Logf("pushed %v after the restart (the trigger's lease is 1 minute)", time.Since(restarted).Round(time.Millisecond))
+			if d.name == "sqlite" {
+				// The lock that proves the first daemon dead also keeps a
+				// second one off the file.
+				third := exec.CommandContext(t.Context(), binary, "serve")
+				third.Env = env
+				out, err := third.CombinedOutput()
+				if want := "another stripesync serve is using this database"; err == nil || !strings.Contains(string(out), want) {
+					t.Errorf("a second serve on the file = %v, want a failure saying %q:\n%s", err, want, out)
+				}
+			}
 			if err := second.Process.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
 			}

@@ -193,14 +193,22 @@ func (a *app) serve(ctx context.Context, listening func(addr string)) error {
 // any worker claims: without it, what a crashed daemon held (a job, the
 // events waiting in the read lane, a trigger) would wait 1 to 2 minutes
 // for its lease to run out. On SQLite the registration is the file's lock,
-// so a second daemon on the same file stops here with an error.
+// so a second daemon on the same file stops here with an error. Any other
+// failure only costs the speed of recovery, not correctness (leases still
+// run out), so the daemon starts anyway: a database it cannot write to for
+// now is the readiness probe's to report.
 func (a *app) reclaim(ctx context.Context) error {
 	if err := a.db.Register(ctx); err != nil {
-		return fmt.Errorf("register this process: %w", err)
+		if stripesync.CodeOf(err) == stripesync.ECONFLICT {
+			return fmt.Errorf("register this process: %w", err)
+		}
+		a.logger.Warn("cannot register this process; work a crashed daemon held waits for its leases to run out", "error", err)
+		return nil
 	}
 	r, err := a.db.ReclaimDead(ctx)
 	if err != nil {
-		return err
+		a.logger.Warn("cannot reclaim the leases of dead processes; the work they held waits for them to run out", "error", err)
+		return nil
 	}
 	a.logger.Info("reclaimed the leases of dead processes", "jobs", r.Jobs, "events", r.Events, "triggers", r.Triggers)
 	return nil
