@@ -38,7 +38,7 @@ const sqliteBusyTimeout = 10 * time.Second
 
 // postgresMaxConns bounds one process's share of the server's
 // max_connections (100 by default), leaving room for a few replicas. Each lock
-// held through TryLock pins one of them.
+// held through TryLock pins one of them, and so does Register's.
 const postgresMaxConns = 10
 
 // connect opens and configures the pool for t; it does not touch the server.

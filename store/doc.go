@@ -41,6 +41,15 @@
 // memory until [DB.PruneEvents] and [DB.PruneTriggers] forget it (the daily
 // prune job); what is not is measured by [DB.InboxBacklog].
 //
+// # Leases
+//
+// Jobs, events and triggers are claimed with a lease, which ends the claim if
+// the claimer dies. A claim also records its claimer, the process that
+// called [DB.Register] (a lock file on SQLite, a session advisory lock on
+// Postgres, held for the process's life), so that the daemon starting after
+// a crash ends the leases of the claimers it can prove dead at once
+// ([DB.ReclaimDead]) rather than waiting for them to run out.
+//
 // # Dialects
 //
 // Two databases are supported, chosen by the URL given to [Open]:

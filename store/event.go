@@ -213,7 +213,7 @@ func (db *DB) ClaimEvents(ctx context.Context, n int, lease, settle time.Duratio
 	// claim order, and those whose lease or retry time has come, by that
 	// time; neither steps over the events still leased, however many wait
 	// in the read lane.
-	q := "UPDATE stripe_events SET locked_until = ?" +
+	q := "UPDATE stripe_events SET locked_until = ?, claimed_by = ?" +
 		" WHERE id IN (SELECT id FROM (" +
 		"SELECT id, created, payment_intent_id FROM (SELECT id, created, payment_intent_id FROM stripe_events" +
 		" WHERE processed_at IS NULL AND dead_at IS NULL AND locked_until IS NULL AND received_at <= ?" +
@@ -226,7 +226,7 @@ func (db *DB) ClaimEvents(ctx context.Context, n int, lease, settle time.Duratio
 		" RETURNING " + eventColumns + ", attempts"
 	var rows []eventRow
 	err := db.transact(ctx, func(tx *sqlx.Tx) error {
-		return tx.SelectContext(ctx, &rows, tx.Rebind(q), db.ts(now.Add(lease)),
+		return tx.SelectContext(ctx, &rows, tx.Rebind(q), db.ts(now.Add(lease)), db.claimedBy(),
 			db.ts(now.Add(-settle)), n, db.ts(now), n, n)
 	})
 	if err != nil {
@@ -266,8 +266,10 @@ func (db *DB) FailEvents(ctx context.Context, failures []stripesync.EventFailure
 		return nil
 	}
 	now := db.ts(db.now())
+	// locked_until becomes a retry time, which no claimer holds: a crash
+	// of this process must not make the event due early (ReclaimDead).
 	q := db.x.Rebind("UPDATE stripe_events SET attempts = attempts + 1, last_error = ?, locked_until = ?," +
-		" dead_at = ? WHERE id = ? AND processed_at IS NULL")
+		" claimed_by = NULL, dead_at = ? WHERE id = ? AND processed_at IS NULL")
 	err := db.transact(ctx, func(tx *sqlx.Tx) error {
 		for _, f := range failures {
 			var dead any
@@ -290,7 +292,8 @@ func (db *DB) DeferEvents(ctx context.Context, ids []string, until time.Time) er
 	if len(ids) == 0 {
 		return nil
 	}
-	err := db.updateUnprocessed(ctx, "locked_until = ?", db.ts(until), ids)
+	// As in FailEvents, the time until which the events wait is no lease.
+	err := db.updateUnprocessed(ctx, "locked_until = ?, claimed_by = NULL", db.ts(until), ids)
 	return wrap(err, "defer %d Stripe events", len(ids))
 }
 

@@ -160,12 +160,12 @@ func (db *DB) Claim(ctx context.Context, kind string, n int, lease time.Duration
 		if dead, err := res.RowsAffected(); err == nil && dead > 0 {
 			db.logger.WarnContext(ctx, "jobs moved to dead letters", "kind", kind, "jobs", dead, "reason", errLeaseExpired)
 		}
-		claim := "UPDATE jobs SET attempts = attempts + 1, locked_until = ?" +
+		claim := "UPDATE jobs SET attempts = attempts + 1, locked_until = ?, claimed_by = ?" +
 			" WHERE id IN (SELECT id FROM jobs WHERE kind = ? AND NOT dead AND attempts < max_attempts" +
 			" AND run_at <= ? AND (locked_until IS NULL OR locked_until <= ?)" +
 			" ORDER BY run_at, id LIMIT ?" + db.skipLocked() + ")" +
 			" RETURNING " + jobColumns
-		return tx.SelectContext(ctx, &rows, tx.Rebind(claim), db.ts(now.Add(lease)), kind, db.ts(now), db.ts(now), n)
+		return tx.SelectContext(ctx, &rows, tx.Rebind(claim), db.ts(now.Add(lease)), db.claimedBy(), kind, db.ts(now), db.ts(now), n)
 	})
 	if err != nil {
 		return nil, wrap(err, "claim %s jobs", kind)

@@ -14,6 +14,10 @@ func TestPostgres(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) *store.DB { return storetest.OpenPostgres(t) })
 }
 
+func TestPostgresReclaim(t *testing.T) {
+	storetest.RunReclaim(t, func(t *testing.T) string { return storetest.PostgresURL(t) })
+}
+
 // openPool opens another pool on dbURL, as a second process would.
 func openPool(t *testing.T, dbURL string) *store.DB {
 	t.Helper()

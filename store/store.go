@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -40,6 +41,10 @@ type DB struct {
 	events *batcher[acceptedEvent, bool]
 	// triggerWindow delays a new pending trigger; see WithTriggerWindow.
 	triggerWindow time.Duration
+	// claimer is who this process's claims are recorded as; see Register.
+	claimer *claimer
+	// path is the SQLite file; "" on Postgres.
+	path string
 }
 
 var (
@@ -69,7 +74,7 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*DB, error) {
 		return nil, stripesync.WrapError(stripesync.EINVALID, t.scrub(err), "database URL is not usable")
 	}
 	db := &DB{x: x, dialect: t.dialect, logger: logger, now: time.Now, local: &localLocks{},
-		triggerWindow: DefaultTriggerWindow}
+		triggerWindow: DefaultTriggerWindow, claimer: &claimer{}, path: t.path}
 	if err := x.PingContext(ctx); err != nil {
 		x.Close()
 		return nil, stripesync.WrapError(classify(err), t.scrub(err), "store: cannot open the %s database", t.dialect)
@@ -84,11 +89,13 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*DB, error) {
 
 // Close commits the Stripe events already accepted and waiting for their
 // group commit (or fails them, if the database does not answer), then
-// closes the pool. Calls made afterwards fail with EUNAVAILABLE. It closes
-// every DB made from this one by WithClock or WithTriggerWindow, too.
+// gives up the claimer's proof of life (see Register), then closes the
+// pool. Calls made afterwards fail with EUNAVAILABLE. It closes every DB
+// made from this one by WithClock or WithTriggerWindow, too.
 func (db *DB) Close() error {
 	db.events.close()
-	return wrap(db.x.Close(), "close")
+	released := wrap(db.claimer.close(), "release the claimer")
+	return errors.Join(released, wrap(db.x.Close(), "close"))
 }
 
 // Dialect reports the database in use: [DialectSQLite] or [DialectPostgres].

@@ -198,14 +198,14 @@ func (db *DB) ClaimTriggers(ctx context.Context, n int, lease time.Duration) ([]
 		return nil, stripesync.Errorf(stripesync.EINVALID, "store: claim needs n > 0 and a positive lease (got %d, %s)", n, lease)
 	}
 	now := db.now()
-	q := "UPDATE pending_triggers SET locked_until = ?, attempts = attempts + 1" +
+	q := "UPDATE pending_triggers SET locked_until = ?, claimed_by = ?, attempts = attempts + 1" +
 		" WHERE (object, record_id) IN (SELECT object, record_id FROM pending_triggers" +
 		" WHERE not_before <= ? AND (locked_until IS NULL OR locked_until <= ?)" +
 		" ORDER BY received_at, object, record_id LIMIT ?" + db.skipLocked() + ")" +
 		" RETURNING object, record_id, notification_id, modstamp, received_at, seq, attempts, last_error"
 	var rows []triggerRow
 	err := db.transact(ctx, func(tx *sqlx.Tx) error {
-		return tx.SelectContext(ctx, &rows, tx.Rebind(q), db.ts(now.Add(lease)), db.ts(now), db.ts(now), n)
+		return tx.SelectContext(ctx, &rows, tx.Rebind(q), db.ts(now.Add(lease)), db.claimedBy(), db.ts(now), db.ts(now), n)
 	})
 	if err != nil {
 		return nil, wrap(err, "claim triggers")

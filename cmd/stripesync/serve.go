@@ -67,6 +67,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 // down gracefully. listening, if set, is told the bound address.
 func (a *app) serve(ctx context.Context, listening func(addr string)) error {
 	a.logger.Info("starting", "version", version, "config", a.cfg, "stripe_mode", a.billing.Mode())
+	if err := a.reclaim(ctx); err != nil {
+		return err
+	}
 	var locker schedules.Locker
 	if a.db.Dialect() == "postgres" {
 		// Several replicas may share this database: each tick runs once
@@ -184,6 +187,32 @@ func (a *app) serve(ctx context.Context, listening func(addr string)) error {
 	err = g.Wait()
 	a.logger.Info("stopped")
 	return err
+}
+
+// reclaim registers this process as the claimer of the work its workers
+// take, and ends the leases of the daemons that died holding work, before
+// any worker claims: without it, what a crashed daemon held (a job, the
+// events waiting in the read lane, a trigger) would wait 1 to 2 minutes
+// for its lease to run out. On SQLite the registration is the file's lock,
+// so a second daemon on the same file stops here with an error. Any other
+// failure only costs the speed of recovery, not correctness (leases still
+// run out), so the daemon starts anyway: a database it cannot write to for
+// now is the readiness probe's to report.
+func (a *app) reclaim(ctx context.Context) error {
+	if err := a.db.Register(ctx); err != nil {
+		if stripesync.CodeOf(err) == stripesync.ECONFLICT {
+			return fmt.Errorf("register this process: %w", err)
+		}
+		a.logger.Warn("cannot register this process; work a crashed daemon held waits for its leases to run out", "error", err)
+		return nil
+	}
+	r, err := a.db.ReclaimDead(ctx)
+	if err != nil {
+		a.logger.Warn("cannot reclaim the leases of dead processes; the work they held waits for them to run out", "error", err)
+		return nil
+	}
+	a.logger.Info("reclaimed the leases of dead processes", "jobs", r.Jobs, "events", r.Events, "triggers", r.Triggers)
+	return nil
 }
 
 // pushAccountsAndPullInvoices is the hourly job: accounts first, so that

@@ -216,8 +216,8 @@ func fetchProfile(url, path string) error {
 }
 
 // waitReady polls url until it answers 200.
-func waitReady(b *testing.B, url string, log *bytes.Buffer) {
-	b.Helper()
+func waitReady(tb testing.TB, url string, log *bytes.Buffer) {
+	tb.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := http.Get(url)
@@ -228,7 +228,7 @@ func waitReady(b *testing.B, url string, log *bytes.Buffer) {
 			}
 		}
 		if time.Now().After(deadline) {
-			b.Fatalf("serve never became ready at %s; log:\n%s", url, log.String())
+			tb.Fatalf("serve never became ready at %s; log:\n%s", url, log.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

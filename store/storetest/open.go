@@ -34,7 +34,13 @@ const cleanupTimeout = 30 * time.Second
 // closed when the test ends.
 func OpenSQLite(t testing.TB) *store.DB {
 	t.Helper()
-	return open(t, "sqlite:"+filepath.Join(t.TempDir(), "stripesync.db"))
+	return open(t, SQLiteURL(t))
+}
+
+// SQLiteURL returns the URL of a new SQLite file in t.TempDir(), for a
+// test that opens it several times, as several processes would.
+func SQLiteURL(t testing.TB) string {
+	return "sqlite:" + filepath.Join(t.TempDir(), "stripesync.db")
 }
 
 // OpenPostgres returns a migrated store in a new schema of
