@@ -102,7 +102,7 @@ func (a *app) serve(ctx context.Context, listening func(addr string)) error {
 
 	hcfg := httpapi.Config{
 		Logger:     a.logger.With("component", "http"),
-		Ready:      a.db.Ping,
+		Ready:      a.db.Heartbeat,
 		Metrics:    metrics.Handler(a.registry),
 		ReceiptPDF: a.receiptPDF,
 	}
