@@ -52,7 +52,8 @@ type readyResult struct {
 }
 
 // checkReady runs the Ready check, or returns the result of one that ran
-// less than readyFor ago. Probes arriving while a check runs wait for it
+// less than readyFor ago. A failure is logged when it differs from the
+// last check's. Probes arriving while a check runs wait for it
 // rather than start their own. The check does not run under the request's
 // context: a prober that hangs up must not leave its cancellation cached
 // as the next probe's answer.
@@ -70,7 +71,8 @@ func (s *Server) checkReady(ctx context.Context) error {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), readyTimeout)
 		err := s.ready(cctx)
 		cancel()
-		if err != nil {
+		// One line per change, not one a second through an outage.
+		if err != nil && (last.err == nil || last.err.Error() != err.Error()) {
 			s.logger.WarnContext(ctx, "not ready", "error", err)
 		}
 		last = readyResult{at: time.Now(), err: err}

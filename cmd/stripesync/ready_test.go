@@ -2,15 +2,23 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/stripesync/stripesync/store/storetest"
 )
 
 // getJSON fetches url and decodes its JSON body.
@@ -76,12 +84,164 @@ func TestServeOnAReadOnlyLedgerIsNotReady(t *testing.T) {
 	})
 	d.waitFor(t, "/healthz", http.StatusOK, 20*time.Second)
 
-	status, body := getJSON(t, "http://"+d.addr+"/readyz")
+	// /healthz answers before the ledger is open; poll past the wait.
+	var status int
+	var body map[string]any
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		status, body = getJSON(t, "http://"+d.addr+"/readyz")
+		if body["reason"] != "waiting for the database" || time.Now().After(deadline) {
+			break
+		}
+	}
 	const want = "ledger not writable: attempt to write a readonly database"
 	if reason, _ := body["reason"].(string); status != http.StatusServiceUnavailable || body["ready"] != false || !strings.HasPrefix(reason, want) {
 		t.Errorf("GET /readyz = %d %v, want 503 with ready false and a reason starting %q\n%s", status, body, want, d.log.From(0))
 	}
 	if status, body := getJSON(t, "http://"+d.addr+"/healthz"); status != http.StatusOK {
 		t.Errorf("GET /healthz = %d %v, want 200", status, body)
+	}
+}
+
+// exitCode waits up to within for the daemon to exit and returns its exit
+// code.
+func (d *daemon) exitCode(t *testing.T, within time.Duration) int {
+	t.Helper()
+	select {
+	case err := <-d.done:
+		d.done <- err // for stop
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatal(err)
+		}
+		return d.cmd.ProcessState.ExitCode()
+	case <-time.After(within):
+		t.Fatalf("serve still running after %s:\n%s", within, d.log.From(0))
+	}
+	return 0
+}
+
+// wantWaiting checks that the daemon is alive but not ready, waiting for
+// its database.
+func wantWaiting(t *testing.T, d *daemon) {
+	t.Helper()
+	if status, body := getJSON(t, "http://"+d.addr+"/healthz"); status != http.StatusOK {
+		t.Errorf("GET /healthz while waiting = %d %v, want 200", status, body)
+	}
+	want := map[string]any{"ready": false, "reason": "waiting for the database"}
+	status, body := getJSON(t, "http://"+d.addr+"/readyz")
+	if diff := cmp.Diff(want, body); status != http.StatusServiceUnavailable || diff != "" {
+		t.Errorf("GET /readyz while waiting = %d, want 503; body (-want +got):\n%s", status, diff)
+	}
+}
+
+// TestServeGivesUpOnAnUnreachableDatabase: a Postgres nobody listens for
+// is tried with backoff for STRIPESYNC_DB_WAIT, with /healthz up, and then
+// serve exits 1 saying why, its log never showing the password.
+func TestServeGivesUpOnAnUnreachableDatabase(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the daemon")
+	}
+	const password = "db-password-never-logged"
+	dbURL := "postgres://sync:" + password + "@" + freeAddr(t) + "/test?sslmode=disable"
+	_, env := emulatorEnv(t, dbURL, 0)
+	d := launchDaemon(t, append(env, "STRIPESYNC_DB_WAIT=3s"), nil)
+	start := time.Now()
+	d.waitFor(t, "/healthz", http.StatusOK, 10*time.Second)
+	wantWaiting(t, d)
+
+	if code := d.exitCode(t, 20*time.Second); code != 1 {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	if took := time.Since(start); took < 2*time.Second {
+		t.Errorf("serve gave up after %s, want about 3s", took)
+	}
+	log := d.log.From(0)
+	if want := "the database is still unavailable after 3s (STRIPESYNC_DB_WAIT)"; !strings.Contains(log, want) {
+		t.Errorf("log lacks %q:\n%s", want, log)
+	}
+	if strings.Contains(log, password) {
+		t.Errorf("log shows the database password:\n%s", log)
+	}
+	// 250 ms doubling within 3 s: 4 retries, each logged once.
+	if n := strings.Count(log, "database unavailable; trying again"); n < 2 || n > 5 {
+		t.Errorf("%d retry warnings, want one per retry (about 4):\n%s", n, log)
+	}
+}
+
+// TestServeWaitsForTheDatabase: the database comes up (here: a proxy to
+// the test Postgres starts listening) while serve waits, and serve migrates
+// it and becomes ready.
+func TestServeWaitsForTheDatabase(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the daemon")
+	}
+	u, err := url.Parse(storetest.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tcpProxy{addr: freeAddr(t), to: u.Host}
+	t.Cleanup(p.close)
+	u.Host = p.addr
+	_, env := emulatorEnv(t, u.String(), 0)
+	d := launchDaemon(t, append(env, "STRIPESYNC_DB_WAIT=60s"), nil)
+	d.waitFor(t, "/healthz", http.StatusOK, 10*time.Second)
+	wantWaiting(t, d)
+
+	p.start(t)
+	d.waitFor(t, "/readyz", http.StatusOK, 20*time.Second)
+	if status, body := getJSON(t, "http://"+d.addr+"/readyz"); status != http.StatusOK || body["ready"] != true {
+		t.Errorf("GET /readyz = %d %v, want 200 ready", status, body)
+	}
+	if log := d.log.From(0); !strings.Contains(log, "database unavailable; trying again") || !strings.Contains(log, "database available") {
+		t.Errorf("log does not show the wait:\n%s", log)
+	}
+}
+
+// tcpProxy forwards connections from addr to another address, once
+// started: until then nothing listens on addr.
+type tcpProxy struct {
+	addr, to string
+	mu       sync.Mutex
+	ln       net.Listener
+	conns    []net.Conn
+}
+
+func (p *tcpProxy) start(t *testing.T) {
+	t.Helper()
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", p.to)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, up)
+			p.mu.Unlock()
+			go func() { io.Copy(up, c); up.Close() }()
+			go func() { io.Copy(c, up); c.Close() }()
+		}
+	}()
+}
+
+func (p *tcpProxy) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+	}
+	for _, c := range p.conns {
+		c.Close()
 	}
 }
