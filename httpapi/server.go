@@ -14,8 +14,10 @@ type Config struct {
 	Logger *slog.Logger
 
 	// Ready reports whether the daemon can serve traffic, for GET /readyz
-	// (typically the database's Ping). It is called with a short timeout.
-	// Nil means always ready.
+	// (typically the ledger's Heartbeat). It is called with a short
+	// timeout, at most once a second however often the probes come, and
+	// its error's message (a *stripesync.Error's only) is the reason the
+	// probe shows. Nil means always ready.
 	Ready func(ctx context.Context) error
 
 	// Metrics serves GET /metrics (metrics.Handler). Nil leaves the route
@@ -67,35 +69,40 @@ type IssuedLink struct {
 
 // Server is the daemon's HTTP handler. It is safe for concurrent use.
 type Server struct {
-	logger   *slog.Logger
-	ready    func(ctx context.Context) error
-	metrics  http.Handler
-	webhook  *WebhookConfig
-	triggers *TriggerConfig
-	receipt  func(ctx context.Context, token string) ([]byte, error)
-	staff    func(token string) (string, bool)
-	pages    http.Handler
-	links    *LinkConfig
-	mux      *http.ServeMux
+	logger *slog.Logger
+	ready  func(ctx context.Context) error
+	// lastReady holds the last readiness result; a checker takes it out
+	// while it checks, so that concurrent probes share one check.
+	lastReady chan readyResult
+	metrics   http.Handler
+	webhook   *WebhookConfig
+	triggers  *TriggerConfig
+	receipt   func(ctx context.Context, token string) ([]byte, error)
+	staff     func(token string) (string, bool)
+	pages     http.Handler
+	links     *LinkConfig
+	mux       *http.ServeMux
 }
 
 // NewServer builds the handler with every route registered.
 func NewServer(cfg Config) *Server {
 	s := &Server{
-		logger:   cfg.Logger,
-		ready:    cfg.Ready,
-		metrics:  cfg.Metrics,
-		webhook:  cfg.Webhook,
-		triggers: cfg.Triggers,
-		receipt:  cfg.ReceiptPDF,
-		staff:    cfg.Staff,
-		pages:    cfg.Pages,
-		links:    cfg.Links,
-		mux:      http.NewServeMux(),
+		logger:    cfg.Logger,
+		ready:     cfg.Ready,
+		lastReady: make(chan readyResult, 1),
+		metrics:   cfg.Metrics,
+		webhook:   cfg.Webhook,
+		triggers:  cfg.Triggers,
+		receipt:   cfg.ReceiptPDF,
+		staff:     cfg.Staff,
+		pages:     cfg.Pages,
+		links:     cfg.Links,
+		mux:       http.NewServeMux(),
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
+	s.lastReady <- readyResult{}
 	s.routes()
 	return s
 }

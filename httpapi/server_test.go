@@ -10,7 +10,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
@@ -84,20 +88,20 @@ func TestReadyz(t *testing.T) {
 		wantStatus int
 		wantBody   map[string]any
 	}{
-		{"NoCheck", nil, 200, map[string]any{"status": "ready"}},
+		{"NoCheck", nil, 200, map[string]any{"ready": true}},
 		{"OK", func(ctx context.Context) error {
 			if _, ok := ctx.Deadline(); !ok {
 				return errors.New("readiness check has no deadline")
 			}
 			return nil
-		}, 200, map[string]any{"status": "ready"}},
+		}, 200, map[string]any{"ready": true}},
 		{"DomainError", func(context.Context) error {
 			return stripesync.WrapError(stripesync.EUNAVAILABLE,
-				errors.New("dial postgres://sync:"+secret+"@db/x"), "database unreachable")
-		}, 503, errBody("unavailable", "not ready: database unreachable")},
+				errors.New("dial postgres://sync:"+secret+"@db/x"), "ledger not writable: disk full")
+		}, 503, map[string]any{"ready": false, "reason": "ledger not writable: disk full"}},
 		{"RawErrorIsNotQuoted", func(context.Context) error {
 			return errors.New("pq: password authentication failed for " + secret)
-		}, 503, errBody("unavailable", "not ready")},
+		}, 503, map[string]any{"ready": false, "reason": "not ready"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,6 +121,51 @@ func TestReadyz(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReadyzChecksOncePerSecond: the check writes to the ledger, so a burst
+// of probes, concurrent or not, shares one check, and a new one runs only
+// when the result is a second old. A failure is reused the same way, and
+// recovery shows at the next check.
+func TestReadyzChecksOncePerSecond(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var checks atomic.Int32
+		var down atomic.Bool
+		down.Store(true)
+		h := httpapi.NewServer(httpapi.Config{Ready: func(context.Context) error {
+			checks.Add(1)
+			time.Sleep(10 * time.Millisecond) // a write takes a moment
+			if down.Load() {
+				return stripesync.Errorf(stripesync.EUNAVAILABLE, "ledger not writable: disk full")
+			}
+			return nil
+		}})
+		probe := func() int {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+			return rec.Code
+		}
+		var wg sync.WaitGroup
+		for range 5 {
+			wg.Go(func() {
+				if code := probe(); code != http.StatusServiceUnavailable {
+					t.Errorf("probe while down = %d, want 503", code)
+				}
+			})
+		}
+		wg.Wait()
+		if n := checks.Load(); n != 1 {
+			t.Errorf("5 concurrent probes ran %d checks, want 1", n)
+		}
+		down.Store(false)
+		if code := probe(); code != http.StatusServiceUnavailable || checks.Load() != 1 {
+			t.Errorf("probe within the second = %d after %d checks, want the cached 503 after 1", code, checks.Load())
+		}
+		time.Sleep(time.Second)
+		if code := probe(); code != http.StatusOK || checks.Load() != 2 {
+			t.Errorf("probe a second later = %d after %d checks, want 200 after 2", code, checks.Load())
+		}
+	})
 }
 
 func TestMetricsRoute(t *testing.T) {

@@ -93,3 +93,24 @@ func TestPostgresConcurrentMigrate(t *testing.T) {
 		t.Errorf("Enqueue after concurrent migrations: %v", err)
 	}
 }
+
+// TestPostgresHeartbeatOnAReadOnlyServer is a standby, or a server whose
+// transactions are read-only by default: it answers, migrated, but takes no
+// write, and Heartbeat must say so in words /readyz can show.
+func TestPostgresHeartbeatOnAReadOnlyServer(t *testing.T) {
+	t.Parallel()
+	dbURL := storetest.PostgresURL(t)
+	if err := openPool(t, dbURL).Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// lib/pq sends an unknown URL parameter as a server setting.
+	ro := openPool(t, dbURL+"&default_transaction_read_only=on")
+	if err := ro.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping on the read-only pool: %v", err)
+	}
+	err := ro.Heartbeat(t.Context())
+	const want = "ledger not writable: cannot execute INSERT in a read-only transaction"
+	if stripesync.CodeOf(err) != stripesync.EUNAVAILABLE || stripesync.MessageOf(err) != want {
+		t.Errorf("Heartbeat = %v (%s), want %s %q", err, stripesync.CodeOf(err), stripesync.EUNAVAILABLE, want)
+	}
+}

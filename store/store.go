@@ -45,6 +45,9 @@ type DB struct {
 	claimer *claimer
 	// path is the SQLite file; "" on Postgres.
 	path string
+	// target is the parsed URL, kept to scrub its password from the
+	// reasons Heartbeat shows on /readyz.
+	target target
 }
 
 var (
@@ -74,7 +77,8 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*DB, error) {
 		return nil, stripesync.WrapError(stripesync.EINVALID, t.scrub(err), "database URL is not usable")
 	}
 	db := &DB{x: x, dialect: t.dialect, logger: logger, now: time.Now, local: &localLocks{},
-		triggerWindow: DefaultTriggerWindow, claimer: &claimer{}, path: t.path}
+		triggerWindow: DefaultTriggerWindow, claimer: &claimer{}, path: t.path,
+		target: t}
 	if err := x.PingContext(ctx); err != nil {
 		x.Close()
 		return nil, stripesync.WrapError(classify(err), t.scrub(err), "store: cannot open the %s database", t.dialect)
@@ -101,7 +105,8 @@ func (db *DB) Close() error {
 // Dialect reports the database in use: [DialectSQLite] or [DialectPostgres].
 func (db *DB) Dialect() string { return db.dialect }
 
-// Ping checks that the database answers, for readiness probes.
+// Ping checks that the database answers. Readiness probes want
+// [DB.Heartbeat], which also checks that it takes writes.
 func (db *DB) Ping(ctx context.Context) error {
 	return wrap(db.x.PingContext(ctx), "ping")
 }

@@ -94,5 +94,13 @@ func (t target) scrub(err error) error {
 	if err == nil || t.password == "" || !strings.Contains(err.Error(), t.password) {
 		return err
 	}
-	return errors.New(strings.ReplaceAll(err.Error(), t.password, "xxxxx"))
+	return errors.New(t.scrubText(err.Error()))
+}
+
+// scrubText is s without the URL's password.
+func (t target) scrubText(s string) string {
+	if t.password == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, t.password, "xxxxx")
 }

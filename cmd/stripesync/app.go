@@ -80,6 +80,12 @@ func openApp(ctx context.Context, cfg Config, logger *slog.Logger) (*app, error)
 	if err != nil {
 		return nil, err
 	}
+	return newApp(cfg, logger, db)
+}
+
+// newApp builds the adapters and the engine on an open, migrated db. It
+// closes db when it fails; otherwise the caller closes the app.
+func newApp(cfg Config, logger *slog.Logger, db *store.DB) (*app, error) {
 	a := &app{cfg: cfg, logger: logger, registry: prometheus.NewRegistry(), db: db}
 	a.metrics = metrics.New(a.registry)
 	a.registry.MustRegister(metrics.NewBacklogCollector(db.InboxBacklog, nil))
@@ -97,6 +103,11 @@ func openStore(ctx context.Context, cfg Config, logger *slog.Logger) (*store.DB,
 	if err != nil {
 		return nil, err
 	}
+	return migrated(ctx, db)
+}
+
+// migrated applies the migrations to db, and closes it when they fail.
+func migrated(ctx context.Context, db *store.DB) (*store.DB, error) {
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate database: %w", err)

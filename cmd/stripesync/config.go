@@ -24,7 +24,14 @@ import (
 // the command line by loadConfig. docs/SPEC.md §7 lists the variables.
 type Config struct {
 	DatabaseURL string // STRIPESYNC_DATABASE_URL: sqlite:PATH or postgres://…
-	Listen      string // STRIPESYNC_LISTEN: host:port of the HTTP server
+	// DBWait is how long serve keeps trying to open and migrate a
+	// database that is not available yet (STRIPESYNC_DB_WAIT, 60s; 0
+	// tries once), answering /healthz meanwhile, before it gives up and
+	// exits 1. A daemon started with its database (a compose file, a pod
+	// beside a Postgres that is still starting) then waits for it instead
+	// of exiting at once into a supervisor's restart loop.
+	DBWait time.Duration
+	Listen string // STRIPESYNC_LISTEN: host:port of the HTTP server
 	// PprofListen is a loopback host:port that serves Go's profiles
 	// (net/http/pprof) apart from the API (STRIPESYNC_PPROF_LISTEN); ""
 	// turns it off. It is how an operator profiles the daemon under real
@@ -137,9 +144,10 @@ type setting struct {
 // problem is reported together in a *ConfigError.
 func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, needs Needs) (Config, error) {
 	var c Config
-	var rate, accountEvery, paymentEvery, retention, address, linkTTL, autoLinks, readTimeout, maxConns, maxConnsPerClient string
+	var rate, accountEvery, paymentEvery, retention, address, linkTTL, autoLinks, readTimeout, maxConns, maxConnsPerClient, dbWait string
 	settings := []setting{
 		{"STRIPESYNC_DATABASE_URL", "database-url", "sqlite:stripesync.db", "database, sqlite:PATH or postgres://…", &c.DatabaseURL},
+		{"STRIPESYNC_DB_WAIT", "db-wait", "60s", "how long serve waits for an unavailable database at start before it exits; 0 tries once", &dbWait},
 		{"STRIPESYNC_LISTEN", "listen", "127.0.0.1:8080", "HTTP listen address", &c.Listen},
 		{"STRIPESYNC_PPROF_LISTEN", "pprof-listen", "", "loopback host:port serving Go profiles (net/http/pprof); empty turns it off", &c.PprofListen},
 		{"STRIPESYNC_HTTP_READ_TIMEOUT", "http-read-timeout", "30s", "how long a client may take to send a whole request, headers and body", &readTimeout},
@@ -218,6 +226,7 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, nee
 	c.HTTPReadTimeout = parseInterval(&p, source[&readTimeout], readTimeout)
 	c.HTTPMaxConns = parseCount(&p, source[&maxConns], maxConns)
 	c.HTTPMaxConnsPerClient = parseCount(&p, source[&maxConnsPerClient], maxConnsPerClient)
+	c.DBWait = parseWait(&p, source[&dbWait], dbWait)
 	if auto, err := strconv.ParseBool(autoLinks); err != nil {
 		p.add("%s: %q is not true or false", source[&autoLinks], autoLinks)
 	} else {
@@ -294,6 +303,18 @@ func parseInterval(p *problems, name, raw string) time.Duration {
 		p.add("%s: %q is not a duration (e.g. 15m, 1h)", name, raw)
 	case d <= 0:
 		p.add("%s: %q must be positive", name, raw)
+	}
+	return d
+}
+
+// parseWait reads a duration that may be zero, meaning no wait.
+func parseWait(p *problems, name, raw string) time.Duration {
+	d, err := time.ParseDuration(raw)
+	switch {
+	case err != nil:
+		p.add("%s: %q is not a duration (e.g. 30s, 2m; 0 for no wait)", name, raw)
+	case d < 0:
+		p.add("%s: %q must not be negative (0 for no wait)", name, raw)
 	}
 	return d
 }
@@ -495,6 +516,7 @@ func checkReadable(path string) error {
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("database_url", redactURL(c.DatabaseURL)),
+		slog.Duration("db_wait", c.DBWait),
 		slog.String("listen", c.Listen),
 		slog.String("pprof_listen", c.PprofListen),
 		slog.String("public_url", c.PublicURL),

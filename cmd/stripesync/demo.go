@@ -98,6 +98,7 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	logger := newLogger(cfg, stderr)
+	logger.Info("starting", "version", version, "config", cfg)
 	a, err := openApp(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -121,13 +122,18 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	// Payments need the daemon serving: Stripe delivers its webhooks to it.
+	f, err := startFront(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer f.close()
+	addr := f.addr()
 	serveCtx, stopServing := context.WithCancel(ctx)
 	defer stopServing()
-	addrs, served := make(chan string, 1), make(chan error, 1)
-	go func() { served <- a.serve(serveCtx, func(addr string) { addrs <- addr }) }()
-	var addr string
+	routed, served := make(chan struct{}), make(chan error, 1)
+	go func() { served <- a.serve(serveCtx, f, func() { close(routed) }) }()
 	select {
-	case addr = <-addrs:
+	case <-routed:
 	case err := <-served:
 		return err
 	}

@@ -112,6 +112,15 @@ type daemon struct {
 // before the database is dropped.
 func startDaemon(tb testing.TB, env []string) *daemon {
 	tb.Helper()
+	d := launchDaemon(tb, env, nil)
+	d.waitFor(tb, "/readyz", http.StatusOK, 30*time.Second)
+	return d
+}
+
+// launchDaemon starts serve as startDaemon does, without waiting for it;
+// prepare, if set, adjusts the command before it starts.
+func launchDaemon(tb testing.TB, env []string, prepare func(*exec.Cmd)) *daemon {
+	tb.Helper()
 	d := &daemon{log: &syncBuffer{}, done: make(chan error, 1)}
 	for _, kv := range env {
 		if a, ok := strings.CutPrefix(kv, "STRIPESYNC_LISTEN="); ok {
@@ -124,27 +133,38 @@ func startDaemon(tb testing.TB, env []string) *daemon {
 	d.cmd = exec.Command(binary, "serve")
 	d.cmd.Env = append(slices.Clone(env), "STRIPESYNC_LISTEN="+d.addr)
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	if prepare != nil {
+		prepare(d.cmd)
+	}
 	if err := d.cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
 	go func() { d.done <- d.cmd.Wait() }()
 	tb.Cleanup(d.stop)
-	deadline := time.Now().Add(30 * time.Second)
+	return d
+}
+
+// waitFor polls path until it answers status, failing if the daemon exits
+// first or within is over.
+func (d *daemon) waitFor(tb testing.TB, path string, status int, within time.Duration) {
+	tb.Helper()
+	deadline := time.Now().Add(within)
 	for {
-		resp, err := http.Get("http://" + d.addr + "/readyz")
+		resp, err := http.Get("http://" + d.addr + path)
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return d
+			if resp.StatusCode == status {
+				return
 			}
 		}
 		select {
 		case err := <-d.done:
-			tb.Fatalf("serve exited before it was ready: %v\n%s", err, d.log.From(0))
+			d.done <- err // for stop
+			tb.Fatalf("serve exited before %s answered %d: %v\n%s", path, status, err, d.log.From(0))
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("serve not ready after 30 s:\n%s", d.log.From(0))
+			tb.Fatalf("%s did not answer %d within %s:\n%s", path, status, within, d.log.From(0))
 		}
 	}
 }

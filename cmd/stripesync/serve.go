@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -55,18 +53,33 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	logger := newLogger(cfg, stderr)
-	a, err := openApp(ctx, cfg, logger)
+	logger.Info("starting", "version", version, "config", cfg)
+	// Listen first: the probes answer while the database is awaited.
+	f, err := startFront(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer f.close()
+	db, err := waitForStore(ctx, cfg, logger)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while waiting: a normal stop
+		}
+		return err
+	}
+	a, err := newApp(cfg, logger, db)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	return a.serve(ctx, nil)
+	return a.serve(ctx, f, nil)
 }
 
-// serve runs the HTTP API and the schedules until ctx ends, then shuts both
-// down gracefully. listening, if set, is told the bound address.
-func (a *app) serve(ctx context.Context, listening func(addr string)) error {
-	a.logger.Info("starting", "version", version, "config", a.cfg, "stripe_mode", a.billing.Mode())
+// serve routes f to the HTTP API and runs the schedules and workers until
+// ctx ends, then shuts them down gracefully. routed, if set, is called once
+// the API answers on f.
+func (a *app) serve(ctx context.Context, f *front, routed func()) error {
+	a.logger.Info("serving", "stripe_mode", a.billing.Mode())
 	if err := a.reclaim(ctx); err != nil {
 		return err
 	}
@@ -105,7 +118,7 @@ func (a *app) serve(ctx context.Context, listening func(addr string)) error {
 
 	hcfg := httpapi.Config{
 		Logger:     a.logger.With("component", "http"),
-		Ready:      a.db.Ping,
+		Ready:      a.db.Heartbeat,
 		Metrics:    metrics.Handler(a.registry),
 		ReceiptPDF: a.receiptPDF,
 	}
@@ -143,22 +156,9 @@ func (a *app) serve(ctx context.Context, listening func(addr string)) error {
 	} else {
 		a.logger.Warn("STRIPESYNC_TRIGGER_SECRET is not set: the Outbound Message and trigger endpoints are off")
 	}
-	handler := httpapi.NewServer(hcfg)
-	ln, err := net.Listen("tcp", a.cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", a.cfg.Listen, err)
-	}
-	ln = limitConns(ln, a.cfg.HTTPMaxConns, a.cfg.HTTPMaxConnsPerClient, a.logger)
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: min(10*time.Second, a.cfg.HTTPReadTimeout),
-		ReadTimeout:       a.cfg.HTTPReadTimeout,
-		WriteTimeout:      a.cfg.HTTPReadTimeout + httpWriteTime,
-		IdleTimeout:       httpIdleTimeout,
-	}
-	a.logger.Info("listening", "addr", ln.Addr().String())
-	if listening != nil {
-		listening(ln.Addr().String())
+	f.route(httpapi.NewServer(hcfg))
+	if routed != nil {
+		routed()
 	}
 	sched.Start()
 
@@ -171,18 +171,13 @@ func (a *app) serve(ctx context.Context, listening func(addr string)) error {
 			})
 		})
 	}
-	g.Go(func() error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
-	})
+	g.Go(func() error { return <-f.served })
 	g.Go(func() error {
 		<-gctx.Done()
 		a.logger.Info("shutting down")
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 		defer cancel()
-		return errors.Join(srv.Shutdown(sctx), sched.Shutdown(sctx))
+		return errors.Join(f.srv.Shutdown(sctx), sched.Shutdown(sctx))
 	})
 	err = g.Wait()
 	a.logger.Info("stopped")

@@ -104,6 +104,15 @@ func testBasics(t *testing.T, setup setupFunc) {
 			t.Errorf("Dialect() = %q, want %q or %q", d, store.DialectSQLite, store.DialectPostgres)
 		}
 	})
+	t.Run("Heartbeat", func(t *testing.T) {
+		db, _ := setup(t)
+		// The first beat inserts the row, the next ones update it.
+		for i := range 2 {
+			if err := db.Heartbeat(t.Context()); err != nil {
+				t.Errorf("Heartbeat #%d: %v", i+1, err)
+			}
+		}
+	})
 	t.Run("MigrateIsIdempotent", func(t *testing.T) {
 		db, _ := setup(t)
 		ctx := t.Context()
