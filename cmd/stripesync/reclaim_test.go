@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -85,8 +86,10 @@ func TestServeReclaimsWhatAKilledDaemonHeld(t *testing.T) {
 			if d.name == "sqlite" {
 				// The lock that proves the first daemon dead also keeps a
 				// second one off the file.
+				// (On an address of its own: serve listens before it
+				// opens the database.)
 				third := exec.CommandContext(t.Context(), binary, "serve")
-				third.Env = env
+				third.Env = append(slices.Clone(env), "STRIPESYNC_LISTEN="+freeAddr(t))
 				out, err := third.CombinedOutput()
 				if want := "another stripesync serve is using this database"; err == nil || !strings.Contains(string(out), want) {
 					t.Errorf("a second serve on the file = %v, want a failure saying %q:\n%s", err, want, out)
