@@ -27,17 +27,25 @@ const (
 // right after this payment, not today's, so a receipt reads the same
 // whenever it is sent.
 func (e *Engine) Receipt(ctx context.Context, paymentID string) (stripesync.Receipt, error) {
+	r, _, err := e.receipt(ctx, paymentID)
+	return r, err
+}
+
+// receipt is Receipt, and the account whose contact the ledger lacks ("" when
+// it has it, or the payment names no account): no push has read it yet,
+// which the receipt job waits for rather than drop the mail.
+func (e *Engine) receipt(ctx context.Context, paymentID string) (r stripesync.Receipt, unread string, err error) {
 	if e.payments == nil {
-		return stripesync.Receipt{}, errors.New("sync: receipts need Config.Payments")
+		return stripesync.Receipt{}, "", errors.New("sync: receipts need Config.Payments")
 	}
 	p, err := e.payments.Payment(ctx, paymentID)
 	if err != nil {
-		return stripesync.Receipt{}, err
+		return stripesync.Receipt{}, "", err
 	}
 	if p.ReceiptNumber == "" {
-		return stripesync.Receipt{}, stripesync.Errorf(stripesync.ENOTFOUND, "payment %s has no receipt: it has not succeeded", paymentID)
+		return stripesync.Receipt{}, "", stripesync.Errorf(stripesync.ENOTFOUND, "payment %s has no receipt: it has not succeeded", paymentID)
 	}
-	r := stripesync.Receipt{
+	r = stripesync.Receipt{
 		Number:    p.ReceiptNumber,
 		PaymentID: p.ID,
 		Business:  e.business,
@@ -56,11 +64,11 @@ func (e *Engine) Receipt(ctx context.Context, paymentID string) (stripesync.Rece
 			}
 			all, err := e.payments.Payments(ctx, inv.ID)
 			if err != nil {
-				return r, err
+				return r, "", err
 			}
 			r.BalanceLeft = stripesync.RollUp(inv, paidBy(all, p)).Balance
 		case stripesync.CodeOf(err) != stripesync.ENOTFOUND:
-			return r, err
+			return r, "", err
 		}
 	}
 	if r.BalanceLeft.Currency == "" {
@@ -68,12 +76,15 @@ func (e *Engine) Receipt(ctx context.Context, paymentID string) (stripesync.Rece
 	}
 	if accountID != "" {
 		acct, err := e.payments.AccountContact(ctx, accountID)
-		if err != nil && stripesync.CodeOf(err) != stripesync.ENOTFOUND {
-			return r, err
+		switch {
+		case stripesync.CodeOf(err) == stripesync.ENOTFOUND:
+			unread = accountID
+		case err != nil:
+			return r, "", err
 		}
 		r.CustomerName, r.CustomerEmail = acct.Name, acct.Email
 	}
-	return r, nil
+	return r, unread, nil
 }
 
 // paidBy keeps the payments that had settled when p did: p itself and the
@@ -121,7 +132,12 @@ func (e *Engine) SendReceipts(ctx context.Context) (int, error) {
 // returns only the errors of completing or deferring them; a failed send
 // is recorded on the jobs and retried.
 func (e *Engine) sendReceipt(ctx context.Context, id string, jobs []stripesync.Job) error {
-	r, err := e.Receipt(ctx, id)
+	r, unread, err := e.receipt(ctx, id)
+	if err == nil && unread != "" {
+		// Right after an upgrade to the ledger's contacts, until the first
+		// push has read every account.
+		err = stripesync.Errorf(stripesync.EUNAVAILABLE, "account %s has not been read by a push yet", unread)
+	}
 	if err == nil && r.CustomerEmail == "" {
 		e.logger.Warn("receipt not mailed: the account has no billing e-mail", "stripe_id", id, "receipt", r.Number)
 		return e.completeJobs(ctx, jobs)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -240,5 +241,37 @@ func TestReceiptInterruptedInsideSMTPIsResentAfterTheLease(t *testing.T) {
 	w.clock.Advance(testReceiptLease + time.Second)
 	if n := w.sendReceipts(t); n != 0 || len(w.mail.Messages()) != 1 {
 		t.Errorf("after the resend: %d jobs claimed, %d messages; want 0 and 1", n, len(w.mail.Messages()))
+	}
+}
+
+func TestReceiptWaitsForAPushOfItsAccount(t *testing.T) {
+	w := newReceiptWorld(t, nil)
+	ctx := t.Context()
+	// An account the ledger has not read, as right after the upgrade that
+	// added account contacts and before the first push.
+	unread := w.seed(1, map[string]any{"Name": "Unread Co", "Billing_Email__c": "unread@example.test"})[0]
+	if _, _, err := w.db.RecordPayment(ctx, stripesync.Payment{
+		ID: "pi_unread", AccountID: unread, Amount: usd(1200), Status: stripesync.PaymentSucceeded,
+		Created: w.clock.Now(), PaidAt: w.clock.Now(), ChargeID: "ch_unread", ChargeCreated: w.clock.Now(),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	to := func() (n int) {
+		for _, m := range w.mail.Messages() {
+			if slices.Contains(m.To, "unread@example.test") {
+				n++
+			}
+		}
+		return n
+	}
+	w.sendReceipts(t)
+	if n := to(); n != 0 {
+		t.Fatalf("mailed %d receipts to an account the ledger has not read", n)
+	}
+	w.push(t)
+	w.clock.Advance(time.Minute) // past the retry backoff of a first attempt
+	w.sendReceipts(t)
+	if n := to(); n != 1 {
+		t.Errorf("after the push, %d receipts reached the account, want 1", n)
 	}
 }
