@@ -86,6 +86,10 @@ type Ledger interface {
 	AccountLinks(ctx context.Context, crmIDs []string) (map[string]AccountLink, error)
 	// SaveAccountLink inserts or replaces the link of l.CRMID.
 	SaveAccountLink(ctx context.Context, l AccountLink) error
+	// SaveAccountContacts keeps the Name and Email of accounts read from
+	// the CRM, which receipts show, so that rendering a receipt needs no
+	// CRM call. A read older than the stored one (by ModStamp) is skipped.
+	SaveAccountContacts(ctx context.Context, accounts []Account) error
 
 	// Cursor returns the named watermark, zero when none was saved.
 	Cursor(ctx context.Context, name string) (time.Time, error)
@@ -113,6 +117,9 @@ type Queue interface {
 	// Fail records a failed attempt: the job runs again at retryAt, or moves
 	// to the dead letters once it has used MaxAttempts.
 	Fail(ctx context.Context, id int64, cause error, retryAt time.Time) error
+	// Defer makes a claimed job due again at runAt without counting the
+	// attempt: it was not tried.
+	Defer(ctx context.Context, id int64, runAt time.Time) error
 }
 
 // PaymentLedger is the ledger's side of payments: invoices copied from the
@@ -144,6 +151,17 @@ type PaymentLedger interface {
 	Payments(ctx context.Context, invoiceID string) ([]Payment, error)
 	// Invoice returns an invoice and its rollup (ENOTFOUND if unknown).
 	Invoice(ctx context.Context, id string) (Invoice, Rollup, error)
+	// AccountContact returns the ID, Name and Email of an account as the
+	// last push read them (ENOTFOUND if no push has read it).
+	AccountContact(ctx context.Context, id string) (Account, error)
+	// StartReceiptMail records that the receipt of payment paymentID is
+	// about to be mailed, unless it was mailed already or a send started
+	// less than lease ago; ok reports whether it recorded, and mail is
+	// the state before.
+	StartReceiptMail(ctx context.Context, paymentID string, lease time.Duration) (mail ReceiptMail, ok bool, err error)
+	// FinishReceiptMail records the end of the send StartReceiptMail
+	// recorded: sent, or failed (the receipt may be mailed again).
+	FinishReceiptMail(ctx context.Context, paymentID string, sent bool) error
 	// AccountLinkByStripeID finds the link of a Stripe customer
 	// (ENOTFOUND if none).
 	AccountLinkByStripeID(ctx context.Context, customerID string) (AccountLink, error)

@@ -56,3 +56,15 @@ type LinkNotice struct {
 	URL           string
 	ExpiresAt     time.Time
 }
+
+// ReceiptMail is what the ledger knows about e-mailing one receipt. The
+// receipt job records SendingAt before the SMTP conversation and SentAt as
+// soon as the server accepts the message, so that a crash between sending
+// and completing the job does not mail the receipt twice.
+type ReceiptMail struct {
+	// SendingAt is when the last SMTP conversation for the receipt started;
+	// zero when none is under way (never started, or the last one failed).
+	SendingAt time.Time
+	// SentAt is when the mail server accepted the receipt; zero until then.
+	SentAt time.Time
+}

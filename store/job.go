@@ -279,3 +279,22 @@ func clip(s string) string {
 	}
 	return strings.ReplaceAll(strings.ToValidUTF8(s, ""), "\x00", "")
 }
+
+// Defer makes claimed job id due again at runAt and gives back the attempt
+// its claim counted: the job was not tried (the receipt job defers a
+// receipt whose send another worker may still be in). A job that does not
+// exist or is dead is ENOTFOUND.
+func (db *DB) Defer(ctx context.Context, id int64, runAt time.Time) error {
+	const q = "UPDATE jobs SET run_at = ?, locked_until = NULL, attempts = attempts - 1" +
+		" WHERE id = ? AND NOT dead AND attempts > 0"
+	res, err := db.x.ExecContext(ctx, db.x.Rebind(q), db.ts(runAt), id)
+	if err != nil {
+		return wrap(err, "defer job %d", id)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return wrap(err, "defer job %d", id)
+	} else if n == 0 {
+		return stripesync.Errorf(stripesync.ENOTFOUND, "store: job %d does not exist or is dead", id)
+	}
+	return nil
+}

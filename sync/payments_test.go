@@ -67,17 +67,7 @@ func newPayWorld(t testing.TB, tune ...func(*syncer.Config)) *payWorld {
 			Accept:   w.db.AcceptEvent,
 			Accepted: w.engine.NotifyEvents,
 		},
-		ReceiptPDF: func(ctx context.Context, token string) ([]byte, error) {
-			id, err := w.signer.PaymentID(token)
-			if err != nil {
-				return nil, err
-			}
-			r, err := w.engine.Receipt(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			return receipts.Render(r)
-		},
+		ReceiptPDF: w.receiptPDF(w.signer),
 	}))
 	t.Cleanup(w.web.Close)
 	if err := w.st.AddWebhookEndpoint(w.web.URL+"/stripe/webhook", testWebhookSecret); err != nil {

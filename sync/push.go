@@ -185,6 +185,11 @@ func (e *Engine) pushAll(ctx context.Context, batch []stripesync.Account) (outco
 	if err != nil {
 		return nil, fmt.Errorf("read account links: %w", err)
 	}
+	// Receipts are rendered from the ledger, never the CRM; this is where
+	// the ledger learns the names and billing e-mails they show.
+	if err := e.ledger.SaveAccountContacts(ctx, batch); err != nil {
+		return nil, fmt.Errorf("save account contacts: %w", err)
+	}
 	outcomes = make([]outcome, len(batch))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(e.workers)

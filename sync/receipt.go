@@ -19,21 +19,33 @@ const (
 	receiptLease = 2 * time.Minute
 )
 
-// Receipt assembles the receipt of a succeeded payment from the ledger and
-// the CRM account. The balance shown is the one left right after this
-// payment, not today's, so a receipt reads the same whenever it is sent.
+// Receipt assembles the receipt of a succeeded payment from the ledger
+// alone: the customer's name and billing e-mail are the account's as the
+// last push read them (PaymentLedger.AccountContact), so a download works
+// through a CRM outage and costs no API call, and the mailed receipt and
+// a download render the same bytes. The balance shown is the one left
+// right after this payment, not today's, so a receipt reads the same
+// whenever it is sent.
 func (e *Engine) Receipt(ctx context.Context, paymentID string) (stripesync.Receipt, error) {
+	r, _, err := e.receipt(ctx, paymentID)
+	return r, err
+}
+
+// receipt is Receipt, and the account whose contact the ledger lacks ("" when
+// it has it, or the payment names no account): no push has read it yet,
+// which the receipt job waits for rather than drop the mail.
+func (e *Engine) receipt(ctx context.Context, paymentID string) (r stripesync.Receipt, unread string, err error) {
 	if e.payments == nil {
-		return stripesync.Receipt{}, errors.New("sync: receipts need Config.Payments")
+		return stripesync.Receipt{}, "", errors.New("sync: receipts need Config.Payments")
 	}
 	p, err := e.payments.Payment(ctx, paymentID)
 	if err != nil {
-		return stripesync.Receipt{}, err
+		return stripesync.Receipt{}, "", err
 	}
 	if p.ReceiptNumber == "" {
-		return stripesync.Receipt{}, stripesync.Errorf(stripesync.ENOTFOUND, "payment %s has no receipt: it has not succeeded", paymentID)
+		return stripesync.Receipt{}, "", stripesync.Errorf(stripesync.ENOTFOUND, "payment %s has no receipt: it has not succeeded", paymentID)
 	}
-	r := stripesync.Receipt{
+	r = stripesync.Receipt{
 		Number:    p.ReceiptNumber,
 		PaymentID: p.ID,
 		Business:  e.business,
@@ -52,24 +64,27 @@ func (e *Engine) Receipt(ctx context.Context, paymentID string) (stripesync.Rece
 			}
 			all, err := e.payments.Payments(ctx, inv.ID)
 			if err != nil {
-				return r, err
+				return r, "", err
 			}
 			r.BalanceLeft = stripesync.RollUp(inv, paidBy(all, p)).Balance
 		case stripesync.CodeOf(err) != stripesync.ENOTFOUND:
-			return r, err
+			return r, "", err
 		}
 	}
 	if r.BalanceLeft.Currency == "" {
 		r.BalanceLeft = stripesync.Money{Currency: p.Amount.Currency}
 	}
 	if accountID != "" {
-		acct, err := e.crm.Account(ctx, accountID)
-		if err != nil && stripesync.CodeOf(err) != stripesync.ENOTFOUND {
-			return r, err
+		acct, err := e.payments.AccountContact(ctx, accountID)
+		switch {
+		case stripesync.CodeOf(err) == stripesync.ENOTFOUND:
+			unread = accountID
+		case err != nil:
+			return r, "", err
 		}
 		r.CustomerName, r.CustomerEmail = acct.Name, acct.Email
 	}
-	return r, nil
+	return r, unread, nil
 }
 
 // paidBy keeps the payments that had settled when p did: p itself and the
@@ -88,6 +103,17 @@ func paidBy(all []stripesync.Payment, p stripesync.Payment) []stripesync.Payment
 // SendReceipts mails one batch of receipts. A receipt whose account has no
 // billing e-mail is dropped with a warning (it stays downloadable); a
 // failed send is retried through the queue.
+//
+// Each send is recorded in the ledger before the SMTP conversation starts
+// and as soon as the server accepts the message, so that a crash between
+// the send and the job's completion does not mail the receipt again: a
+// receipt recorded as sent only has its job completed, and one whose send
+// started less than receiptLease ago (a worker may still be in it, or
+// died in it) is deferred until that lease is over. Only a process that
+// dies inside the SMTP conversation, or a connection that breaks after
+// the message was transmitted and before the server's reply, can lead to
+// a second copy; it carries the same Message-ID, so the mail system can
+// drop it.
 func (e *Engine) SendReceipts(ctx context.Context) (int, error) {
 	jobs, err := e.queue.Claim(ctx, stripesync.JobSendReceipt, receiptBatch, receiptLease)
 	if err != nil || len(jobs) == 0 {
@@ -97,24 +123,57 @@ func (e *Engine) SendReceipts(ctx context.Context) (int, error) {
 	e.failJobs(ctx, bad, errors.New("malformed job payload"))
 	var errs []error
 	for _, id := range ids {
-		r, err := e.Receipt(ctx, id)
-		if err == nil && r.CustomerEmail == "" {
-			e.logger.Warn("receipt not mailed: the account has no billing e-mail", "stripe_id", id, "receipt", r.Number)
-			errs = append(errs, e.completeJobs(ctx, byID[id]))
-			continue
-		}
-		if err == nil {
-			err = e.receipts.SendReceipt(ctx, r)
-		}
-		if err != nil {
-			e.logger.Warn("receipt not sent; will retry", "stripe_id", id, "error", err)
-			e.failJobs(ctx, byID[id], err)
-			continue
-		}
-		e.logger.Info("receipt sent", "stripe_id", id, "receipt", r.Number)
-		errs = append(errs, e.completeJobs(ctx, byID[id]))
+		errs = append(errs, e.sendReceipt(ctx, id, byID[id]))
 	}
 	return len(jobs), errors.Join(errs...)
+}
+
+// sendReceipt mails the receipt of payment id and settles its jobs. It
+// returns only the errors of completing or deferring them; a failed send
+// is recorded on the jobs and retried.
+func (e *Engine) sendReceipt(ctx context.Context, id string, jobs []stripesync.Job) error {
+	r, unread, err := e.receipt(ctx, id)
+	if err == nil && unread != "" {
+		// Right after an upgrade to the ledger's contacts, until the first
+		// push has read every account.
+		err = stripesync.Errorf(stripesync.EUNAVAILABLE, "account %s has not been read by a push yet", unread)
+	}
+	if err == nil && r.CustomerEmail == "" {
+		e.logger.Warn("receipt not mailed: the account has no billing e-mail", "stripe_id", id, "receipt", r.Number)
+		return e.completeJobs(ctx, jobs)
+	}
+	var mail stripesync.ReceiptMail
+	started := false
+	if err == nil {
+		mail, started, err = e.payments.StartReceiptMail(ctx, id, receiptLease)
+	}
+	switch {
+	case err != nil:
+		e.logger.Warn("receipt not sent; will retry", "stripe_id", id, "error", err)
+		e.failJobs(ctx, jobs, err)
+		return nil
+	case !mail.SentAt.IsZero():
+		e.logger.Info("receipt already sent; job completed", "stripe_id", id, "receipt", r.Number, "sent_at", mail.SentAt)
+		return e.completeJobs(ctx, jobs)
+	case !started:
+		until := mail.SendingAt.Add(receiptLease)
+		e.logger.Warn("receipt send under way or interrupted; deferred", "stripe_id", id, "receipt", r.Number,
+			"sending_at", mail.SendingAt, "until", until)
+		return e.deferJobs(ctx, jobs, until)
+	}
+	// The send happened or not whatever ctx says now: record its outcome
+	// even during shutdown.
+	done := context.WithoutCancel(ctx)
+	if err := e.receipts.SendReceipt(ctx, r); err != nil {
+		e.logger.Warn("receipt not sent; will retry", "stripe_id", id, "error", err)
+		if ferr := e.payments.FinishReceiptMail(done, id, false); ferr != nil {
+			e.logger.Error("record failed receipt send", "stripe_id", id, "error", ferr)
+		}
+		e.failJobs(ctx, jobs, err)
+		return nil
+	}
+	e.logger.Info("receipt sent", "stripe_id", id, "receipt", r.Number)
+	return errors.Join(e.payments.FinishReceiptMail(done, id, true), e.completeJobs(ctx, jobs))
 }
 
 // numberBefore orders receipt numbers of one zero-padded sequence, which

@@ -140,6 +140,15 @@ func (e *Engine) failJobs(ctx context.Context, jobs []stripesync.Job, cause erro
 	}
 }
 
+// deferJobs makes jobs due again at until without counting the attempt.
+func (e *Engine) deferJobs(ctx context.Context, jobs []stripesync.Job, until time.Time) error {
+	var errs []error
+	for _, j := range jobs {
+		errs = append(errs, e.queue.Defer(context.WithoutCancel(ctx), j.ID, until))
+	}
+	return errors.Join(errs...)
+}
+
 func (e *Engine) completeJobs(ctx context.Context, jobs []stripesync.Job) error {
 	ids := make([]int64, len(jobs))
 	for i, j := range jobs {

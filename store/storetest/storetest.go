@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 	t.Run("Triggers", func(t *testing.T) { testTriggers(t, setup) })
 	t.Run("Prune", func(t *testing.T) { testPrune(t, setup) })
 	t.Run("Collection", func(t *testing.T) { testCollection(t, setup) })
+	t.Run("Receipts", func(t *testing.T) { testReceipts(t, setup) })
 }
 
 // setupFunc gives a subtest its own store, whose clock it controls.
