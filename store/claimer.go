@@ -69,7 +69,7 @@ func (db *DB) Register(ctx context.Context) error {
 	if db.dialect == DialectPostgres {
 		c.release, err = db.holdAdvisoryLock(ctx, id)
 	} else {
-		c.release, err = lockFile(db.path + ".lock")
+		c.release, err = lockFile(db.target.path + ".lock")
 	}
 	if err != nil {
 		return err
@@ -206,11 +206,6 @@ func (db *DB) ReclaimDead(ctx context.Context) (Reclaimed, error) {
 	}
 	return r, nil
 }
-
-// leasedEvent is the predicate of stripe_events_leased_idx (migration
-// 0008), so that ReclaimDead reads that index's short range rather than
-// every event kept for de-duplication.
-const leasedEvent = "processed_at IS NULL AND dead_at IS NULL AND locked_until IS NOT NULL"
 
 // deadClaimers returns the owners, other than me, that are dead.
 func (db *DB) deadClaimers(ctx context.Context, tx *sqlx.Tx, me int64, owners []int64) ([]int64, error) {

@@ -185,6 +185,15 @@ func (db *DB) insertEventsAtOnce(ctx context.Context, reqs []acceptedEvent) ([]b
 	return inserted, nil
 }
 
+// freshEvent and leasedEvent are the predicates of the two claim indexes
+// of migration 0008 (stripe_events_fresh_idx, stripe_events_leased_idx):
+// a query that repeats one reads that index's short range rather than
+// every event kept for de-duplication.
+const (
+	freshEvent  = "processed_at IS NULL AND dead_at IS NULL AND locked_until IS NULL"
+	leasedEvent = "processed_at IS NULL AND dead_at IS NULL AND locked_until IS NOT NULL"
+)
+
 // ClaimEvents leases up to n claimable events for lease: unprocessed, not
 // dead, not leased, and received at least settle ago. They are not handed
 // out again until the lease ends (or FailEvents or DeferEvents set another
@@ -216,11 +225,11 @@ func (db *DB) ClaimEvents(ctx context.Context, n int, lease, settle time.Duratio
 	q := "UPDATE stripe_events SET locked_until = ?, claimed_by = ?" +
 		" WHERE id IN (SELECT id FROM (" +
 		"SELECT id, created, payment_intent_id FROM (SELECT id, created, payment_intent_id FROM stripe_events" +
-		" WHERE processed_at IS NULL AND dead_at IS NULL AND locked_until IS NULL AND received_at <= ?" +
+		" WHERE " + freshEvent + " AND received_at <= ?" +
 		" ORDER BY created, payment_intent_id, id LIMIT ?" + db.skipLocked() + ") AS fresh" +
 		" UNION ALL " +
 		"SELECT id, created, payment_intent_id FROM (SELECT id, created, payment_intent_id FROM stripe_events" +
-		" WHERE processed_at IS NULL AND dead_at IS NULL AND locked_until IS NOT NULL AND locked_until <= ?" +
+		" WHERE " + leasedEvent + " AND locked_until <= ?" +
 		" ORDER BY locked_until LIMIT ?" + db.skipLocked() + ") AS due" +
 		") AS claimable ORDER BY created, payment_intent_id, id LIMIT ?)" +
 		" RETURNING " + eventColumns + ", attempts"

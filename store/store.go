@@ -43,20 +43,11 @@ type DB struct {
 	triggerWindow time.Duration
 	// claimer is who this process's claims are recorded as; see Register.
 	claimer *claimer
-	// path is the SQLite file; "" on Postgres.
-	path string
-	// target is the parsed URL, kept to scrub its password from the
-	// reasons Heartbeat shows on /readyz.
+	// target is the parsed URL: the SQLite file (for Register's lock
+	// file), and the password to scrub from the reasons Heartbeat shows
+	// on /readyz.
 	target target
 }
-
-var (
-	_ stripesync.Ledger           = (*DB)(nil)
-	_ stripesync.Queue            = (*DB)(nil)
-	_ stripesync.PaymentLedger    = (*DB)(nil)
-	_ stripesync.TriggerInbox     = (*DB)(nil)
-	_ stripesync.CollectionLedger = (*DB)(nil)
-)
 
 // Open parses url ("sqlite:PATH", "postgres://…" or "postgresql://…"),
 // opens the connection pool and checks that the database answers. It does
@@ -77,7 +68,7 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*DB, error) {
 		return nil, stripesync.WrapError(stripesync.EINVALID, t.scrub(err), "database URL is not usable")
 	}
 	db := &DB{x: x, dialect: t.dialect, logger: logger, now: time.Now, local: &localLocks{},
-		triggerWindow: DefaultTriggerWindow, claimer: &claimer{}, path: t.path,
+		triggerWindow: DefaultTriggerWindow, claimer: &claimer{},
 		target: t}
 	if err := x.PingContext(ctx); err != nil {
 		x.Close()

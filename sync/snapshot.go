@@ -2,7 +2,6 @@ package sync
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/stripesync/stripesync"
@@ -122,13 +121,9 @@ func newBatchLedger(payments stripesync.PaymentLedger, ids []string) *batchLedge
 	return &batchLedger{payments: payments, ids: ids}
 }
 
-// payment returns the stored payment of PaymentIntent id and whether the
-// ledger knows it. An id outside the batch is read on its own.
+// payment returns the stored payment of PaymentIntent id, one of the
+// batch's, and whether the ledger knows it.
 func (l *batchLedger) payment(ctx context.Context, id string) (stripesync.Payment, bool, error) {
-	if !slices.Contains(l.ids, id) {
-		l.ids = append(l.ids, id)
-		l.read = false
-	}
 	if !l.read {
 		l.stored, l.err = l.payments.PaymentsByID(ctx, l.ids)
 		l.read = true
