@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Message is one accepted message, parsed with the standard library.
@@ -33,6 +34,14 @@ type Message struct {
 	Attachments []Attachment
 	// TLS reports whether the message came over TLS (STARTTLS or smtps).
 	TLS bool
+	// Session numbers the connection that carried the message, from 1 in
+	// the order connections opened; Connected is when it opened and
+	// Disconnected when it closed, zero while it is open. A test that
+	// interrupts a sender tells by them whether the sender was still in
+	// the conversation at that moment.
+	Session      int
+	Connected    time.Time
+	Disconnected time.Time
 	// Raw is the message as received, after SMTP dot-unstuffing.
 	Raw []byte
 }

@@ -38,6 +38,10 @@ type Options struct {
 	// ImplicitTLS serves TLS from the first byte (smtps) with TLSConfig,
 	// instead of offering STARTTLS.
 	ImplicitTLS bool
+	// ReplyDelay holds the reply to each message's DATA for this long: a
+	// slow provider, which keeps a sender inside the conversation long
+	// enough for a test to interrupt it there. See also SetReplyDelay.
+	ReplyDelay time.Duration
 	// Logger receives the server's connection errors. Default: discard.
 	Logger *slog.Logger
 }
@@ -54,11 +58,19 @@ type Server struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	mu       sync.Mutex // guards the fields below
-	messages []Message
-	failNext int
-	arrived  chan struct{} // closed and replaced when a message is kept
+	mu         sync.Mutex // guards the fields below
+	messages   []Message
+	failNext   int
+	replyDelay time.Duration
+	arrived    chan struct{} // closed and replaced when a message is kept
+	// conns holds when each connection opened and closed, by session
+	// number, so Messages can tell whether the conversation that carried
+	// a message has ended.
+	conns []connTimes
 }
+
+// connTimes is when one connection opened and closed (zero while open).
+type connTimes struct{ opened, closed time.Time }
 
 // Start listens on addr ("127.0.0.1:0" picks a free port) and serves SMTP
 // until Close.
@@ -79,12 +91,13 @@ func Start(addr string, opts Options) (*Server, error) {
 		l = tls.NewListener(l, opts.TLSConfig)
 	}
 	s := &Server{
-		opts:     opts,
-		listener: l,
-		addr:     l.Addr().String(),
-		serveErr: make(chan error, 1),
-		failNext: opts.FailNext,
-		arrived:  make(chan struct{}),
+		opts:       opts,
+		listener:   l,
+		addr:       l.Addr().String(),
+		serveErr:   make(chan error, 1),
+		failNext:   opts.FailNext,
+		replyDelay: opts.ReplyDelay,
+		arrived:    make(chan struct{}),
 	}
 	logger := opts.Logger
 	if logger == nil {
@@ -155,11 +168,22 @@ func (s *Server) Close() error {
 	return s.closeErr
 }
 
-// Messages returns the messages accepted so far, oldest first.
+// Messages returns the messages accepted so far, oldest first, each with
+// Disconnected as of this call.
 func (s *Server) Messages() []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.messages)
+	return s.snapshot()
+}
+
+// snapshot copies the messages and stamps each with the end of its
+// connection. s.mu must be held.
+func (s *Server) snapshot() []Message {
+	msgs := slices.Clone(s.messages)
+	for i := range msgs {
+		msgs[i].Disconnected = s.conns[msgs[i].Session-1].closed
+	}
+	return msgs
 }
 
 // WaitMessages waits until at least n messages have been accepted and
@@ -168,7 +192,7 @@ func (s *Server) WaitMessages(ctx context.Context, n int) ([]Message, error) {
 	for {
 		s.mu.Lock()
 		if len(s.messages) >= n {
-			msgs := slices.Clone(s.messages)
+			msgs := s.snapshot()
 			s.mu.Unlock()
 			return msgs, nil
 		}
@@ -188,6 +212,43 @@ func (s *Server) SetFailNext(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failNext = n
+}
+
+// SetReplyDelay changes Options.ReplyDelay for the messages that arrive
+// from now on.
+func (s *Server) SetReplyDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.replyDelay = d
+}
+
+// delay is how long to hold the reply to the message just received.
+func (s *Server) delay() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.replyDelay
+}
+
+// connected records a new connection and returns its session number.
+func (s *Server) connected() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.conns = append(s.conns, connTimes{opened: time.Now()})
+	return len(s.conns)
+}
+
+// openedAt returns when connection n opened.
+func (s *Server) openedAt(n int) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns[n-1].opened
+}
+
+// disconnected records the end of connection n.
+func (s *Server) disconnected(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.conns[n-1].closed = time.Now()
 }
 
 // takeFailure reports whether the message just received must be rejected,

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/stripesync/stripesync/receipts/smtptest"
 )
 
@@ -67,10 +68,14 @@ func TestServerReceivesAndParses(t *testing.T) {
 			{Name: "reçu-R-1.pdf", ContentType: "application/pdf", Data: []byte("%PDF-1.3\n\x00\x01\x02\xff")},
 			{Name: "../../etc/notes.txt", ContentType: "text/plain", Data: []byte("hello")},
 		},
-		Raw: []byte(rawMessage),
+		Raw:     []byte(rawMessage),
+		Session: 1,
 	}}
-	if diff := cmp.Diff(want, msgs); diff != "" {
+	if diff := cmp.Diff(want, msgs, cmpopts.IgnoreFields(smtptest.Message{}, "Connected", "Disconnected")); diff != "" {
 		t.Errorf("Messages() (-want +got):\n%s", diff)
+	}
+	if m := msgs[0]; m.Connected.IsZero() || m.Disconnected.Before(m.Connected) {
+		t.Errorf("SendMail ended with QUIT, yet the connection opened %v and closed %v", m.Connected, m.Disconnected)
 	}
 
 	files, err := filepath.Glob(filepath.Join(dir, "*"))
@@ -136,6 +141,53 @@ func TestServerFailNext(t *testing.T) {
 	}
 	if n := len(srv.Messages()); n != 2 {
 		t.Errorf("messages = %d, want 2", n)
+	}
+}
+
+// TestServerTimesTheConversation holds a connection open after its
+// message: the message is kept at once, its connection is open until the
+// client leaves, and the reply waited ReplyDelay.
+func TestServerTimesTheConversation(t *testing.T) {
+	const delay = 50 * time.Millisecond
+	srv := smtptest.NewServer(t, smtptest.Options{ReplyDelay: delay})
+	c, err := smtp.Dial(srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Mail("a@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt("b@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte(rawMessage)); err != nil {
+		t.Fatal(err)
+	}
+	sent := time.Now()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(sent); waited < delay {
+		t.Errorf("the server replied after %v, want at least ReplyDelay %v", waited, delay)
+	}
+	msgs := srv.Messages()
+	if len(msgs) != 1 || msgs[0].Session != 1 || !msgs[0].Disconnected.IsZero() {
+		t.Fatalf("with the connection still open: %d messages, %+v", len(msgs), msgs)
+	}
+	if err := c.Close(); err != nil { // no QUIT: a sender that died
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for srv.Messages()[0].Disconnected.IsZero() {
+		if time.Now().After(deadline) {
+			t.Fatal("the dropped connection was never recorded as closed")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -3,6 +3,7 @@ package smtptest
 import (
 	"io"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -20,13 +21,14 @@ var (
 type session struct {
 	s    *Server
 	conn *smtp.Conn
+	n    int // the connection's number, from 1
 	auth bool
 	from string
 	to   []string
 }
 
 func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
-	return &session{s: s, conn: c, auth: s.opts.Username == ""}, nil
+	return &session{s: s, conn: c, n: s.connected(), auth: s.opts.Username == ""}, nil
 }
 
 // AuthMechanisms offers PLAIN when credentials are configured.
@@ -79,6 +81,7 @@ func (ss *session) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
+	time.Sleep(ss.s.delay())
 	if ss.s.takeFailure() {
 		return errTryLater
 	}
@@ -87,6 +90,7 @@ func (ss *session) Data(r io.Reader) error {
 		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "Malformed message: " + err.Error()}
 	}
 	m.From, m.To = ss.from, ss.to
+	m.Session, m.Connected = ss.n, ss.s.openedAt(ss.n)
 	_, m.TLS = ss.conn.TLSConnectionState()
 	if err := ss.s.keep(m); err != nil {
 		ss.s.srv.ErrorLog.Printf("keep message: %v", err)
@@ -97,4 +101,8 @@ func (ss *session) Data(r io.Reader) error {
 
 func (ss *session) Reset() { ss.from, ss.to = "", nil }
 
-func (ss *session) Logout() error { return nil }
+// Logout runs when the connection ends, after a QUIT or not.
+func (ss *session) Logout() error {
+	ss.s.disconnected(ss.n)
+	return nil
+}
