@@ -182,22 +182,46 @@ type Message struct {
 // reply there) or the server's certificate does not verify. A refused
 // message was not delivered to anyone. No error contains the password.
 func (m *Mailer) Send(ctx context.Context, msg Message) error {
+	return m.SendAccepted(ctx, msg, nil)
+}
+
+// SendAccepted is Send that calls accepted, if set, as soon as the server
+// has accepted msg (its reply to the end of DATA) and before the
+// conversation ends with QUIT. A caller that records the delivery there
+// leaves no moment in which the message is delivered, the connection
+// closed and the record not yet made: a crash that forgets a delivery
+// always breaks a conversation the server saw no QUIT on.
+//
+// Once accepted has run, the message is delivered, and SendAccepted
+// returns nil whatever the QUIT gets: reporting a failure then would only
+// have the caller send it again.
+func (m *Mailer) SendAccepted(ctx context.Context, msg Message, accepted func()) error {
 	out, err := m.compose(msg)
 	if err != nil {
 		return err
 	}
 	sendCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	defer cancel() // also closes the connection if QUIT did not
 	client, err := gomail.NewClient(m.server.host, m.clientOptions(sendCtx)...)
 	if err != nil {
 		return stripesync.WrapError(stripesync.EINTERNAL, err, "mail: configure SMTP client")
 	}
-	if err := client.DialAndSendWithContext(sendCtx, out); err != nil {
+	conn, err := client.DialToSMTPClientWithContext(sendCtx)
+	if err == nil {
+		if err = client.SendWithSMTPClient(conn, out); err != nil {
+			err = errors.Join(err, client.CloseWithSMTPClient(conn))
+		}
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			err = errors.Join(err, context.Cause(ctx))
 		}
 		return stripesync.WrapError(classify(err), err, "mail: send %s via %s", describe(msg), m.server.addr())
 	}
+	if accepted != nil {
+		accepted()
+	}
+	_ = client.CloseWithSMTPClient(conn)
 	return nil
 }
 

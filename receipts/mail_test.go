@@ -152,6 +152,40 @@ func TestMailerTemporaryFailure(t *testing.T) {
 	}
 }
 
+// TestSendAcceptedRunsBeforeTheConversationEnds proves the hook runs after
+// the server kept the message and while the connection is still open, so
+// that a sender recording the delivery there is never killed between a
+// finished conversation and its record; and that a refused message never
+// runs it.
+func TestSendAcceptedRunsBeforeTheConversationEnds(t *testing.T) {
+	srv := smtptest.NewServer(t, smtptest.Options{Username: testUser, Password: testPassword, FailNext: 1})
+	m := newTestMailer(t, MailConfig{URL: srv.URL()})
+	msg := ReceiptMessage(sampleReceipt(), []byte("%PDF"))
+	calls := 0
+	err := m.SendAccepted(t.Context(), msg, func() { calls++ })
+	if stripesync.CodeOf(err) != stripesync.EUNAVAILABLE || calls != 0 {
+		t.Fatalf("a 451: SendAccepted = %v with %d calls of accepted, want EUNAVAILABLE and none", err, calls)
+	}
+	var seen []smtptest.Message
+	err = m.SendAccepted(t.Context(), msg, func() {
+		calls++
+		seen = srv.Messages()
+	})
+	if err != nil || calls != 1 {
+		t.Fatalf("SendAccepted = %v with %d calls of accepted, want nil and 1", err, calls)
+	}
+	if len(seen) != 1 || !seen[0].Disconnected.IsZero() {
+		t.Fatalf("when accepted ran the server had %d messages (connection closed at %v), want 1 on an open connection", len(seen), seen)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for srv.Messages()[0].Disconnected.IsZero() {
+		if time.Now().After(deadline) {
+			t.Fatal("the conversation never ended after SendAccepted returned")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func TestMailerErrors(t *testing.T) {
 	srv := smtptest.NewServer(t, smtptest.Options{Username: testUser, Password: testPassword})
 	closed := smtptest.NewServer(t, smtptest.Options{})

@@ -15,8 +15,10 @@ type Sender struct {
 	Link func(paymentID string) string
 }
 
-// SendReceipt renders r and mails it to r.CustomerEmail.
-func (s Sender) SendReceipt(ctx context.Context, r stripesync.Receipt) error {
+// SendReceipt renders r and mails it to r.CustomerEmail. accepted, if set,
+// is called the moment the mail server has accepted the message, before the
+// conversation ends (Mailer.SendAccepted): the place to record the send.
+func (s Sender) SendReceipt(ctx context.Context, r stripesync.Receipt, accepted func()) error {
 	pdf, err := Render(r)
 	if err != nil {
 		return err
@@ -25,5 +27,5 @@ func (s Sender) SendReceipt(ctx context.Context, r stripesync.Receipt) error {
 	if s.Link != nil {
 		msg.Text += "\nYou can also download this receipt at " + s.Link(r.PaymentID) + "\n"
 	}
-	return s.Mailer.Send(ctx, msg)
+	return s.Mailer.SendAccepted(ctx, msg, accepted)
 }

@@ -14,8 +14,9 @@ func TestSenderMailsThePDFWithItsDownloadLink(t *testing.T) {
 		Link:   func(id string) string { return "https://pay.example/receipts/token-for-" + id + ".pdf" },
 	}
 	r := sampleReceipt()
-	if err := s.SendReceipt(t.Context(), r); err != nil {
-		t.Fatal(err)
+	accepted := 0
+	if err := s.SendReceipt(t.Context(), r, func() { accepted++ }); err != nil || accepted != 1 {
+		t.Fatalf("SendReceipt = %v, accepted called %d times, want nil and once", err, accepted)
 	}
 	got, err := srv.WaitMessages(t.Context(), 1)
 	if err != nil {

@@ -10,12 +10,23 @@ import (
 
 // ReceiptSender delivers a receipt to its customer (renders the PDF and
 // mails it). cmd/stripesync builds one from package receipts.
+//
+// SendReceipt calls accepted the moment the mail server has accepted the
+// message, before it ends the conversation, and then returns nil: the
+// engine records the send there, so that only a crash inside the SMTP
+// conversation can forget a delivered receipt.
 type ReceiptSender interface {
-	SendReceipt(ctx context.Context, r stripesync.Receipt) error
+	SendReceipt(ctx context.Context, r stripesync.Receipt, accepted func()) error
 }
 
 const (
-	receiptBatch = 20
+	// receiptBatch is 1 because mails go out one after another: a job
+	// claimed while another is in its SMTP conversation would lose an
+	// attempt to a crash it had no part in, and a crash loop would send
+	// receipts never tried to the dead letters. Only the receipt being
+	// mailed pays for a crash, which keeps one that crashes the process
+	// bounded by its attempts.
+	receiptBatch = 1
 	receiptLease = 2 * time.Minute
 )
 
@@ -100,20 +111,21 @@ func paidBy(all []stripesync.Payment, p stripesync.Payment) []stripesync.Payment
 	return out
 }
 
-// SendReceipts mails one batch of receipts. A receipt whose account has no
-// billing e-mail is dropped with a warning (it stays downloadable); a
-// failed send is retried through the queue.
+// SendReceipts mails the next batch of receipts (receiptBatch). A receipt
+// whose account has no billing e-mail is dropped with a warning (it stays
+// downloadable); a failed send is retried through the queue.
 //
 // Each send is recorded in the ledger before the SMTP conversation starts
-// and as soon as the server accepts the message, so that a crash between
-// the send and the job's completion does not mail the receipt again: a
-// receipt recorded as sent only has its job completed, and one whose send
-// started less than receiptLease ago (a worker may still be in it, or
-// died in it) is deferred until that lease is over. Only a process that
-// dies inside the SMTP conversation, or a connection that breaks after
-// the message was transmitted and before the server's reply, can lead to
-// a second copy; it carries the same Message-ID, so the mail system can
-// drop it.
+// and the moment the server accepts the message, before the conversation
+// ends, so that a crash between the send and the job's completion does not
+// mail the receipt again: a receipt recorded as sent only has its job
+// completed, and one whose send started less than receiptLease ago (a
+// worker may still be in it) is deferred until that lease is over, unless
+// the next daemon proved the sender dead (store's ReclaimDead), which
+// makes it due at once. Only a process that dies inside the SMTP
+// conversation, or a connection that breaks after the message was
+// transmitted and before the server's reply, can lead to a second copy; it
+// carries the same Message-ID, so the mail system can drop it.
 func (e *Engine) SendReceipts(ctx context.Context) (int, error) {
 	jobs, err := e.queue.Claim(ctx, stripesync.JobSendReceipt, receiptBatch, receiptLease)
 	if err != nil || len(jobs) == 0 {
@@ -164,7 +176,16 @@ func (e *Engine) sendReceipt(ctx context.Context, id string, jobs []stripesync.J
 	// The send happened or not whatever ctx says now: record its outcome
 	// even during shutdown.
 	done := context.WithoutCancel(ctx)
-	if err := e.receipts.SendReceipt(ctx, r); err != nil {
+	sent := false
+	var recorded error
+	err = e.receipts.SendReceipt(ctx, r, func() {
+		sent = true
+		recorded = e.payments.FinishReceiptMail(done, id, true)
+	})
+	if !sent {
+		if err == nil {
+			err = errors.New("the receipt sender returned without the server accepting the message")
+		}
 		e.logger.Warn("receipt not sent; will retry", "stripe_id", id, "error", err)
 		if ferr := e.payments.FinishReceiptMail(done, id, false); ferr != nil {
 			e.logger.Error("record failed receipt send", "stripe_id", id, "error", ferr)
@@ -173,7 +194,7 @@ func (e *Engine) sendReceipt(ctx context.Context, id string, jobs []stripesync.J
 		return nil
 	}
 	e.logger.Info("receipt sent", "stripe_id", id, "receipt", r.Number)
-	return errors.Join(e.payments.FinishReceiptMail(done, id, true), e.completeJobs(ctx, jobs))
+	return errors.Join(recorded, err, e.completeJobs(ctx, jobs))
 }
 
 // numberBefore orders receipt numbers of one zero-padded sequence, which

@@ -88,7 +88,7 @@ func cmdReceipt(ctx context.Context, args []string, getenv func(string) string, 
 		}
 		fmt.Fprintf(stdout, "receipt %s for %s written to %s\n", r.Number, r.Amount, *out)
 	case *resend:
-		if err := a.receiptSender.SendReceipt(ctx, r); err != nil {
+		if err := a.receiptSender.SendReceipt(ctx, r, nil); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "receipt %s sent to %s\n", r.Number, r.CustomerEmail)
