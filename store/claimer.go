@@ -142,8 +142,10 @@ func (c *claimer) close() error {
 }
 
 // Reclaimed counts the leases ReclaimDead ended, per kind of work.
+// Receipts counts receipt mails whose SMTP conversation a dead process
+// had started (StartReceiptMail) and never finished.
 type Reclaimed struct {
-	Jobs, Events, Triggers int64
+	Jobs, Events, Triggers, Receipts int64
 }
 
 // ReclaimDead ends at once every lease held by a claimer that is provably
@@ -151,7 +153,9 @@ type Reclaimed struct {
 // seconds rather than when its lease runs out. A job's attempt counts as
 // one that failed, as when its lease runs out (on its last attempt, the
 // job goes to the dead letters at its next claim); an event or a trigger
-// keeps its attempts.
+// keeps its attempts. A receipt mail a dead claimer had started may be
+// sent again at once: the process died inside the SMTP conversation, the
+// one case in which a receipt can reach its customer twice.
 //
 // On SQLite every registered claimer other than db is dead, which the lock
 // file Register holds proves. On Postgres a claimer is dead when its
@@ -170,7 +174,8 @@ func (db *DB) ReclaimDead(ctx context.Context) (Reclaimed, error) {
 		var owners []int64
 		q := "SELECT claimed_by FROM jobs WHERE claimed_by IS NOT NULL AND locked_until > ?" +
 			" UNION SELECT claimed_by FROM stripe_events WHERE " + leasedEvent + " AND claimed_by IS NOT NULL AND locked_until > ?" +
-			" UNION SELECT claimed_by FROM pending_triggers WHERE claimed_by IS NOT NULL AND locked_until > ?"
+			" UNION SELECT claimed_by FROM pending_triggers WHERE claimed_by IS NOT NULL AND locked_until > ?" +
+			" UNION SELECT claimed_by FROM receipt_mails WHERE claimed_by IS NOT NULL AND " + receiptSending
 		if err := tx.SelectContext(ctx, &owners, tx.Rebind(q), now, now, now); err != nil {
 			return err
 		}
@@ -179,15 +184,17 @@ func (db *DB) ReclaimDead(ctx context.Context) (Reclaimed, error) {
 			return err
 		}
 		for _, u := range []struct {
-			table, where string
-			n            *int64
+			table, set, where string
+			args              []any
+			n                 *int64
 		}{
-			{"jobs", "locked_until > ?", &r.Jobs},
-			{"stripe_events", leasedEvent + " AND locked_until > ?", &r.Events},
-			{"pending_triggers", "locked_until > ?", &r.Triggers},
+			{"jobs", "locked_until = ?", "locked_until > ?", []any{now, now}, &r.Jobs},
+			{"stripe_events", "locked_until = ?", leasedEvent + " AND locked_until > ?", []any{now, now}, &r.Events},
+			{"pending_triggers", "locked_until = ?", "locked_until > ?", []any{now, now}, &r.Triggers},
+			{"receipt_mails", "sending_at = NULL", receiptSending, nil, &r.Receipts},
 		} {
-			q, args, err := sqlx.In("UPDATE "+u.table+" SET locked_until = ?, claimed_by = NULL WHERE "+u.where+
-				" AND claimed_by IN (?)", now, now, dead)
+			q, args, err := sqlx.In("UPDATE "+u.table+" SET "+u.set+", claimed_by = NULL WHERE "+u.where+
+				" AND claimed_by IN (?)", append(u.args, dead)...)
 			if err != nil {
 				return err
 			}

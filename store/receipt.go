@@ -61,6 +61,11 @@ func (db *DB) AccountContact(ctx context.Context, id string) (stripesync.Account
 	return stripesync.Account{ID: id, Name: row.Name, Email: row.Email}, nil
 }
 
+// receiptSending selects the receipt mails whose SMTP conversation has
+// started and not been recorded as ended: the predicate of the partial
+// index receipt_mails_sending_idx, which ReclaimDead reads.
+const receiptSending = "sent_at IS NULL AND sending_at IS NOT NULL"
+
 // StartReceiptMail records now as the start of the SMTP conversation that
 // mails the receipt of payment paymentID, and returns ok, unless the
 // receipt was mailed already (SentAt set) or a conversation started less
@@ -85,10 +90,10 @@ func (db *DB) StartReceiptMail(ctx context.Context, paymentID string, lease time
 		if len(rows) > 0 {
 			mail = stripesync.ReceiptMail{SendingAt: time.Time(rows[0].SendingAt), SentAt: time.Time(rows[0].SentAt)}
 		}
-		const upsert = "INSERT INTO receipt_mails (payment_id, sending_at) VALUES (?, ?)" +
-			" ON CONFLICT (payment_id) DO UPDATE SET sending_at = excluded.sending_at" +
+		const upsert = "INSERT INTO receipt_mails (payment_id, sending_at, claimed_by) VALUES (?, ?, ?)" +
+			" ON CONFLICT (payment_id) DO UPDATE SET sending_at = excluded.sending_at, claimed_by = excluded.claimed_by" +
 			" WHERE receipt_mails.sent_at IS NULL AND (receipt_mails.sending_at IS NULL OR receipt_mails.sending_at <= ?)"
-		res, err := tx.ExecContext(ctx, tx.Rebind(upsert), paymentID, db.ts(now), db.ts(now.Add(-lease)))
+		res, err := tx.ExecContext(ctx, tx.Rebind(upsert), paymentID, db.ts(now), db.claimedBy(), db.ts(now.Add(-lease)))
 		if err != nil {
 			return err
 		}
@@ -108,9 +113,9 @@ func (db *DB) StartReceiptMail(ctx context.Context, paymentID string, lease time
 // conversation end; it did not die in it). A receipt already marked sent,
 // or never started, is left as it is.
 func (db *DB) FinishReceiptMail(ctx context.Context, paymentID string, sent bool) error {
-	q, args := "UPDATE receipt_mails SET sent_at = ? WHERE payment_id = ? AND sent_at IS NULL", []any{db.ts(db.now()), paymentID}
+	q, args := "UPDATE receipt_mails SET sent_at = ?, claimed_by = NULL WHERE payment_id = ? AND sent_at IS NULL", []any{db.ts(db.now()), paymentID}
 	if !sent {
-		q, args = "UPDATE receipt_mails SET sending_at = NULL WHERE payment_id = ? AND sent_at IS NULL", []any{paymentID}
+		q, args = "UPDATE receipt_mails SET sending_at = NULL, claimed_by = NULL WHERE payment_id = ? AND sent_at IS NULL", []any{paymentID}
 	}
 	_, err := db.x.ExecContext(ctx, db.x.Rebind(q), args...)
 	return wrap(err, "finish receipt mail of %s", paymentID)

@@ -354,11 +354,13 @@ func (e *Engine) autoIssueLinks(ctx context.Context, invs []stripesync.Invoice) 
 }
 
 const (
-	linkMailBatch = 20
+	// linkMailBatch is 1 for the reason receiptBatch is: only the mail
+	// under way pays an attempt for a crash.
+	linkMailBatch = 1
 	linkMailLease = 2 * time.Minute
 )
 
-// SendPaymentLinks mails one batch of queued payment links. A link that
+// SendPaymentLinks mails the next batch of queued payment links (linkMailBatch). A link that
 // was revoked or expired meanwhile, or whose invoice no longer has a
 // balance, is dropped; a failed send is retried through the queue with
 // its backoff until the job's attempts are spent.

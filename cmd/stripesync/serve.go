@@ -206,7 +206,7 @@ func (a *app) reclaim(ctx context.Context) error {
 		a.logger.Warn("cannot reclaim the leases of dead processes; the work they held waits for them to run out", "error", err)
 		return nil
 	}
-	a.logger.Info("reclaimed the leases of dead processes", "jobs", r.Jobs, "events", r.Events, "triggers", r.Triggers)
+	a.logger.Info("reclaimed the leases of dead processes", "jobs", r.Jobs, "events", r.Events, "triggers", r.Triggers, "receipts", r.Receipts)
 	return nil
 }
 

@@ -80,6 +80,14 @@ func RunReclaim(t *testing.T, newURL func(t *testing.T) string) {
 	}
 	deadHeld.Events = deadHeld.Events[:1]
 	claimEach(t, anon, 1)
+	// Receipt mails: the dead claimer dies inside one SMTP conversation
+	// after finishing another; a CLI command is inside a third.
+	startMail(t, dead, "pi_dead_sending")
+	startMail(t, dead, "pi_dead_sent")
+	if err := dead.FinishReceiptMail(ctx, "pi_dead_sent", true); err != nil {
+		t.Fatal(err)
+	}
+	startMail(t, anon, "pi_anon_sending")
 
 	// Postgres: a live replica holds leases too. SQLite: a second
 	// claimer on the file is refused while the first one lives.
@@ -88,6 +96,7 @@ func RunReclaim(t *testing.T, newURL func(t *testing.T) string) {
 		live := process()
 		register(live)
 		claimEach(t, live, 1)
+		startMail(t, live, "pi_live_sending")
 		register(next)
 		if r, err := next.ReclaimDead(ctx); err != nil || r != (store.Reclaimed{}) {
 			t.Errorf("ReclaimDead while every claimer lives = %+v, %v; want nothing reclaimed", r, err)
@@ -105,7 +114,7 @@ func RunReclaim(t *testing.T, newURL func(t *testing.T) string) {
 		register(next)
 	}
 	r, err := next.ReclaimDead(ctx)
-	if want := (store.Reclaimed{Jobs: 2, Events: 1, Triggers: 2}); err != nil || r != want {
+	if want := (store.Reclaimed{Jobs: 2, Events: 1, Triggers: 2, Receipts: 1}); err != nil || r != want {
 		t.Errorf("ReclaimDead after the claimer died = %+v, %v; want %+v", r, err, want)
 	}
 	// Nothing else is free yet, so the next claim gets exactly what the
@@ -113,7 +122,29 @@ func RunReclaim(t *testing.T, newURL func(t *testing.T) string) {
 	if diff := cmp.Diff(deadHeld, claimEach(t, next, 10)); diff != "" {
 		t.Errorf("claim after ReclaimDead (-dead claimer's +got):\n%s", diff)
 	}
+	// Only the dead claimer's interrupted conversation may start again
+	// before the receipt lease is over.
+	for _, m := range []struct {
+		payment string
+		ok      bool
+	}{{"pi_dead_sending", true}, {"pi_dead_sent", false}, {"pi_anon_sending", false}, {"pi_live_sending", false}} {
+		if !postgres && m.payment == "pi_live_sending" {
+			continue
+		}
+		if _, ok, err := next.StartReceiptMail(ctx, m.payment, time.Hour); err != nil || ok != m.ok {
+			t.Errorf("StartReceiptMail(%s) after ReclaimDead = %v, %v; want %v", m.payment, ok, err, m.ok)
+		}
+	}
 	if r, err := next.ReclaimDead(ctx); err != nil || r != (store.Reclaimed{}) {
 		t.Errorf("ReclaimDead again = %+v, %v; want nothing: the claimer's own leases stand", r, err)
+	}
+}
+
+// startMail starts the SMTP conversation of a payment's receipt, with a
+// lease of an hour, which must be granted.
+func startMail(t *testing.T, db *store.DB, paymentID string) {
+	t.Helper()
+	if _, ok, err := db.StartReceiptMail(t.Context(), paymentID, time.Hour); err != nil || !ok {
+		t.Fatalf("StartReceiptMail(%s) = %v, %v; want it granted", paymentID, ok, err)
 	}
 }
