@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net/smtp"
 	"net/textproto"
 	"os"
@@ -155,19 +156,7 @@ func TestServerTimesTheConversation(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := c.Mail("a@example.com"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Rcpt("b@example.com"); err != nil {
-		t.Fatal(err)
-	}
-	w, err := c.Data()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write([]byte(rawMessage)); err != nil {
-		t.Fatal(err)
-	}
+	w := writeMessage(t, c)
 	sent := time.Now()
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
@@ -302,6 +291,19 @@ func TestURLAndClose(t *testing.T) {
 // sendOn sends rawMessage on an open client connection and quits.
 func sendOn(t *testing.T, c *smtp.Client) {
 	t.Helper()
+	w := writeMessage(t, c)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeMessage starts a transaction on c and writes rawMessage as its
+// DATA; closing the writer ends the DATA and waits for the reply.
+func writeMessage(t *testing.T, c *smtp.Client) io.WriteCloser {
+	t.Helper()
 	if err := c.Mail("a@example.com"); err != nil {
 		t.Fatal(err)
 	}
@@ -315,12 +317,7 @@ func sendOn(t *testing.T, c *smtp.Client) {
 	if _, err := w.Write([]byte(rawMessage)); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Quit(); err != nil {
-		t.Fatal(err)
-	}
+	return w
 }
 
 // replyCode is the SMTP reply code of err, 0 when it has none.
