@@ -229,19 +229,14 @@ func (s *Server) delay() time.Duration {
 	return s.replyDelay
 }
 
-// connected records a new connection and returns its session number.
-func (s *Server) connected() int {
+// connected records a new connection and returns its session number and
+// when it opened.
+func (s *Server) connected() (int, time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.conns = append(s.conns, connTimes{opened: time.Now()})
-	return len(s.conns)
-}
-
-// openedAt returns when connection n opened.
-func (s *Server) openedAt(n int) time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.conns[n-1].opened
+	now := time.Now()
+	s.conns = append(s.conns, connTimes{opened: now})
+	return len(s.conns), now
 }
 
 // disconnected records the end of connection n.

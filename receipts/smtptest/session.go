@@ -21,14 +21,16 @@ var (
 type session struct {
 	s    *Server
 	conn *smtp.Conn
-	n    int // the connection's number, from 1
+	n    int       // the connection's number, from 1
+	at   time.Time // when the connection opened
 	auth bool
 	from string
 	to   []string
 }
 
 func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
-	return &session{s: s, conn: c, n: s.connected(), auth: s.opts.Username == ""}, nil
+	n, at := s.connected()
+	return &session{s: s, conn: c, n: n, at: at, auth: s.opts.Username == ""}, nil
 }
 
 // AuthMechanisms offers PLAIN when credentials are configured.
@@ -90,7 +92,7 @@ func (ss *session) Data(r io.Reader) error {
 		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "Malformed message: " + err.Error()}
 	}
 	m.From, m.To = ss.from, ss.to
-	m.Session, m.Connected = ss.n, ss.s.openedAt(ss.n)
+	m.Session, m.Connected = ss.n, ss.at
 	_, m.TLS = ss.conn.TLSConnectionState()
 	if err := ss.s.keep(m); err != nil {
 		ss.s.srv.ErrorLog.Printf("keep message: %v", err)
