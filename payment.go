@@ -8,12 +8,16 @@ type PaymentStatus string
 
 // The payment statuses. A PaymentIntent in requires_payment_method after a
 // confirmation attempt is Failed; one that was never confirmed is Pending.
+// A bank debit whose account must first be verified with micro-deposits
+// (Stripe's requires_action with next_action verify_with_microdeposits)
+// is AwaitingVerification until the customer confirms the two amounts.
 const (
-	PaymentPending    PaymentStatus = "Pending"
-	PaymentProcessing PaymentStatus = "Processing" // ACH in flight: never counted as paid
-	PaymentSucceeded  PaymentStatus = "Succeeded"
-	PaymentFailed     PaymentStatus = "Failed"
-	PaymentCanceled   PaymentStatus = "Canceled"
+	PaymentPending              PaymentStatus = "Pending"
+	PaymentAwaitingVerification PaymentStatus = "Awaiting Verification"
+	PaymentProcessing           PaymentStatus = "Processing" // ACH in flight: never counted as paid
+	PaymentSucceeded            PaymentStatus = "Succeeded"
+	PaymentFailed               PaymentStatus = "Failed"
+	PaymentCanceled             PaymentStatus = "Canceled"
 )
 
 // Payment channels (Payment__c.Channel__c), carried in the PaymentIntent's
@@ -72,20 +76,22 @@ func (s PaymentStatus) rank() int {
 	switch s {
 	case PaymentPending:
 		return 0
-	case PaymentProcessing:
+	case PaymentAwaitingVerification:
 		return 1
-	case PaymentFailed:
+	case PaymentProcessing:
 		return 2
-	case PaymentCanceled, PaymentSucceeded:
+	case PaymentFailed:
 		return 3
+	case PaymentCanceled, PaymentSucceeded:
+		return 4
 	}
 	return -1
 }
 
 // Supersedes reports whether p is at least as new as old, so that applying
 // p cannot lose information: a newer charge attempt wins; within one
-// attempt the status only moves forward (pending → processing →
-// failed/canceled/succeeded) and refunds and disputes only grow.
+// attempt the status only moves forward (pending → awaiting verification
+// → processing → failed/canceled/succeeded) and refunds and disputes only grow.
 func (p Payment) Supersedes(old Payment) bool {
 	if !p.ChargeCreated.Equal(old.ChargeCreated) {
 		return p.ChargeCreated.After(old.ChargeCreated)

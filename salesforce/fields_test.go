@@ -205,7 +205,8 @@ func TestPicklistsMatchTheDomain(t *testing.T) {
 		{
 			m.Payment.Object, m.Payment.Status,
 			[]string{
-				string(stripesync.PaymentPending), string(stripesync.PaymentProcessing), string(stripesync.PaymentSucceeded),
+				string(stripesync.PaymentPending), string(stripesync.PaymentAwaitingVerification), string(stripesync.PaymentProcessing),
+				string(stripesync.PaymentSucceeded),
 				string(stripesync.PaymentFailed), refunded.CRMStatus(), partly.CRMStatus(), string(stripesync.PaymentCanceled),
 			},
 			"", nil,

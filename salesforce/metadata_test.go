@@ -48,6 +48,7 @@ var rootElements = map[string]string{
 	".page-meta.xml":               "ApexPage",
 	".layout-meta.xml":             "Layout",
 	".quickAction-meta.xml":        "QuickAction",
+	".webLink-meta.xml":            "WebLink",
 	".namedCredential-meta.xml":    "NamedCredential",
 	".externalCredential-meta.xml": "ExternalCredential",
 }

@@ -320,8 +320,9 @@ type layout struct {
 			Type string `xml:"actionType"`
 		} `xml:"platformActionListItems"`
 	} `xml:"platformActionList"`
-	QuickActions []string `xml:"quickActionList>quickActionListItems>quickActionName"`
-	RelatedLists []struct {
+	QuickActions  []string `xml:"quickActionList>quickActionListItems>quickActionName"`
+	CustomButtons []string `xml:"customButtons"`
+	RelatedLists  []struct {
 		Fields []string `xml:"fields"`
 		Name   string   `xml:"relatedList"`
 	} `xml:"relatedLists"`
@@ -329,7 +330,8 @@ type layout struct {
 
 // TestInvoiceLayout checks the Invoice__c page layout: every shipped field
 // once, what the daemon writes back (Payment_Link__c among it) read-only,
-// the Send Payment Link action in Lightning and in Classic, and the
+// the Send Payment Link action and the Take Payment button in Lightning
+// and in Classic, and the
 // payments related list.
 func TestInvoiceLayout(t *testing.T) {
 	var l layout
@@ -375,10 +377,14 @@ func TestInvoiceLayout(t *testing.T) {
 			lightning = append(lightning, it.Type+":"+it.Name)
 		}
 	}
-	for _, w := range []string{"QuickAction:" + paymentLinkAction, "StandardButton:Edit"} {
+	takePayment := "CustomButton:" + inv.Object + "." + takePaymentButton
+	for _, w := range []string{"QuickAction:" + paymentLinkAction, takePayment, "StandardButton:Edit"} {
 		if !slices.Contains(lightning, w) {
 			t.Errorf("layout's Lightning record actions %q lack %s", lightning, w)
 		}
+	}
+	if !slices.Contains(l.CustomButtons, takePaymentButton) {
+		t.Errorf("layout's Classic buttons %q lack %s", l.CustomButtons, takePaymentButton)
 	}
 	if !slices.Contains(l.QuickActions, paymentLinkAction) {
 		t.Errorf("layout's Classic quick actions %q lack %s", l.QuickActions, paymentLinkAction)

@@ -78,7 +78,7 @@ func normalizePayment(p stripesync.Payment) (stripesync.Payment, error) {
 	}
 	p.Amount.Currency = cur
 	switch p.Status {
-	case stripesync.PaymentPending, stripesync.PaymentProcessing, stripesync.PaymentSucceeded,
+	case stripesync.PaymentPending, stripesync.PaymentAwaitingVerification, stripesync.PaymentProcessing, stripesync.PaymentSucceeded,
 		stripesync.PaymentFailed, stripesync.PaymentCanceled:
 	default:
 		return p, stripesync.Errorf(stripesync.EINVALID, "store: payment %s has unknown status %q", p.ID, p.Status)

@@ -275,3 +275,17 @@ func TestChargeRefusesBadRequests(t *testing.T) {
 		}
 	}
 }
+
+// A bank debit waiting for its micro-deposits reads as awaiting
+// verification, not as a payment nobody confirmed.
+func TestPaymentAwaitingMicrodeposits(t *testing.T) {
+	f := newFakeStripe(t)
+	f.on(http.MethodGet, "/v1/payment_intents/pi_3OxMicro00000001", ok("payment_intent_requires_action_microdeposits.json"))
+	p, err := f.client(Config{}).PaymentIntent(t.Context(), "pi_3OxMicro00000001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Status != stripesync.PaymentAwaitingVerification {
+		t.Errorf("status %q, want %q", p.Status, stripesync.PaymentAwaitingVerification)
+	}
+}

@@ -129,7 +129,9 @@ func unixTime(t int64) time.Time {
 
 // paymentStatus maps Stripe's PaymentIntent status. A PaymentIntent back in
 // requires_payment_method after an attempt (last_payment_error set) failed;
-// one that was never confirmed, or waits for the customer, is pending.
+// one waiting for its bank account's micro-deposits to be confirmed awaits
+// verification; one that was never confirmed, or waits for the customer
+// otherwise, is pending.
 func paymentStatus(pi *stripe.PaymentIntent) stripesync.PaymentStatus {
 	switch pi.Status {
 	case stripe.PaymentIntentStatusSucceeded:
@@ -141,6 +143,10 @@ func paymentStatus(pi *stripe.PaymentIntent) stripesync.PaymentStatus {
 	case stripe.PaymentIntentStatusRequiresPaymentMethod:
 		if pi.LastPaymentError != nil {
 			return stripesync.PaymentFailed
+		}
+	case stripe.PaymentIntentStatusRequiresAction:
+		if na := pi.NextAction; na != nil && na.Type == stripe.PaymentIntentNextActionTypeVerifyWithMicrodeposits {
+			return stripesync.PaymentAwaitingVerification
 		}
 	}
 	return stripesync.PaymentPending

@@ -43,6 +43,9 @@ type snapshotObject struct {
 		DeclineCode string `json:"decline_code"`
 		Message     string `json:"message"`
 	} `json:"last_payment_error"`
+	NextAction *struct {
+		Type string `json:"type"`
+	} `json:"next_action"`
 	// Charge only.
 	PaymentIntent  json.RawMessage `json:"payment_intent"`
 	Captured       bool            `json:"captured"`
@@ -124,6 +127,9 @@ func intentSnapshot(o *snapshotObject) (stripesync.PaymentSnapshot, bool) {
 	}
 	if e := o.LastPaymentError; e != nil {
 		pi.LastPaymentError = &stripe.Error{Code: stripe.ErrorCode(e.Code), DeclineCode: stripe.DeclineCode(e.DeclineCode), Msg: e.Message}
+	}
+	if na := o.NextAction; na != nil {
+		pi.NextAction = &stripe.PaymentIntentNextAction{Type: stripe.PaymentIntentNextActionType(na.Type)}
 	}
 	p := toPayment(pi)
 	latest := expandableID(o.LatestCharge)

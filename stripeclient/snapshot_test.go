@@ -55,6 +55,14 @@ func TestEventSnapshot(t *testing.T) {
 		t.Errorf("charge snapshot ok=%v (-want +got):\n%s", ok, diff)
 	}
 
+	micro := parse(t, `{"id":"evt_7","object":"event","api_version":"2024-06-20","created":1764633600,
+		"type":"payment_intent.requires_action","data":{"object":{"id":"pi_2","object":"payment_intent","amount":3000,
+		"currency":"usd","status":"requires_action","created":1764633590,"latest_charge":null,
+		"next_action":{"type":"verify_with_microdeposits","verify_with_microdeposits":{"microdeposit_type":"descriptor_code"}}}}}`)
+	if got, ok := stripeclient.EventSnapshot(micro); !ok || got.Payment.Status != stripesync.PaymentAwaitingVerification {
+		t.Errorf("micro-deposit snapshot ok=%v status %q, want %q", ok, got.Payment.Status, stripesync.PaymentAwaitingVerification)
+	}
+
 	for name, raw := range map[string]string{
 		"an object cut down to its id": `{"id":"evt_3","object":"event","api_version":"2023-10-16","created":1764633600,
 			"type":"payment_intent.succeeded","data":{"object":{"id":"pi_1","object":"payment_intent"}}}`,

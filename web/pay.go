@@ -226,7 +226,7 @@ func (h *Handler) paid(w http.ResponseWriter, r *http.Request, p stripesync.Paym
 	h.render(w, r, http.StatusOK, "pending", pending{
 		Invoice: summarize(v.InvoiceView), Amount: p.Amount, Method: p.MethodDetail,
 		Business: h.businessName(), Back: "/pay/" + r.PathValue("token"),
-		Verify: p.Status == stripesync.PaymentPending,
+		Verify: p.Status == stripesync.PaymentAwaitingVerification,
 	})
 }
 

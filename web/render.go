@@ -119,6 +119,8 @@ func (h *Handler) paymentRows(ps []stripesync.Payment) []receiptLink {
 			if p.ReceiptNumber != "" {
 				row.URL = h.cfg.ReceiptURL(p.ID)
 			}
+		case stripesync.PaymentAwaitingVerification:
+			row.Status = "Waiting for the bank account to be verified"
 		case stripesync.PaymentProcessing:
 			row.Status = "Processing"
 		default:

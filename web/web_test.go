@@ -320,7 +320,7 @@ func TestPendingPageWording(t *testing.T) {
 		status      stripesync.PaymentStatus
 		want, avoid string
 	}{
-		{stripesync.PaymentPending, "confirm the micro-deposits", "is processing"},
+		{stripesync.PaymentAwaitingVerification, "confirm the micro-deposits", "is processing"},
 		{stripesync.PaymentProcessing, "is processing", "micro-deposits"},
 	} {
 		t.Run(string(c.status), func(t *testing.T) {
