@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -177,4 +178,25 @@ func openTestPostgres(t *testing.T) *DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// A driver message that quotes any credential of the URL, decoded or as
+// written, is scrubbed of all of them: the userinfo password, password and
+// sslpassword parameters, together and percent-encoded.
+func TestScrubHidesEveryCredential(t *testing.T) {
+	raw := "postgres://u:pw%40one@host/db?password=pw-two&sslpassword=pw%26three&sslkey=/k.pem"
+	tg, err := parseURL(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := "auth failed for " + raw + ": pw@one pw-two pw&three pw%40one pw%26three"
+	got := tg.scrub(errors.New(msg)).Error()
+	for _, secret := range []string{"pw@one", "pw%40one", "pw-two", "pw&three", "pw%26three"} {
+		if strings.Contains(got, secret) {
+			t.Errorf("scrubbed message still holds %q: %s", secret, got)
+		}
+	}
+	if !strings.Contains(got, "/k.pem") {
+		t.Errorf("the key path, not a secret, was scrubbed too: %s", got)
+	}
 }

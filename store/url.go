@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/stripesync/stripesync"
@@ -14,8 +15,10 @@ type target struct {
 	// path is the SQLite file; dsn the Postgres connection URL as given.
 	path string
 	dsn  string
-	// password is the URL's password, kept only to scrub it from errors.
-	password string
+	// secrets are the URL's credentials (the userinfo password, every
+	// password and sslpassword parameter), as given and as decoded, kept
+	// only to scrub them from errors.
+	secrets []string
 }
 
 // ValidateURL checks the syntax of a database URL ("sqlite:PATH",
@@ -81,26 +84,70 @@ func parsePostgresURL(raw string) (target, error) {
 	if db := strings.TrimPrefix(u.Path, "/"); strings.Contains(db, "/") {
 		return target{}, stripesync.Errorf(stripesync.EINVALID, "database URL path %q must be a single database name", u.Path)
 	}
-	pw, ok := u.User.Password()
-	if !ok {
-		pw = u.Query().Get("password")
-	}
-	return target{dialect: DialectPostgres, dsn: raw, password: pw}, nil
+	return target{dialect: DialectPostgres, dsn: raw, secrets: urlSecrets(raw, u)}, nil
 }
 
-// scrub returns err, or a copy of its text without the URL's password when
-// the text happens to contain it, so a driver message can never leak it.
+// secretParams are the query parameters lib/pq reads a credential from: a
+// password as readily as from the userinfo, and a client key's passphrase.
+// Key and certificate paths (sslkey, sslcert) name files and are not
+// secrets.
+var secretParams = []string{"password", "sslpassword"}
+
+// urlSecrets lists every credential u (parsed from raw) carries, each both
+// decoded and as raw writes it (percent-encoded), since a driver message
+// may quote either.
+func urlSecrets(raw string, u *url.URL) []string {
+	var out []string
+	add := func(decoded, raw string) {
+		for _, v := range []string{decoded, raw} {
+			if v != "" && !slices.Contains(out, v) {
+				out = append(out, v)
+			}
+		}
+	}
+	if pw, ok := u.User.Password(); ok {
+		_, authority, _ := strings.Cut(raw, "://")
+		if i := strings.IndexAny(authority, "/?#"); i >= 0 {
+			authority = authority[:i]
+		}
+		userinfo := authority[:max(strings.LastIndex(authority, "@"), 0)]
+		_, rawPW, _ := strings.Cut(userinfo, ":")
+		add(pw, rawPW)
+	}
+	for _, pair := range strings.Split(u.RawQuery, "&") {
+		k, v, _ := strings.Cut(pair, "=")
+		key, err := url.QueryUnescape(k)
+		if err != nil || !slices.Contains(secretParams, strings.ToLower(key)) {
+			continue
+		}
+		decoded, err := url.QueryUnescape(v)
+		if err != nil {
+			decoded = ""
+		}
+		add(decoded, v)
+	}
+	// Longest first, so that a secret containing another is replaced whole.
+	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
+	return out
+}
+
+// scrub returns err, or a copy of its text without the URL's credentials
+// when the text happens to contain one, so a driver message can never leak
+// it.
 func (t target) scrub(err error) error {
-	if err == nil || t.password == "" || !strings.Contains(err.Error(), t.password) {
+	if err == nil {
 		return err
 	}
-	return errors.New(t.scrubText(err.Error()))
+	if text := t.scrubText(err.Error()); text != err.Error() {
+		return errors.New(text)
+	}
+	return err
 }
 
-// scrubText is s without the URL's password.
+// scrubText is s without the URL's credentials.
 func (t target) scrubText(s string) string {
-	if t.password == "" {
-		return s
+	for _, secret := range t.secrets {
+		s = strings.ReplaceAll(s, secret, "xxxxx")
 	}
-	return strings.ReplaceAll(s, t.password, "xxxxx")
+	return s
 }
