@@ -53,7 +53,13 @@ func cmdSync(ctx context.Context, args []string, getenv func(string) string, std
 			return fmt.Errorf("%w: --since: %v", errUsage, err)
 		}
 	}
-	a, err := openApp(ctx, cfg, newLogger(cfg, stderr))
+	// The account push draws a progress bar; its logs go above it.
+	bar := newProgress(stderr, "accounts")
+	logs := stderr
+	if args[0] == "accounts" {
+		logs = bar.logs()
+	}
+	a, err := openApp(ctx, cfg, newLogger(cfg, logs))
 	if err != nil {
 		return err
 	}
@@ -61,7 +67,6 @@ func cmdSync(ctx context.Context, args []string, getenv func(string) string, std
 
 	var runs []stripesync.SyncRun
 	if args[0] == "accounts" {
-		bar := newProgress(stderr, "accounts")
 		var push stripesync.SyncRun
 		push, err = a.engine.PushAccounts(ctx, syncer.PushOptions{Full: full, Progress: bar.update})
 		bar.done()
