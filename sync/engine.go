@@ -120,6 +120,19 @@ type Engine struct {
 	now           func() time.Time
 }
 
+// The account push's defaults.
+const (
+	// defaultPushWorkers is how many accounts are pushed at once: enough
+	// to keep Stripe's rate limit (25 requests a second in test mode, 100
+	// live) busy while each call waits out its round trip, and few enough
+	// that the client's pacing, not a burst, decides the request rate.
+	defaultPushWorkers = 16
+	// defaultPushBatch is how many accounts are read from the CRM stream
+	// and looked up in the ledger at once: one ledger query per batch,
+	// and SQLite's and Postgres's bind-parameter limits stay far off.
+	defaultPushBatch = 500
+)
+
 // New returns an Engine.
 func New(cfg Config) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
@@ -144,8 +157,8 @@ func New(cfg Config) (*Engine, error) {
 		wake:     newWakeups(),
 		logger:   cfg.Logger,
 		observer: cfg.Observer,
-		workers:  cfg.Workers,
-		batch:    cfg.BatchSize,
+		workers:  cmp.Or(cfg.Workers, defaultPushWorkers),
+		batch:    cmp.Or(cfg.BatchSize, defaultPushBatch),
 		now:      cfg.Now,
 
 		eventAttempts: cmp.Or(cfg.EventAttempts, defaultEventAttempts),
@@ -156,12 +169,6 @@ func New(cfg Config) (*Engine, error) {
 		e.logger = slog.New(slog.DiscardHandler)
 	}
 	e.reads = newReadLane(e.logger)
-	if e.workers == 0 {
-		e.workers = 16
-	}
-	if e.batch == 0 {
-		e.batch = 500
-	}
 	if e.now == nil {
 		e.now = time.Now
 	}

@@ -25,6 +25,10 @@ const (
 	// breakerMin to breakerMax while it stays down.
 	breakerMin = time.Second
 	breakerMax = 30 * time.Second
+	// probeWait is how often a reader looks again while another reader's
+	// probe finds out whether Stripe is back: short beside breakerMin, so
+	// the lane resumes soon after a probe succeeds.
+	probeWait = 50 * time.Millisecond
 )
 
 // readLane holds the PaymentIntents whose events need a Stripe read, each
@@ -313,7 +317,7 @@ func (b *breaker) wait(ctx context.Context) (probe, ok bool) {
 		}
 		b.mu.Unlock()
 		if d <= 0 {
-			d = 50 * time.Millisecond // a probe is in flight
+			d = probeWait // a probe is in flight
 		}
 		t := time.NewTimer(d)
 		select {
