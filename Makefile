@@ -1,6 +1,11 @@
 # stripesync — run `make help` for the targets.
 
 GO      ?= go
+# Every target builds, tests and scans with the toolchain go.mod names
+# (fetched from the module proxy when the machine's Go is older), the release
+# govulncheck finds clean; GOTOOLCHAIN=local make … keeps the machine's own.
+GOTOOLCHAIN ?= auto
+export GOTOOLCHAIN
 PKGS    ?= ./...
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 # The Postgres tests run against this database; they skip when it is unset

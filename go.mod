@@ -2,6 +2,11 @@ module github.com/stripesync/stripesync
 
 go 1.26.8
 
+// The release the make targets and CI build, test and scan with: it fixes the
+// standard-library vulnerabilities govulncheck reports in go1.26.8 (see
+// .ci/vulncheck). The go line stays at the oldest Go that builds the code.
+toolchain go1.26.11
+
 require (
 	codeberg.org/go-pdf/fpdf v0.12.0
 	github.com/chromedp/cdproto v0.159.0
