@@ -182,6 +182,19 @@ func TestDemoOnce(t *testing.T) {
 	if len(pdfs) != 8 || len(emls) != 9 {
 		t.Errorf("demo folder %q holds %d PDFs and %d messages, want 8 and 9", folder, len(pdfs), len(emls))
 	}
+	// The receipts link to the port this run listened on, the one its pay
+	// page used, not to a placeholder such as 127.0.0.1:0.
+	_, pay, _ := strings.Cut(text, "Pay page:  ")
+	base, _, _ := strings.Cut(pay, "/pay/")
+	for _, path := range emls {
+		msg, err := smtptest.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := receiptLink.FindStringSubmatch(msg.Text); m != nil && !strings.HasPrefix(m[1], base+"/receipts/") {
+			t.Errorf("%s links to %s, not to the demo's daemon at %s", filepath.Base(path), m[1], base)
+		}
+	}
 	for i, amount := range []string{"20.00", "30.00"} {
 		pdf, err := os.ReadFile(filepath.Join(folder, fmt.Sprintf("pay-page-receipt-%d.pdf", i+1)))
 		if err != nil {

@@ -164,3 +164,15 @@ func safeName(name string) string {
 	}, name)
 	return strings.TrimLeft(name, ".")
 }
+
+// ReadFile parses a message that a Server with Options.Dir saved (its
+// NNN.eml), so that a test can read the mail a process it started received.
+// The envelope (From, To) and the session fields are not in the file and
+// stay zero.
+func ReadFile(path string) (Message, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return Message{}, err
+	}
+	return parse(raw)
+}
