@@ -28,8 +28,8 @@
 //     ENTITY_IS_DELETED are ENOTFOUND; other 4xx are EINVALID.
 //   - Sforce-Limit-Info is tracked (Usage) so the engine can stop before
 //     the daily allocation runs out.
-//   - Object and field names come from a Mapping (DefaultMapping is SPEC
-//     §6; LoadMapping reads overrides from JSON).
+//   - Object and field names come from a Mapping (DefaultMapping is
+//     docs/SPEC.md §6; LoadMapping reads overrides from JSON).
 //   - Money never passes through a float: JSON numbers are decoded as
 //     json.Number, read with stripesync.ParseMoney (scientific notation
 //     expanded as text first) and written back as exact decimals.

@@ -3,9 +3,11 @@
 // payments, receipt numbers), the inboxes that make webhooks and CRM
 // triggers durable before they are acknowledged, the durable job queue, and
 // the bookkeeping that lets several replicas share one schedule (claimed
-// ticks and advisory locks). It implements [stripesync.Ledger],
-// [stripesync.Queue], [stripesync.PaymentLedger] and
-// [stripesync.CollectionLedger] on top of sqlx.
+// ticks and advisory locks). [DB] implements every database port of the
+// root package on top of sqlx: [stripesync.Ledger], [stripesync.Queue],
+// [stripesync.PaymentLedger], [stripesync.TriggerInbox],
+// [stripesync.CollectionLedger], [stripesync.PaymentLinkLedger] and
+// [stripesync.LinkRevocations] (checked at compile time in store.go).
 //
 // # Payments
 //
@@ -16,6 +18,11 @@
 // invoice's rollup take a transaction-scoped advisory lock on its id (and
 // the row lock), so two payments of one invoice never compute the rollup
 // from each other's stale view, even before the invoice is known.
+//
+// A payment that succeeds for the first time takes the next receipt number
+// from a counter row updated in that same transaction, on both dialects
+// (not a Postgres sequence, which a rollback would leave with a gap): the
+// numbers are gap-free and follow the order in which payments succeeded.
 //
 // # Collection
 //

@@ -29,8 +29,8 @@
 //     workflow rule's criteria formula (ISNEW, ISCHANGED, PRIORVALUE, …),
 //     each attempt carrying the record as it is when sent.
 //
-// The org knows Account, Invoice__c and Payment__c with the fields of SPEC
-// §6 plus the standard ones (Id, Name, IsDeleted, CreatedDate,
+// The org knows Account, Invoice__c and Payment__c with the fields of
+// docs/SPEC.md §6 plus the standard ones (Id, Name, IsDeleted, CreatedDate,
 // LastModifiedDate, SystemModstamp, CurrencyIsoCode); writes naming any
 // other field fail with INVALID_FIELD, as in Salesforce. Options.ExtraFields
 // adds fields or objects. Deletes are soft. State lives in memory, about a
