@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -104,8 +105,16 @@ func (s *Server) staffOnly(h http.HandlerFunc) http.HandlerFunc {
 		if rec, isRec := w.(*statusRecorder); isRec {
 			rec.staff = name
 		}
-		h(w, r)
+		h(w, r.WithContext(context.WithValue(r.Context(), staffKey{}, name)))
 	}
+}
+
+type staffKey struct{}
+
+// staffOf returns the staff member staffOnly let r through for.
+func staffOf(r *http.Request) string {
+	name, _ := r.Context().Value(staffKey{}).(string)
+	return name
 }
 
 // maxBearer bounds the token a header may carry; staff tokens are 47

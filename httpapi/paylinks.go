@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/stripesync/stripesync"
@@ -46,8 +45,8 @@ func (s *Server) handleIssuePaymentLink(w http.ResponseWriter, r *http.Request) 
 		}
 	}
 	requestID := r.Header.Get("Idempotency-Key")
-	if len(requestID) > 255 || strings.ContainsFunc(requestID, func(c rune) bool { return c <= ' ' || c > '~' }) {
-		WriteError(w, r, s.logger, stripesync.Errorf(stripesync.EINVALID, "Idempotency-Key must be at most 255 printable ASCII characters"))
+	if err := checkIdempotencyKey(requestID); err != nil {
+		WriteError(w, r, s.logger, err)
 		return
 	}
 	id := r.PathValue("id")

@@ -40,6 +40,9 @@ type Config struct {
 	// Links serves the staff routes of payment and portal links; nil, or
 	// a nil Staff, leaves them out.
 	Links *LinkConfig
+	// Payments serves the staff's phone payments; nil, or a nil Staff,
+	// leaves the route out.
+	Payments *PaymentConfig
 	// Pages serves the customers' pages under /pay/, /portal/ and
 	// /static/ (web.Handler); nil leaves them out.
 	Pages http.Handler
@@ -81,6 +84,7 @@ type Server struct {
 	staff     func(token string) (string, bool)
 	pages     http.Handler
 	links     *LinkConfig
+	payments  *PaymentConfig
 	mux       *http.ServeMux
 }
 
@@ -97,6 +101,7 @@ func NewServer(cfg Config) *Server {
 		staff:     cfg.Staff,
 		pages:     cfg.Pages,
 		links:     cfg.Links,
+		payments:  cfg.Payments,
 		mux:       http.NewServeMux(),
 	}
 	if s.logger == nil {

@@ -15,13 +15,14 @@ import (
 // time: a method renamed on one side breaks the build here, not a wiring
 // in cmd.
 var (
-	_ stripesync.Ledger            = (*DB)(nil)
-	_ stripesync.Queue             = (*DB)(nil)
-	_ stripesync.PaymentLedger     = (*DB)(nil)
-	_ stripesync.TriggerInbox      = (*DB)(nil)
-	_ stripesync.CollectionLedger  = (*DB)(nil)
-	_ stripesync.PaymentLinkLedger = (*DB)(nil)
-	_ stripesync.LinkRevocations   = (*DB)(nil)
+	_ stripesync.Ledger             = (*DB)(nil)
+	_ stripesync.Queue              = (*DB)(nil)
+	_ stripesync.PaymentLedger      = (*DB)(nil)
+	_ stripesync.TriggerInbox       = (*DB)(nil)
+	_ stripesync.CollectionLedger   = (*DB)(nil)
+	_ stripesync.PaymentLinkLedger  = (*DB)(nil)
+	_ stripesync.LinkRevocations    = (*DB)(nil)
+	_ stripesync.IdempotentRequests = (*DB)(nil)
 )
 
 // DB is the ledger and job queue on one database. It is safe for concurrent

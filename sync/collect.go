@@ -227,18 +227,29 @@ func (c *Collection) chargeSaved(ctx context.Context, v PayView, r PayRequest) (
 	if method.Type == stripesync.MethodTypeBank {
 		req.Mandate = r.Mandate
 	}
-	p, err := c.collector.Charge(ctx, req, stripesync.IdempotencyKey("pay", v.Invoice.ID, r.Nonce))
+	p, err := c.charge(ctx, v, key, req, stripesync.IdempotencyKey("pay", v.Invoice.ID, r.Nonce), c.repeatError)
+	return PayResult{Payment: p}, err
+}
+
+// charge charges req against the reservation key already held for it and
+// records the payment. A decline or a refused request releases the
+// reservation; an unknown outcome keeps it until the webhook or the pull
+// tells, or the hold lapses; a repeat Stripe refused under stripeKey is
+// answered by repeat. The payment is returned with the error when it was
+// charged but not recorded (the webhook records it).
+func (c *Collection) charge(ctx context.Context, v PayView, key string, req stripesync.ChargeRequest, stripeKey string, repeat func(error, string) error) (stripesync.Payment, error) {
+	p, err := c.collector.Charge(ctx, req, stripeKey)
 	switch stripesync.CodeOf(err) {
 	case "":
 	case stripesync.EUNAVAILABLE:
 		// The outcome is unknown: keep the amount reserved until the
 		// webhook or the pull tells, or the hold lapses.
-		return PayResult{}, err
+		return stripesync.Payment{}, err
 	case stripesync.ECONFLICT:
-		return PayResult{}, c.repeatError(err, key)
+		return stripesync.Payment{}, repeat(err, key)
 	default:
 		c.release(ctx, key)
-		return PayResult{}, c.payerError(err, "charge a saved method")
+		return stripesync.Payment{}, c.payerError(err, "charge a saved method")
 	}
 	if err := c.ledger.BindReservation(ctx, key, "", p.ID); err != nil {
 		c.logger.Warn("bind reservation", "key", key, "stripe_id", p.ID, "error", err)
@@ -251,15 +262,15 @@ func (c *Collection) chargeSaved(ctx context.Context, v PayView, r PayRequest) (
 	}
 	// The reservation stays, bound to the PaymentIntent: the ledger no
 	// longer counts it once the payment is recorded, and a repeat of the
-	// submit finds it and replays the same charge instead of being
+	// request finds it and replays the same charge instead of being
 	// measured against the balance this charge lowered.
 	stored, _, err := c.payments.RecordPayment(ctx, p)
 	if err != nil {
 		// Charged but not recorded: the webhook records it; the
 		// reservation keeps the amount from being paid twice meanwhile.
-		return PayResult{Payment: p}, fmt.Errorf("record payment %s: %w", p.ID, err)
+		return p, fmt.Errorf("record payment %s: %w", p.ID, err)
 	}
-	return PayResult{Payment: stored}, nil
+	return stored, nil
 }
 
 // openCheckout reserves r.Amount and opens a Checkout Session for it,

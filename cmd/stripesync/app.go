@@ -251,6 +251,18 @@ func (a *app) staffRoutes(hcfg *httpapi.Config) error {
 		return err
 	}
 	hcfg.Staff = tokens.Authenticate
+	if a.collection != nil {
+		hcfg.Payments = &httpapi.PaymentConfig{
+			Take: func(ctx context.Context, r httpapi.PaymentRequest) (stripesync.Payment, error) {
+				return a.collection.StaffPay(ctx, syncer.StaffPayRequest{
+					InvoiceID: r.InvoiceID, Staff: r.Staff, RequestKey: r.RequestKey,
+					Amount: r.Amount, PaymentMethodID: r.PaymentMethodID, MOTO: a.cfg.MOTO,
+				})
+			},
+			Requests:   a.db,
+			ReceiptURL: a.links.URL,
+		}
+	}
 	if a.linkSigner == nil {
 		return nil
 	}

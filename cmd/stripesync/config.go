@@ -86,8 +86,12 @@ type Config struct {
 	// balance due that the invoice pull reads while the CRM holds none
 	// (STRIPESYNC_AUTO_PAYMENT_LINKS).
 	AutoPaymentLinks bool
-	BusinessName     string   // STRIPESYNC_BUSINESS_NAME: the seller on receipts
-	BusinessAddress  []string // STRIPESYNC_BUSINESS_ADDRESS: lines separated by "|"
+	// MOTO flags the card payments staff take over the phone as
+	// mail-order/telephone orders (STRIPESYNC_MOTO), which Stripe exempts
+	// from 3-D Secure; the Stripe account must have MOTO enabled.
+	MOTO            bool
+	BusinessName    string   // STRIPESYNC_BUSINESS_NAME: the seller on receipts
+	BusinessAddress []string // STRIPESYNC_BUSINESS_ADDRESS: lines separated by "|"
 
 	AccountSyncEvery time.Duration // STRIPESYNC_ACCOUNT_SYNC_EVERY
 	PaymentSyncEvery time.Duration // STRIPESYNC_PAYMENT_SYNC_EVERY
@@ -144,7 +148,7 @@ type setting struct {
 // problem is reported together in a *ConfigError.
 func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, needs Needs) (Config, error) {
 	var c Config
-	var rate, accountEvery, paymentEvery, retention, address, linkTTL, autoLinks, readTimeout, maxConns, maxConnsPerClient, dbWait string
+	var rate, accountEvery, paymentEvery, retention, address, linkTTL, autoLinks, moto, readTimeout, maxConns, maxConnsPerClient, dbWait string
 	settings := []setting{
 		{"STRIPESYNC_DATABASE_URL", "database-url", "sqlite:stripesync.db", "database, sqlite:PATH or postgres://…", &c.DatabaseURL},
 		{"STRIPESYNC_DB_WAIT", "db-wait", "60s", "how long serve waits for an unavailable database at start before it exits; 0 tries once", &dbWait},
@@ -174,6 +178,7 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, nee
 		{"STRIPESYNC_SIGNING_KEY", "", "", "", &c.SigningKey},
 		{"STRIPESYNC_LINK_TTL", "link-ttl", "720h", "how long payment and portal links work", &linkTTL},
 		{"STRIPESYNC_AUTO_PAYMENT_LINKS", "auto-payment-links", "true", "issue a payment link for each invoice with a balance due that the CRM shows without one", &autoLinks},
+		{"STRIPESYNC_MOTO", "moto", "false", "flag staff phone card payments as MOTO (the Stripe account must have it enabled)", &moto},
 		{"STRIPESYNC_BUSINESS_NAME", "business-name", "", "the seller's name printed on receipts", &c.BusinessName},
 		{"STRIPESYNC_BUSINESS_ADDRESS", "business-address", "", "the seller's address on receipts, lines separated by |", &address},
 		{"STRIPESYNC_ACCOUNT_SYNC_EVERY", "account-sync-every", "1h", "interval of the account push", &accountEvery},
@@ -227,11 +232,8 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, nee
 	c.HTTPMaxConns = parseCount(&p, source[&maxConns], maxConns)
 	c.HTTPMaxConnsPerClient = parseCount(&p, source[&maxConnsPerClient], maxConnsPerClient)
 	c.DBWait = parseWait(&p, source[&dbWait], dbWait)
-	if auto, err := strconv.ParseBool(autoLinks); err != nil {
-		p.add("%s: %q is not true or false", source[&autoLinks], autoLinks)
-	} else {
-		c.AutoPaymentLinks = auto
-	}
+	c.AutoPaymentLinks = parseBool(&p, source[&autoLinks], autoLinks)
+	c.MOTO = parseBool(&p, source[&moto], moto)
 	for _, line := range strings.Split(address, "|") {
 		if line = strings.TrimSpace(line); line != "" {
 			c.BusinessAddress = append(c.BusinessAddress, line)
@@ -268,6 +270,14 @@ func defaultPublicURL(listen string) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+func parseBool(p *problems, name, raw string) bool {
+	b, err := strconv.ParseBool(raw)
+	if err != nil {
+		p.add("%s: %q is not true or false", name, raw)
+	}
+	return b
 }
 
 func parseRate(p *problems, name, raw string) float64 {
@@ -543,6 +553,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("http_max_conns_per_client", c.HTTPMaxConnsPerClient),
 		slog.Duration("link_ttl", c.LinkTTL),
 		slog.Bool("auto_payment_links", c.AutoPaymentLinks),
+		slog.Bool("moto", c.MOTO),
 		slog.String("business_name", c.BusinessName),
 		slog.Duration("account_sync_every", c.AccountSyncEvery),
 		slog.Duration("payment_sync_every", c.PaymentSyncEvery),
