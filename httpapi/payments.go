@@ -23,9 +23,11 @@ const maxPaymentBody = 4 << 10
 // within a minute), and short enough for a caller retrying after a crash.
 const abandonedAfter = 2 * time.Minute
 
-// PaymentConfig serves POST /v1/invoices/{id}/payments, the staff's phone
-// payments.
+// PaymentConfig serves the staff's invoice routes: GET /v1/invoices/{id}
+// and POST /v1/invoices/{id}/payments, the phone payments.
 type PaymentConfig struct {
+	// View loads an invoice as staff member staff sees it.
+	View func(ctx context.Context, invoiceID, staff string) (InvoiceDetail, error)
 	// Take charges a staff payment (sync.Collection.StaffPay).
 	Take func(ctx context.Context, r PaymentRequest) (stripesync.Payment, error)
 	// Requests remembers the answers by Idempotency-Key (store.DB).

@@ -40,9 +40,11 @@ func (s *Server) routes() {
 		s.mux.HandleFunc("DELETE /v1/invoices/{id}/payment-link", s.staffOnly(s.handleRevokePaymentLink))
 		s.mux.HandleFunc("POST /v1/accounts/{id}/portal-link", s.staffOnly(s.handlePortalLink))
 	}
-	// staff, with a bearer token: a payment taken on the phone, under a
+	// staff, with a bearer token: an invoice with its payments, saved
+	// methods and audit trail, and a payment taken on the phone, under a
 	// required Idempotency-Key.
 	if s.staff != nil && s.payments != nil {
+		s.mux.HandleFunc("GET /v1/invoices/{id}", s.staffOnly(s.handleInvoice))
 		s.mux.HandleFunc("POST /v1/invoices/{id}/payments", s.staffOnly(s.handlePayment))
 	}
 	// customers: the pay page of a payment link, the portal, and their

@@ -23,6 +23,7 @@ var (
 	_ stripesync.PaymentLinkLedger  = (*DB)(nil)
 	_ stripesync.LinkRevocations    = (*DB)(nil)
 	_ stripesync.IdempotentRequests = (*DB)(nil)
+	_ stripesync.StaffAudit         = (*DB)(nil)
 )
 
 // DB is the ledger and job queue on one database. It is safe for concurrent

@@ -46,8 +46,11 @@ type CollectionConfig struct {
 	Ledger   stripesync.CollectionLedger
 	Payments stripesync.PaymentLedger
 	Accounts stripesync.Ledger
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// Audit keeps the trail of staff actions; nil keeps none (the pay
+	// page alone needs none).
+	Audit  stripesync.StaffAudit
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Collection takes payments from customers. It is safe for concurrent use.
@@ -57,6 +60,7 @@ type Collection struct {
 	ledger    stripesync.CollectionLedger
 	payments  stripesync.PaymentLedger
 	accounts  stripesync.Ledger
+	audit     stripesync.StaffAudit
 	logger    *slog.Logger
 	now       func() time.Time
 }
@@ -69,7 +73,7 @@ func NewCollection(cfg CollectionConfig) (*Collection, error) {
 	}
 	c := &Collection{
 		collector: cfg.Collector, billing: cfg.Billing, ledger: cfg.Ledger,
-		payments: cfg.Payments, accounts: cfg.Accounts, logger: cfg.Logger, now: cfg.Now,
+		payments: cfg.Payments, accounts: cfg.Accounts, audit: cfg.Audit, logger: cfg.Logger, now: cfg.Now,
 	}
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)

@@ -33,7 +33,49 @@ type StaffPayRequest struct {
 // auto-pay) can never together pay more than the balance: an amount that
 // does not fit is ECONFLICT "Only 15.00 USD is left to pay on INV-1002"
 // and nothing is charged.
+//
+// Every attempt that names an invoice is written to the audit trail with
+// its outcome, refusals included.
 func (c *Collection) StaffPay(ctx context.Context, r StaffPayRequest) (stripesync.Payment, error) {
+	p, err := c.staffPay(ctx, r)
+	if r.Staff != "" && r.InvoiceID != "" && stripesync.CodeOf(err) != stripesync.ENOTFOUND {
+		c.recordStaffAction(ctx, stripesync.StaffAction{
+			Staff: r.Staff, Action: stripesync.StaffActionPayment, InvoiceID: r.InvoiceID, PaymentID: p.ID,
+			Detail: r.Amount + " with " + r.PaymentMethodID,
+		}, err)
+	}
+	return p, err
+}
+
+// recordStaffAction appends a, with err's plain-words message as its
+// outcome, to the audit trail. A failure to record is logged: the action
+// itself has happened and its answer must reach staff.
+func (c *Collection) recordStaffAction(ctx context.Context, a stripesync.StaffAction, err error) {
+	if c.audit == nil {
+		return
+	}
+	a.At, a.Outcome = c.now(), "ok"
+	if err != nil {
+		a.Outcome = stripesync.MessageOf(err)
+	}
+	if err := c.audit.RecordStaffAction(context.WithoutCancel(ctx), a); err != nil {
+		c.logger.Warn("record staff action", "staff", a.Staff, "action", a.Action, "invoice_id", a.InvoiceID, "error", err)
+	}
+}
+
+// StaffView loads an invoice as staff see it: what the pay page shows
+// (for a holder of their own, so that no reservation is taken for theirs)
+// and the audit trail, oldest first.
+func (c *Collection) StaffView(ctx context.Context, invoiceID, staff string) (PayView, []stripesync.StaffAction, error) {
+	v, err := c.PayView(ctx, invoiceID, "staff:"+staff)
+	if err != nil || c.audit == nil {
+		return v, nil, err
+	}
+	actions, err := c.audit.StaffActions(ctx, invoiceID)
+	return v, actions, err
+}
+
+func (c *Collection) staffPay(ctx context.Context, r StaffPayRequest) (stripesync.Payment, error) {
 	if r.Staff == "" || r.RequestKey == "" {
 		return stripesync.Payment{}, stripesync.Errorf(stripesync.EINVALID, "a staff payment needs the staff member and an Idempotency-Key")
 	}

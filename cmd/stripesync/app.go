@@ -183,7 +183,7 @@ func (a *app) buildAdapters() error {
 		return err
 	}
 	a.collection, err = syncer.NewCollection(syncer.CollectionConfig{
-		Collector: a.billing, Billing: a.billing, Ledger: a.db, Payments: a.db, Accounts: a.db,
+		Collector: a.billing, Billing: a.billing, Ledger: a.db, Payments: a.db, Accounts: a.db, Audit: a.db,
 		Logger: a.logger.With("component", "collect"),
 	})
 	if err != nil {
@@ -253,6 +253,10 @@ func (a *app) staffRoutes(hcfg *httpapi.Config) error {
 	hcfg.Staff = tokens.Authenticate
 	if a.collection != nil {
 		hcfg.Payments = &httpapi.PaymentConfig{
+			View: func(ctx context.Context, invoiceID, staff string) (httpapi.InvoiceDetail, error) {
+				v, actions, err := a.collection.StaffView(ctx, invoiceID, staff)
+				return httpapi.InvoiceDetail{View: v.InvoiceView, Methods: v.Methods, Actions: actions}, err
+			},
 			Take: func(ctx context.Context, r httpapi.PaymentRequest) (stripesync.Payment, error) {
 				return a.collection.StaffPay(ctx, syncer.StaffPayRequest{
 					InvoiceID: r.InvoiceID, Staff: r.Staff, RequestKey: r.RequestKey,

@@ -224,6 +224,35 @@ func testStaffPaymentIdempotency(t *testing.T, w *staffWorld) {
 	if a := w.pay(t, w.base, "bob", "call-1", "20.00", w.card); a.status != http.StatusCreated || a.replayed {
 		t.Errorf("bob under alice's key: %d %s", a.status, a.body)
 	}
+	// The invoice as staff see it: both payments with their receipts, the
+	// saved card, and the trail of every attempt that reached the
+	// invoice (replays and refused requests before it are not actions).
+	if status, _ := w.invoiceAsStaff(t, ""); status != http.StatusUnauthorized {
+		t.Errorf("GET the invoice without a token: %d, want 401", status)
+	}
+	status, inv := w.invoiceAsStaff(t, "alice")
+	if status != http.StatusOK || inv.Number != "INV-1003" || inv.Balance != "10.00" || inv.Payable != "10.00" ||
+		inv.Status != "Partially Paid" || len(inv.Payments) != 2 || len(inv.SavedMethods) != 1 || inv.SavedMethods[0].ID != w.card {
+		t.Errorf("GET the invoice: %d %+v", status, inv)
+	}
+	for _, p := range inv.Payments {
+		if p.Amount != "20.00" || p.Status != "Succeeded" || p.Channel != "Phone" || !strings.HasPrefix(p.ReceiptURL, w.base+"/receipts/") {
+			t.Errorf("payment as staff see it: %+v", p)
+		}
+	}
+	var trail []string
+	for _, a := range inv.Audit {
+		trail = append(trail, a.Staff+" "+a.Action+" "+a.Detail+": "+a.Outcome)
+	}
+	want := []string{
+		"alice payment 20.00 with " + w.card + ": ok",
+		"bob payment 30.01 with " + w.card + ": Only 30.00 USD is left to pay on INV-1003",
+		"bob payment 5,00 with " + w.card + `: The amount "5,00" is not an amount of USD, such as 25.00`,
+		"bob payment 20.00 with " + w.card + ": ok",
+	}
+	if strings.Join(trail, "\n") != strings.Join(want, "\n") {
+		t.Errorf("audit trail:\n%s\nwant:\n%s", strings.Join(trail, "\n"), strings.Join(want, "\n"))
+	}
 	var paid struct {
 		Status     string `json:"status"`
 		ReceiptURL string `json:"receipt_url"`
@@ -231,4 +260,39 @@ func testStaffPaymentIdempotency(t *testing.T, w *staffWorld) {
 	if err := json.Unmarshal([]byte(first.body), &paid); err != nil || paid.Status != "Succeeded" || !strings.HasPrefix(paid.ReceiptURL, w.base+"/receipts/") {
 		t.Errorf("the payment's answer lacks its status or receipt: %s", first.body)
 	}
+}
+
+// staffInvoice is what GET /v1/invoices/{id} answers.
+type staffInvoice struct {
+	Number   string `json:"number"`
+	Status   string `json:"status"`
+	Balance  string `json:"balance"`
+	Payable  string `json:"payable"`
+	Payments []struct {
+		Amount, Status, Channel, Method string
+		ReceiptURL                      string `json:"receipt_url"`
+	} `json:"payments"`
+	SavedMethods []struct{ ID, Label string }                      `json:"saved_methods"`
+	Audit        []struct{ Staff, Action, Outcome, Detail string } `json:"audit"`
+}
+
+// invoiceAsStaff reads the invoice through the staff API.
+func (w *staffWorld) invoiceAsStaff(t *testing.T, name string) (int, staffInvoice) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", w.base+"/v1/invoices/"+w.invoice, nil)
+	if name != "" {
+		req.Header.Set("Authorization", "Bearer "+w.tokens[name])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var inv staffInvoice
+	if resp.StatusCode == http.StatusOK {
+		if err := json.NewDecoder(resp.Body).Decode(&inv); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return resp.StatusCode, inv
 }
