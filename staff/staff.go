@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -154,6 +155,50 @@ func Add(path, name string) (string, error) {
 		return "", err
 	}
 	return token, nil
+}
+
+// Remove deletes name's line from the file at path, keeping every other
+// line (comments included) as it is, so that name's token stops working as
+// soon as the daemon rereads the file. The file is replaced by a rename,
+// so a daemon reading it meanwhile sees the old file or the new one, never
+// half of one. A name the file does not hold is ENOTFOUND; a file that
+// does not parse is EINVALID, and nothing is written.
+func Remove(path, name string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return stripesync.WrapError(stripesync.EINVALID, err, "staff tokens: cannot read %s", path)
+	}
+	if _, err := Parse(bytes.NewReader(b)); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	var kept []string
+	found := false
+	for _, line := range strings.SplitAfter(string(b), "\n") {
+		if fields := strings.Fields(line); len(fields) == 2 && fields[0] == name {
+			found = true
+			continue
+		}
+		kept = append(kept, line)
+	}
+	if !found {
+		return stripesync.Errorf(stripesync.ENOTFOUND, "%s has no token in %s", name, path)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".staff-*")
+	if err != nil {
+		return stripesync.WrapError(stripesync.EINVALID, err, "staff tokens: cannot write beside %s", path)
+	}
+	defer os.Remove(tmp.Name()) // after the rename, a no-op
+	_, err = tmp.WriteString(strings.Join(kept, ""))
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return stripesync.WrapError(stripesync.EUNAVAILABLE, err, "staff tokens: write %s", path)
+	}
+	return nil
 }
 
 func appendLine(path, line string) error {

@@ -156,3 +156,41 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestRemoveDeletesOnlyThatLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "staff")
+	if err := os.WriteFile(path, []byte("# phone team\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	alice, err := Add(path, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, err := Add(path, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Remove(path, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(path)
+	entries, err := Parse(strings.NewReader(string(raw)))
+	if err != nil || len(entries) != 1 || entries[0].Name != "bob" || !strings.HasPrefix(string(raw), "# phone team\n") {
+		t.Fatalf("after removing alice: %v\n%s", err, raw)
+	}
+	if _, ok := Match(entries, alice); ok {
+		t.Error("alice's token still matches")
+	}
+	if name, ok := Match(entries, bob); !ok || name != "bob" {
+		t.Error("bob's token stopped matching")
+	}
+	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
+		t.Errorf("file mode %v after a remove, want 0600", st.Mode().Perm())
+	}
+	if err := Remove(path, "alice"); stripesync.CodeOf(err) != stripesync.ENOTFOUND {
+		t.Errorf("removing alice twice: %v, want ENOTFOUND", err)
+	}
+	if after, _ := os.ReadFile(path); string(after) != string(raw) {
+		t.Errorf("a refused remove changed the file:\n%s", after)
+	}
+}

@@ -33,6 +33,7 @@ Usage:
   stripesync link --portal ACCOUNT   print a customer portal link of a CRM account
   stripesync staff add NAME          make a staff API token (printed once; its hash is kept)
   stripesync staff list              the names in STRIPESYNC_STAFF_TOKENS_FILE
+  stripesync staff remove NAME       delete NAME's token: it stops working at once
   stripesync version                 print the version
 
 Configuration comes from the environment (STRIPESYNC_*, STRIPE_*, SALESFORCE_*);

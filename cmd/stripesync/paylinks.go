@@ -80,7 +80,7 @@ func cmdLink(ctx context.Context, args []string, getenv func(string) string, std
 // cmdStaff manages the staff token file: add NAME prints a new token
 // once; list prints the names.
 func cmdStaff(_ context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	const use = "stripesync staff (add NAME | list) [--file PATH]"
+	const use = "stripesync staff (add NAME | list | remove NAME) [--file PATH]"
 	fs := flag.NewFlagSet("staff", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	file := fs.String("file", "", "the staff token file (env STRIPESYNC_STAFF_TOKENS_FILE)")
@@ -106,6 +106,12 @@ func cmdStaff(_ context.Context, args []string, getenv func(string) string, stdo
 		}
 		fmt.Fprintln(stdout, token)
 		fmt.Fprintf(stderr, "token for %s added to %s; it is shown only this once\n", fs.Arg(0), path)
+		return nil
+	case sub == "remove" && fs.NArg() == 1:
+		if err := staff.Remove(path, fs.Arg(0)); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "token of %s removed from %s\n", fs.Arg(0), path)
 		return nil
 	case sub == "list" && fs.NArg() == 0:
 		entries, err := staff.Load(path)

@@ -20,6 +20,7 @@ import (
 type staffWorld struct {
 	*payWorld
 	tokens  map[string]string // staff name → bearer token
+	file    string            // the staff token file
 	invoice string
 	card    string // the customer's saved card
 }
@@ -35,7 +36,7 @@ func newStaffWorld(t *testing.T, postgres bool, number, amount string) *staffWor
 		}
 		tokens[name] = token
 	}
-	w := &staffWorld{payWorld: newPayWorld(t, postgres, "STRIPESYNC_STAFF_TOKENS_FILE="+file), tokens: tokens}
+	w := &staffWorld{payWorld: newPayWorld(t, postgres, "STRIPESYNC_STAFF_TOKENS_FILE="+file), tokens: tokens, file: file}
 	w.invoice = w.payWorld.invoice(t, number, amount, "USD")
 	w.run(t, "sync", "accounts") // pulls the invoice into the ledger
 	w.card = w.saveCard(t, w.customerOf(t, w.account), "pm_card_visa")
@@ -252,6 +253,16 @@ func testStaffPaymentIdempotency(t *testing.T, w *staffWorld) {
 	}
 	if strings.Join(trail, "\n") != strings.Join(want, "\n") {
 		t.Errorf("audit trail:\n%s\nwant:\n%s", strings.Join(trail, "\n"), strings.Join(want, "\n"))
+	}
+	// A removed staff member is locked out once the daemon rereads the
+	// file, without a restart.
+	w.run(t, "staff", "remove", "--file", w.file, "bob")
+	waitFor(t, "bob's token to stop working", func() bool {
+		status, _ := w.invoiceAsStaff(t, "bob")
+		return status == http.StatusUnauthorized
+	})
+	if status, _ := w.invoiceAsStaff(t, "alice"); status != http.StatusOK {
+		t.Errorf("alice after bob's removal: %d", status)
 	}
 	var paid struct {
 		Status     string `json:"status"`
