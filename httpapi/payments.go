@@ -32,6 +32,9 @@ type PaymentConfig struct {
 	Take func(ctx context.Context, r PaymentRequest) (stripesync.Payment, error)
 	// Requests remembers the answers by Idempotency-Key (store.DB).
 	Requests stripesync.IdempotentRequests
+	// ResendReceipt e-mails a payment's receipt again for staff member
+	// staff and returns the address it went to.
+	ResendReceipt func(ctx context.Context, paymentID, staff string) (email string, err error)
 	// ReceiptURL links a succeeded payment's receipt; nil leaves it out.
 	ReceiptURL func(paymentID string) string
 }
@@ -131,6 +134,17 @@ func (s *Server) handlePayment(w http.ResponseWriter, r *http.Request) {
 		s.logger.Warn("store idempotent response", "error", err)
 	}
 	writeJSONBytes(w, status, answer)
+}
+
+// handleResendReceipt serves POST /v1/payments/{id}/resend-receipt: 200
+// with the address once the mail server accepted the receipt.
+func (s *Server) handleResendReceipt(w http.ResponseWriter, r *http.Request) {
+	email, err := s.payments.ResendReceipt(r.Context(), r.PathValue("id"), staffOf(r))
+	if err != nil {
+		WriteError(w, r, s.logger, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, map[string]string{"payment_id": r.PathValue("id"), "sent_to": email})
 }
 
 // takePayment runs the payment and returns the status and JSON body of its

@@ -41,10 +41,11 @@ func (s *Server) routes() {
 		s.mux.HandleFunc("POST /v1/accounts/{id}/portal-link", s.staffOnly(s.handlePortalLink))
 	}
 	// staff, with a bearer token: an invoice with its payments, saved
-	// methods and audit trail, and a payment taken on the phone, under a
-	// required Idempotency-Key.
+	// methods and audit trail, a payment taken on the phone (under a
+	// required Idempotency-Key), and a receipt mailed again.
 	if s.staff != nil && s.payments != nil {
 		s.mux.HandleFunc("GET /v1/invoices/{id}", s.staffOnly(s.handleInvoice))
+		s.mux.HandleFunc("POST /v1/payments/{id}/resend-receipt", s.staffOnly(s.handleResendReceipt))
 		s.mux.HandleFunc("POST /v1/invoices/{id}/payments", s.staffOnly(s.handlePayment))
 	}
 	// customers: the pay page of a payment link, the portal, and their

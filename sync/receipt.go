@@ -205,3 +205,21 @@ func numberBefore(a, b string) bool {
 	}
 	return a < b
 }
+
+// ResendReceipt mails a succeeded payment's receipt to the customer again,
+// now, outside the queue: staff asked for it while the customer is on the
+// phone, and a failure is theirs to see and retry. It returns the receipt
+// it sent.
+func (e *Engine) ResendReceipt(ctx context.Context, paymentID string) (stripesync.Receipt, error) {
+	if e.receipts == nil {
+		return stripesync.Receipt{}, stripesync.Errorf(stripesync.EUNAVAILABLE, "Receipts cannot be e-mailed: no mail server is configured (STRIPESYNC_SMTP_URL)")
+	}
+	r, err := e.Receipt(ctx, paymentID)
+	if err != nil {
+		return r, err
+	}
+	if r.CustomerEmail == "" {
+		return r, stripesync.Errorf(stripesync.EINVALID, "The customer has no billing e-mail address in the CRM; the receipt can be downloaded instead")
+	}
+	return r, e.receipts.SendReceipt(ctx, r, nil)
+}

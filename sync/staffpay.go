@@ -39,7 +39,7 @@ type StaffPayRequest struct {
 func (c *Collection) StaffPay(ctx context.Context, r StaffPayRequest) (stripesync.Payment, error) {
 	p, err := c.staffPay(ctx, r)
 	if r.Staff != "" && r.InvoiceID != "" && stripesync.CodeOf(err) != stripesync.ENOTFOUND {
-		c.recordStaffAction(ctx, stripesync.StaffAction{
+		c.RecordStaffAction(ctx, stripesync.StaffAction{
 			Staff: r.Staff, Action: stripesync.StaffActionPayment, InvoiceID: r.InvoiceID, PaymentID: p.ID,
 			Detail: r.Amount + " with " + r.PaymentMethodID,
 		}, err)
@@ -47,10 +47,10 @@ func (c *Collection) StaffPay(ctx context.Context, r StaffPayRequest) (stripesyn
 	return p, err
 }
 
-// recordStaffAction appends a, with err's plain-words message as its
+// RecordStaffAction appends a, with err's plain-words message as its
 // outcome, to the audit trail. A failure to record is logged: the action
 // itself has happened and its answer must reach staff.
-func (c *Collection) recordStaffAction(ctx context.Context, a stripesync.StaffAction, err error) {
+func (c *Collection) RecordStaffAction(ctx context.Context, a stripesync.StaffAction, err error) {
 	if c.audit == nil {
 		return
 	}

@@ -263,6 +263,16 @@ func (a *app) staffRoutes(hcfg *httpapi.Config) error {
 					Amount: r.Amount, PaymentMethodID: r.PaymentMethodID, MOTO: a.cfg.MOTO,
 				})
 			},
+			ResendReceipt: func(ctx context.Context, paymentID, staff string) (string, error) {
+				r, err := a.engine.ResendReceipt(ctx, paymentID)
+				if p, perr := a.db.Payment(ctx, paymentID); perr == nil && p.InvoiceID != "" {
+					a.collection.RecordStaffAction(ctx, stripesync.StaffAction{
+						Staff: staff, Action: stripesync.StaffActionReceiptResent, InvoiceID: p.InvoiceID,
+						PaymentID: paymentID, Detail: r.Number + " to " + r.CustomerEmail,
+					}, err)
+				}
+				return r.CustomerEmail, err
+			},
 			Requests:   a.db,
 			ReceiptURL: a.links.URL,
 		}

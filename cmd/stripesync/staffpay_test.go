@@ -225,6 +225,14 @@ func testStaffPaymentIdempotency(t *testing.T, w *staffWorld) {
 	if a := w.pay(t, w.base, "bob", "call-1", "20.00", w.card); a.status != http.StatusCreated || a.replayed {
 		t.Errorf("bob under alice's key: %d %s", a.status, a.body)
 	}
+	// A receipt mailed again while the customer is on the phone.
+	var firstPaid struct{ ID string }
+	_ = json.Unmarshal([]byte(first.body), &firstPaid)
+	mailed := w.receiptsMailed()
+	if a := w.post(t, "alice", "/v1/payments/"+firstPaid.ID+"/resend-receipt"); a.status != http.StatusOK || !strings.Contains(a.body, `"sent_to":"ap@initech.test"`) {
+		t.Errorf("resend the receipt: %d %s", a.status, a.body)
+	}
+	waitFor(t, "the receipt mailed again", func() bool { return w.receiptsMailed() > mailed })
 	// The invoice as staff see it: both payments with their receipts, the
 	// saved card, and the trail of every attempt that reached the
 	// invoice (replays and refused requests before it are not actions).
@@ -251,6 +259,11 @@ func testStaffPaymentIdempotency(t *testing.T, w *staffWorld) {
 		"bob payment 5,00 with " + w.card + `: The amount "5,00" is not an amount of USD, such as 25.00`,
 		"bob payment 20.00 with " + w.card + ": ok",
 	}
+	if len(trail) != 5 || !strings.HasPrefix(trail[4], "alice receipt re-sent R-") || !strings.HasSuffix(trail[4], " to ap@initech.test: ok") {
+		t.Errorf("the trail's last entry is not alice's receipt re-sent: %q", trail)
+	} else {
+		trail = trail[:4]
+	}
 	if strings.Join(trail, "\n") != strings.Join(want, "\n") {
 		t.Errorf("audit trail:\n%s\nwant:\n%s", strings.Join(trail, "\n"), strings.Join(want, "\n"))
 	}
@@ -271,6 +284,20 @@ func testStaffPaymentIdempotency(t *testing.T, w *staffWorld) {
 	if err := json.Unmarshal([]byte(first.body), &paid); err != nil || paid.Status != "Succeeded" || !strings.HasPrefix(paid.ReceiptURL, w.base+"/receipts/") {
 		t.Errorf("the payment's answer lacks its status or receipt: %s", first.body)
 	}
+}
+
+// post sends an empty POST to the staff API as staff member name.
+func (w *staffWorld) post(t *testing.T, name, path string) apiAnswer {
+	t.Helper()
+	req, _ := http.NewRequest("POST", w.base+path, nil)
+	req.Header.Set("Authorization", "Bearer "+w.tokens[name])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return apiAnswer{status: resp.StatusCode, body: string(b)}
 }
 
 // staffInvoice is what GET /v1/invoices/{id} answers.
