@@ -154,6 +154,11 @@ type PaymentLedger interface {
 	// AccountContact returns the ID, Name and Email of an account as the
 	// last push read them (ENOTFOUND if no push has read it).
 	AccountContact(ctx context.Context, id string) (Account, error)
+	// ReceiptBalance returns the invoice balance recorded when the
+	// payment's receipt was numbered (BalanceAfter); ok is false when none
+	// was (a receipt numbered before the ledger recorded them, or a
+	// payment whose invoice the ledger did not know yet).
+	ReceiptBalance(ctx context.Context, paymentID string) (balance Money, ok bool, err error)
 	// StartReceiptMail records that the receipt of payment paymentID is
 	// about to be mailed, unless it was mailed already or a send started
 	// less than lease ago; ok reports whether it recorded, and mail is

@@ -1,5 +1,7 @@
 package stripesync
 
+import "slices"
+
 // Rollup is what an invoice's payments add up to.
 type Rollup struct {
 	Paid    Money // settled: succeeded less refunded, in the invoice's currency
@@ -51,4 +53,31 @@ func RollUp(inv Invoice, payments []Payment) Rollup {
 		r.Status = InvoicePaid
 	}
 	return r
+}
+
+// BalanceAfter is what was left to pay on inv right after p succeeded:
+// the rollup of p and of the payments that had succeeded before it, told
+// by their receipt numbers, which follow the order payments succeed in.
+// The ledger records it when it numbers p's receipt, so a receipt shows
+// the balance of its own moment however the invoice changes later.
+func BalanceAfter(inv Invoice, payments []Payment, p Payment) Money {
+	var before []Payment
+	for _, q := range payments {
+		if q.ID == p.ID || (q.ReceiptNumber != "" && receiptNumberBefore(q.ReceiptNumber, p.ReceiptNumber)) {
+			before = append(before, q)
+		}
+	}
+	if i := slices.IndexFunc(before, func(q Payment) bool { return q.ID == p.ID }); i < 0 {
+		before = append(before, p)
+	}
+	return RollUp(inv, before).Balance
+}
+
+// receiptNumberBefore orders receipt numbers ("R-000009" < "R-000010",
+// and "R-999999" < "R-1000000" once the numbers outgrow their padding).
+func receiptNumberBefore(a, b string) bool {
+	if len(a) != len(b) {
+		return len(a) < len(b)
+	}
+	return a < b
 }

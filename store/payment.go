@@ -250,7 +250,13 @@ func (db *DB) RecordPayments(ctx context.Context, ps []stripesync.Payment) ([]st
 			}
 		}
 		slices.Sort(rollups) // lock the invoice rows in one order everywhere
-		live, err := db.rollUpInvoices(ctx, tx, rollups, now)
+		var numbered []stripesync.Payment
+		for _, o := range final {
+			if o.firstSuccess {
+				numbered = append(numbered, o.next)
+			}
+		}
+		live, err := db.rollUpInvoices(ctx, tx, rollups, numbered, now)
 		if err != nil {
 			return err
 		}
@@ -333,7 +339,7 @@ func (db *DB) paymentsByID(ctx context.Context, q sqlx.QueryerContext, ids []str
 // ledger knows, reading them (locked, in id order) and their payments in
 // one statement each, and returns those not deleted: their CRM record
 // needs the new rollup.
-func (db *DB) rollUpInvoices(ctx context.Context, tx *sqlx.Tx, ids []string, now time.Time) ([]string, error) {
+func (db *DB) rollUpInvoices(ctx context.Context, tx *sqlx.Tx, ids []string, numbered []stripesync.Payment, now time.Time) ([]string, error) {
 	var live []string
 	for start := 0; start < len(ids); start += idBatch {
 		chunk := ids[start:min(start+idBatch, len(ids))]
@@ -360,8 +366,53 @@ func (db *DB) rollUpInvoices(ctx context.Context, tx *sqlx.Tx, ids []string, now
 		if err := db.updateRollups(ctx, tx, rollups, now); err != nil {
 			return nil, err
 		}
+		invoices := make(map[string]stripesync.Invoice, len(rows))
+		for _, r := range rows {
+			invoices[r.ID] = r.invoice()
+		}
+		if err := db.recordReceiptBalances(ctx, tx, invoices, payments, numbered, now); err != nil {
+			return nil, err
+		}
 	}
 	return live, nil
+}
+
+// recordReceiptBalances stores, for each payment of numbered (those whose
+// receipts this transaction numbered) that belongs to one of invoices, the
+// balance left right after it ([stripesync.BalanceAfter]): the balance its
+// receipt shows for good.
+func (db *DB) recordReceiptBalances(ctx context.Context, tx *sqlx.Tx, invoices map[string]stripesync.Invoice,
+	payments map[string][]stripesync.Payment, numbered []stripesync.Payment, now time.Time) error {
+	const q = "INSERT INTO receipt_balances (payment_id, amount, currency, created) VALUES (?, ?, ?, ?) ON CONFLICT (payment_id) DO NOTHING"
+	for _, p := range numbered {
+		inv, ok := invoices[p.InvoiceID]
+		if !ok {
+			continue
+		}
+		b := stripesync.BalanceAfter(inv, payments[inv.ID], p)
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q), p.ID, b.Amount, b.Currency, db.ts(now)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ReceiptBalance returns the balance recorded for a payment's receipt when
+// the receipt was numbered; ok is false for a receipt numbered before the
+// ledger recorded balances, or a payment of no invoice the ledger knew.
+func (db *DB) ReceiptBalance(ctx context.Context, paymentID string) (stripesync.Money, bool, error) {
+	var row struct {
+		Amount   int64  `db:"amount"`
+		Currency string `db:"currency"`
+	}
+	err := db.x.GetContext(ctx, &row, db.x.Rebind("SELECT amount, currency FROM receipt_balances WHERE payment_id = ?"), paymentID)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return stripesync.Money{}, false, nil
+	case err != nil:
+		return stripesync.Money{}, false, wrap(err, "receipt balance of %s", paymentID)
+	}
+	return stripesync.Money{Amount: row.Amount, Currency: row.Currency}, true, nil
 }
 
 // paymentsOfInvoices reads the payments of the given invoices, each

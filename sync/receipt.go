@@ -34,9 +34,9 @@ const (
 // alone: the customer's name and billing e-mail are the account's as the
 // last push read them (PaymentLedger.AccountContact), so a download works
 // through a CRM outage and costs no API call, and the mailed receipt and
-// a download render the same bytes. The balance shown is the one left
-// right after this payment, not today's, so a receipt reads the same
-// whenever it is sent.
+// a download render the same bytes. The balance shown is the one the
+// ledger recorded right after this payment, not today's, so a receipt
+// reads the same whenever it is sent.
 func (e *Engine) Receipt(ctx context.Context, paymentID string) (stripesync.Receipt, error) {
 	r, _, err := e.receipt(ctx, paymentID)
 	return r, err
@@ -73,11 +73,9 @@ func (e *Engine) receipt(ctx context.Context, paymentID string) (r stripesync.Re
 			if accountID == "" {
 				accountID = inv.AccountID
 			}
-			all, err := e.payments.Payments(ctx, inv.ID)
-			if err != nil {
+			if r.BalanceLeft, err = e.balanceAfter(ctx, inv, p); err != nil {
 				return r, "", err
 			}
-			r.BalanceLeft = stripesync.RollUp(inv, paidBy(all, p)).Balance
 		case stripesync.CodeOf(err) != stripesync.ENOTFOUND:
 			return r, "", err
 		}
@@ -98,17 +96,19 @@ func (e *Engine) receipt(ctx context.Context, paymentID string) (r stripesync.Re
 	return r, unread, nil
 }
 
-// paidBy keeps the payments that had settled when p did: p itself and the
-// succeeded payments with an earlier receipt number (numbers are assigned
-// in the order payments succeed).
-func paidBy(all []stripesync.Payment, p stripesync.Payment) []stripesync.Payment {
-	var out []stripesync.Payment
-	for _, q := range all {
-		if q.ID == p.ID || (q.ReceiptNumber != "" && numberBefore(q.ReceiptNumber, p.ReceiptNumber)) {
-			out = append(out, q)
-		}
+// balanceAfter is the balance p's receipt shows: the one the ledger
+// recorded when it numbered the receipt, or, for a receipt numbered before
+// the ledger recorded them, the same figure computed from the payments as
+// they stand now (exact unless one of them changed since).
+func (e *Engine) balanceAfter(ctx context.Context, inv stripesync.Invoice, p stripesync.Payment) (stripesync.Money, error) {
+	if b, ok, err := e.payments.ReceiptBalance(ctx, p.ID); err != nil || ok {
+		return b, err
 	}
-	return out
+	all, err := e.payments.Payments(ctx, inv.ID)
+	if err != nil {
+		return stripesync.Money{}, err
+	}
+	return stripesync.BalanceAfter(inv, all, p), nil
 }
 
 // SendReceipts mails the next batch of receipts (receiptBatch). A receipt
@@ -195,15 +195,6 @@ func (e *Engine) sendReceipt(ctx context.Context, id string, jobs []stripesync.J
 	}
 	e.logger.Info("receipt sent", "stripe_id", id, "receipt", r.Number)
 	return errors.Join(recorded, err, e.completeJobs(ctx, jobs))
-}
-
-// numberBefore orders receipt numbers of one zero-padded sequence, which
-// stays right when the sequence outgrows its padding.
-func numberBefore(a, b string) bool {
-	if len(a) != len(b) {
-		return len(a) < len(b)
-	}
-	return a < b
 }
 
 // ResendReceipt mails a succeeded payment's receipt to the customer again,

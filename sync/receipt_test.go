@@ -275,3 +275,25 @@ func TestReceiptWaitsForAPushOfItsAccount(t *testing.T) {
 		t.Errorf("after the push, %d receipts reached the account, want 1", n)
 	}
 }
+
+// TestReceiptKeepsTheBalanceOfItsMoment re-renders the receipts of two
+// payments after the first is refunded: each still shows what was left
+// right after it, not the invoice's balance now.
+func TestReceiptKeepsTheBalanceOfItsMoment(t *testing.T) {
+	w := newPayWorld(t)
+	inv := w.invoice(t, "INV-1005", "100.00", "USD")
+	first := w.pay(t, inv, 3000, "usd", "pm_card_visa")
+	eventually(t, "the first payment recorded", func() bool { return w.crmInvoice(t, inv).Status == "Partially Paid" })
+	second := w.pay(t, inv, 5000, "usd", "pm_card_mastercard")
+	eventually(t, "the second payment recorded", func() bool { return w.crmInvoice(t, inv).Paid == usd(8000) })
+	if err := w.st.Refund(first, 3000); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the refund recorded", func() bool { return w.crmInvoice(t, inv).Paid == usd(5000) })
+	for id, want := range map[string]stripesync.Money{first: usd(7000), second: usd(2000)} {
+		r, err := w.engine.Receipt(t.Context(), id)
+		if err != nil || r.BalanceLeft != want {
+			t.Errorf("receipt of %s after the refund shows balance %v (%v), want %v", id, r.BalanceLeft, err, want)
+		}
+	}
+}

@@ -44,6 +44,43 @@ func testRecordPayments(t *testing.T, setup setupFunc) {
 		})
 	})
 
+	t.Run("ReceiptBalanceIsTheMoments", func(t *testing.T) {
+		db, _ := setup(t)
+		ctx := t.Context()
+		const inv = "a0Y000000000003AAA"
+		saveInvoices(t, db, invoice(inv, 10000))
+		first := record(t, db, payment("pi_first", inv, usd(3000), stripesync.PaymentSucceeded, 0), true)
+		// Two in one batch: each gets the balance after itself, in the
+		// order their receipts are numbered.
+		if _, err := db.RecordPayments(ctx, []stripesync.Payment{
+			payment("pi_second", inv, usd(5000), stripesync.PaymentSucceeded, time.Second),
+			payment("pi_third", inv, usd(1000), stripesync.PaymentSucceeded, 2*time.Second),
+		}); err != nil {
+			t.Fatal(err)
+		}
+		// A later refund of the first payment, and a payment recorded
+		// before its invoice was known, change no recorded balance.
+		refunded := payment("pi_first", inv, usd(3000), stripesync.PaymentSucceeded, 0)
+		refunded.Refunded = 3000
+		record(t, db, refunded, true)
+		record(t, db, payment("pi_orphan", "a0Y000000000009AAA", usd(500), stripesync.PaymentSucceeded, 0), true)
+		for id, want := range map[string]int64{"pi_first": 7000, "pi_second": 2000, "pi_third": 1000} {
+			got, ok, err := db.ReceiptBalance(ctx, id)
+			if err != nil || !ok || got != usd(want) {
+				t.Errorf("ReceiptBalance(%s) = %v, %v, %v; want %v", id, got, ok, err, usd(want))
+			}
+		}
+		if _, ok, err := db.ReceiptBalance(ctx, "pi_orphan"); ok || err != nil {
+			t.Errorf("ReceiptBalance of a payment whose invoice was unknown: ok %v, %v; want none", ok, err)
+		}
+		if first.ReceiptNumber == "" {
+			t.Error("the first payment has no receipt number")
+		}
+		if r := rollup(t, db, inv); r.Balance != usd(4000) {
+			t.Errorf("the invoice's balance now = %v, want 40.00 (the refund counts in the rollup)", r.Balance)
+		}
+	})
+
 	t.Run("AllOrNothing", func(t *testing.T) {
 		db, _ := setup(t)
 		ctx := t.Context()
