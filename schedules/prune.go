@@ -22,12 +22,16 @@ type Pruner interface {
 	// PruneTriggers forgets the CRM triggers settled before before;
 	// pending ones are never deleted.
 	PruneTriggers(ctx context.Context, before time.Time) (int64, error)
+	// PruneRequests forgets the staff API's Idempotency-Keys of requests
+	// started before before.
+	PruneRequests(ctx context.Context, before time.Time) (int64, error)
 }
 
 // The inboxes the prune job reports to PruneConfig.OnPruned.
 const (
 	InboxEvents   = "events"
 	InboxTriggers = "triggers"
+	InboxRequests = "requests"
 )
 
 // PruneConfig configures the job returned by Prune.
@@ -44,7 +48,7 @@ type PruneConfig struct {
 	// discards.
 	Logger *slog.Logger
 	// OnPruned is told, after each inbox is pruned, how many rows were
-	// deleted from it (InboxEvents, InboxTriggers). Nil means nobody.
+	// deleted from it (InboxEvents, InboxTriggers, InboxRequests). Nil means nobody.
 	OnPruned func(inbox string, n int64)
 	// Clock tells a run's time. Nil means the real clock; tests pass the
 	// scheduler's fake.
@@ -52,8 +56,8 @@ type PruneConfig struct {
 }
 
 // Prune returns the prune job, to be registered with
-// Every("prune", PruneEvery, …). Each run prunes both inboxes, the second
-// even when the first fails, and returns both failures. A missing Store or
+// Every("prune", PruneEvery, …). Each run prunes every inbox, each even
+// when one before it fails, and returns every failure. A missing Store or
 // a non-positive Retention is EINVALID.
 func Prune(cfg PruneConfig) (func(ctx context.Context) error, error) {
 	switch {
@@ -80,6 +84,7 @@ func Prune(cfg PruneConfig) (func(ctx context.Context) error, error) {
 		}{
 			{InboxEvents, cfg.Store.PruneEvents},
 			{InboxTriggers, cfg.Store.PruneTriggers},
+			{InboxRequests, cfg.Store.PruneRequests},
 		} {
 			n, err := p.prune(ctx, before)
 			if err != nil {

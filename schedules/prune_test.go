@@ -150,11 +150,11 @@ func testPruneOncePerTick(t *testing.T, open func(t *testing.T) (a, b *store.DB)
 	}
 	ranOnce := func(what string, got []string, events, triggers int) {
 		t.Helper()
-		if len(got) != 2 || got[0][0] != got[1][0] {
-			t.Fatalf("%s: pruned %q, want the events and triggers of one replica", what, got)
+		if len(got) != 3 || got[0][0] != got[1][0] || got[0][0] != got[2][0] {
+			t.Fatalf("%s: pruned %q, want the events, triggers and requests of one replica", what, got)
 		}
 		r := got[0][:1]
-		want := []string{fmt.Sprintf("%s events=%d", r, events), fmt.Sprintf("%s triggers=%d", r, triggers)}
+		want := []string{fmt.Sprintf("%s events=%d", r, events), fmt.Sprintf("%s triggers=%d", r, triggers), r + " requests=0"}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", what, diff)
 		}
@@ -204,6 +204,8 @@ func (p *failingPruner) PruneTriggers(context.Context, time.Time) (int64, error)
 	return 3, nil
 }
 
+func (p *failingPruner) PruneRequests(context.Context, time.Time) (int64, error) { return 2, nil }
+
 func TestPruneGoesOnAfterAFailure(t *testing.T) {
 	p := &failingPruner{}
 	var reported []string
@@ -217,7 +219,7 @@ func TestPruneGoesOnAfterAFailure(t *testing.T) {
 	if stripesync.CodeOf(err) != stripesync.EUNAVAILABLE {
 		t.Errorf("run = %v, want the event prune's EUNAVAILABLE", err)
 	}
-	if diff := cmp.Diff([]string{"triggers=3"}, reported); diff != "" || p.triggers != 1 {
+	if diff := cmp.Diff([]string{"triggers=3", "requests=2"}, reported); diff != "" || p.triggers != 1 {
 		t.Errorf("triggers pruned %d times, reported (-want +got):\n%s", p.triggers, diff)
 	}
 }

@@ -23,3 +23,17 @@ func (db *DB) PruneTriggers(ctx context.Context, before time.Time) (int64, error
 	n, err := res.RowsAffected()
 	return n, wrap(err, "prune triggers")
 }
+
+// PruneRequests forgets the staff API's Idempotency-Keys whose requests
+// started before before, answered or abandoned, and returns how many: a
+// retry of one is then served as a new request. The daily prune job calls
+// it with the configured retention, far beyond the minutes in which a
+// client retries (Stripe itself keeps keys for 24 hours).
+func (db *DB) PruneRequests(ctx context.Context, before time.Time) (int64, error) {
+	res, err := db.x.ExecContext(ctx, db.x.Rebind("DELETE FROM idempotent_requests WHERE started_at < ?"), db.ts(before))
+	if err != nil {
+		return 0, wrap(err, "prune requests")
+	}
+	n, err := res.RowsAffected()
+	return n, wrap(err, "prune requests")
+}

@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 	t.Run("Prune", func(t *testing.T) { testPrune(t, setup) })
 	t.Run("Collection", func(t *testing.T) { testCollection(t, setup) })
 	t.Run("Receipts", func(t *testing.T) { testReceipts(t, setup) })
+	t.Run("Staff", func(t *testing.T) { testStaff(t, setup) })
 }
 
 // setupFunc gives a subtest its own store, whose clock it controls.

@@ -1,0 +1,117 @@
+package storetest
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stripesync/stripesync"
+)
+
+// testStaff checks what the staff API keeps: the Idempotency-Key memory
+// and the audit trail.
+func testStaff(t *testing.T, setup setupFunc) {
+	t.Run("RequestLifecycle", func(t *testing.T) {
+		db, clock := setup(t)
+		ctx := t.Context()
+		claim := func(what, fp string, wantClaimed bool) stripesync.StoredResponse {
+			t.Helper()
+			prev, claimed, err := db.ClaimRequest(ctx, "alice", "k1", fp, clock.Now(), time.Minute)
+			if err != nil || claimed != wantClaimed {
+				t.Fatalf("%s: ClaimRequest = %+v, %v, %v; want claimed %v", what, prev, claimed, err, wantClaimed)
+			}
+			return prev
+		}
+		claim("a new key", "fp1", true)
+		if prev := claim("while the first is served", "fp1", false); prev.Complete || prev.Fingerprint != "fp1" {
+			t.Errorf("in progress: %+v", prev)
+		}
+		if prev := claim("other parameters", "fp2", false); prev.Fingerprint != "fp1" {
+			t.Errorf("other parameters: %+v, want fp1's", prev)
+		}
+		// Another staff member's key of the same name is theirs.
+		if _, claimed, err := db.ClaimRequest(ctx, "bob", "k1", "fp2", clock.Now(), time.Minute); err != nil || !claimed {
+			t.Errorf("bob's k1: claimed %v, %v", claimed, err)
+		}
+		if err := db.CompleteRequest(ctx, "alice", "k1", 201, []byte(`{"id":"pi_1"}`), clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(time.Hour) // an answer never goes stale
+		if prev := claim("a retry", "fp1", false); !prev.Complete || prev.Status != 201 || string(prev.Body) != `{"id":"pi_1"}` {
+			t.Errorf("replay: %+v", prev)
+		}
+		// Release forgets only what is not answered.
+		if err := db.ReleaseRequest(ctx, "alice", "k1"); err != nil {
+			t.Fatal(err)
+		}
+		claim("after releasing an answered key", "fp1", false)
+		if err := db.ReleaseRequest(ctx, "bob", "k1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, claimed, err := db.ClaimRequest(ctx, "bob", "k1", "fp3", clock.Now(), time.Minute); err != nil || !claimed {
+			t.Errorf("bob's released k1: claimed %v, %v; want a fresh claim", claimed, err)
+		}
+		// Bob's claim is abandoned: after staleAfter a retry takes it over,
+		// but only with the same parameters.
+		clock.Advance(2 * time.Minute)
+		if _, claimed, _ := db.ClaimRequest(ctx, "bob", "k1", "fp4", clock.Now(), time.Minute); claimed {
+			t.Error("an abandoned claim was taken over with other parameters")
+		}
+		if _, claimed, err := db.ClaimRequest(ctx, "bob", "k1", "fp3", clock.Now(), time.Minute); err != nil || !claimed {
+			t.Errorf("abandoned claim: claimed %v, %v; want taken over", claimed, err)
+		}
+		if n, err := db.PruneRequests(ctx, clock.Now().Add(-time.Minute)); err != nil || n != 1 {
+			t.Errorf("PruneRequests = %d, %v; want alice's k1 (bob's was taken over since)", n, err)
+		}
+		claim("a pruned key", "fp9", true)
+	})
+
+	t.Run("OneClaimOfConcurrentRequests", func(t *testing.T) {
+		db, clock := setup(t)
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			claimed int
+		)
+		for range 8 {
+			wg.Go(func() {
+				_, ok, err := db.ClaimRequest(t.Context(), "alice", "same", "fp", clock.Now(), time.Minute)
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					mu.Lock()
+					claimed++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if claimed != 1 {
+			t.Errorf("%d of 8 concurrent requests with one key were claimed, want 1", claimed)
+		}
+	})
+
+	t.Run("AuditTrail", func(t *testing.T) {
+		db, clock := setup(t)
+		ctx := t.Context()
+		for i, a := range []stripesync.StaffAction{
+			{Staff: "alice", Action: stripesync.StaffActionPayment, InvoiceID: "a0Y1", PaymentID: "pi_1", Outcome: "ok", Detail: "20.00 with pm_1"},
+			{Staff: "bob", Action: stripesync.StaffActionPayment, InvoiceID: "a0Y2", Outcome: "Only 5.00 USD is left to pay on INV-2"},
+			{Staff: "bob", Action: stripesync.StaffActionReceiptResent, InvoiceID: "a0Y1", PaymentID: "pi_1", Outcome: "ok"},
+		} {
+			a.At = clock.Now().Add(time.Duration(i) * time.Second)
+			if err := db.RecordStaffAction(ctx, a); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := db.StaffActions(ctx, "a0Y1")
+		if err != nil || len(got) != 2 || got[0].Staff != "alice" || got[1].Action != stripesync.StaffActionReceiptResent ||
+			!got[1].At.Equal(start.Add(2*time.Second).Truncate(time.Microsecond)) || got[1].At.Location() != time.UTC {
+			t.Errorf("StaffActions(a0Y1) = %+v, %v", got, err)
+		}
+		if err := db.RecordStaffAction(ctx, stripesync.StaffAction{Staff: "alice", InvoiceID: "a0Y1"}); stripesync.CodeOf(err) != stripesync.EINVALID {
+			t.Errorf("an action without its action, outcome and time: %v, want EINVALID", err)
+		}
+	})
+}
