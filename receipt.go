@@ -36,10 +36,34 @@ const (
 	// JobSendReceipt e-mails the receipt of a payment that succeeded.
 	// Payload {"id":"pi_…"}, Key = the PaymentIntent id, so it is sent once.
 	JobSendReceipt = "receipt.send"
+	// JobSendRefundNotice tells the customer that a payment was refunded.
+	// Payload {"id":"pi_…"}, Key = the PaymentIntent id and the refunded
+	// total in minor units ("pi_…:refunded:3000"), so each refund notifies
+	// once and a replayed event notifies nothing.
+	JobSendRefundNotice = "refund.notice"
 	// JobSendPaymentLink e-mails a payment link to an invoice's billing
 	// address. Key = the request's id, so one request sends one message.
 	JobSendPaymentLink = "link.send"
 )
+
+// RefundNotice is everything the e-mail that announces a refund shows.
+type RefundNotice struct {
+	// Key is the notice's JobSendRefundNotice key; the message's
+	// Message-ID derives from it, so a retried send is the same message.
+	Key           string
+	Business      Business
+	CustomerName  string
+	CustomerEmail string
+	PaymentID     string
+	InvoiceNumber string // "" for a payment of no known invoice
+	ReceiptNumber string
+	Method        string // "Visa •••• 4242"
+	Paid          Money  // what the payment was for
+	Refunded      Money  // refunded so far, this refund included
+	// Balance is what is left to pay on the invoice now, the refund
+	// counted; its currency is "" when the payment names no invoice.
+	Balance Money
+}
 
 // LinkNotice is everything the e-mail that sends a payment link shows.
 type LinkNotice struct {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -115,7 +116,9 @@ func samePayment(a, b stripesync.Payment) bool {
 // knows it; a JobCRMPayment is enqueued, and a JobCRMInvoice for each of
 // those invoices that is not deleted; and a payment that succeeded for the
 // first time gets the next receipt number and a JobSendReceipt keyed by its
-// id, so that the receipt is sent once; and a payment that failed or was
+// id, so that the receipt is sent once; a payment whose refunded amount
+// grew gets a JobSendRefundNotice keyed by its id and the new refunded
+// total, so each refund is announced once; and a payment that failed or was
 // canceled releases the reservations bound to it ([DB.Reserve]), which no
 // longer hold anything. (A reservation bound to a Processing or Succeeded
 // payment stays until it is released or expires, but Reserve no longer
@@ -237,6 +240,10 @@ func (db *DB) RecordPayments(ctx context.Context, ps []stripesync.Payment) ([]st
 				o.next.ReceiptNumber = receiptNumber(numbers[0])
 				numbers = numbers[1:]
 				jobs = append(jobs, refJob(stripesync.JobSendReceipt, id, id))
+			}
+			if o.next.Refunded > stored[id].Refunded {
+				key := id + ":refunded:" + strconv.FormatInt(o.next.Refunded, 10)
+				jobs = append(jobs, refJob(stripesync.JobSendRefundNotice, id, key))
 			}
 			nexts[k] = o.next
 		}

@@ -265,6 +265,7 @@ func (e *Engine) settle(ctx context.Context, s *settlement) error {
 	if s.recorded {
 		poke(e.wake.crm)
 		poke(e.wake.receipts)
+		poke(e.wake.refunds)
 	}
 	// Deferred events of a process shutting down are free for the next
 	// one at once.

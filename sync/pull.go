@@ -114,6 +114,7 @@ func (e *Engine) pullPayments(ctx context.Context, run *stripesync.SyncRun, sinc
 	e.drainReads(ctx)
 	poke(e.wake.crm)
 	poke(e.wake.receipts)
+	poke(e.wake.refunds)
 	return errors.Join(errs...)
 }
 

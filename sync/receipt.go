@@ -17,6 +17,9 @@ import (
 // conversation can forget a delivered receipt.
 type ReceiptSender interface {
 	SendReceipt(ctx context.Context, r stripesync.Receipt, accepted func()) error
+	// SendRefundNotice tells the customer about a refund, calling
+	// accepted as SendReceipt does.
+	SendRefundNotice(ctx context.Context, n stripesync.RefundNotice, accepted func()) error
 }
 
 const (
@@ -154,22 +157,37 @@ func (e *Engine) sendReceipt(ctx context.Context, id string, jobs []stripesync.J
 		e.logger.Warn("receipt not mailed: the account has no billing e-mail", "stripe_id", id, "receipt", r.Number)
 		return e.completeJobs(ctx, jobs)
 	}
-	var mail stripesync.ReceiptMail
-	started := false
-	if err == nil {
-		mail, started, err = e.payments.StartReceiptMail(ctx, id, receiptLease)
-	}
-	switch {
-	case err != nil:
+	if err != nil {
 		e.logger.Warn("receipt not sent; will retry", "stripe_id", id, "error", err)
 		e.failJobs(ctx, jobs, err)
 		return nil
+	}
+	return e.mailOnce(ctx, id, "receipt", jobs, func(accepted func()) error {
+		return e.receipts.SendReceipt(ctx, r, accepted)
+	})
+}
+
+// mailOnce sends one message through send and settles its jobs, with the
+// ledger's record of the message under key (StartReceiptMail) keeping it
+// to one copy: a message recorded as sent only has its jobs completed,
+// and one whose send started less than receiptLease ago (a worker may
+// still be in it) is deferred until that lease is over. send calls
+// accepted the moment the server has accepted the message. It returns
+// only the errors of completing or deferring the jobs; a failed send is
+// recorded on them and retried.
+func (e *Engine) mailOnce(ctx context.Context, key, what string, jobs []stripesync.Job, send func(accepted func()) error) error {
+	mail, started, err := e.payments.StartReceiptMail(ctx, key, receiptLease)
+	switch {
+	case err != nil:
+		e.logger.Warn(what+" not sent; will retry", "key", key, "error", err)
+		e.failJobs(ctx, jobs, err)
+		return nil
 	case !mail.SentAt.IsZero():
-		e.logger.Info("receipt already sent; job completed", "stripe_id", id, "receipt", r.Number, "sent_at", mail.SentAt)
+		e.logger.Info(what+" already sent; job completed", "key", key, "sent_at", mail.SentAt)
 		return e.completeJobs(ctx, jobs)
 	case !started:
 		until := mail.SendingAt.Add(receiptLease)
-		e.logger.Warn("receipt send under way or interrupted; deferred", "stripe_id", id, "receipt", r.Number,
+		e.logger.Warn(what+" send under way or interrupted; deferred", "key", key,
 			"sending_at", mail.SendingAt, "until", until)
 		return e.deferJobs(ctx, jobs, until)
 	}
@@ -178,22 +196,22 @@ func (e *Engine) sendReceipt(ctx context.Context, id string, jobs []stripesync.J
 	done := context.WithoutCancel(ctx)
 	sent := false
 	var recorded error
-	err = e.receipts.SendReceipt(ctx, r, func() {
+	err = send(func() {
 		sent = true
-		recorded = e.payments.FinishReceiptMail(done, id, true)
+		recorded = e.payments.FinishReceiptMail(done, key, true)
 	})
 	if !sent {
 		if err == nil {
-			err = errors.New("the receipt sender returned without the server accepting the message")
+			err = errors.New("the sender returned without the server accepting the message")
 		}
-		e.logger.Warn("receipt not sent; will retry", "stripe_id", id, "error", err)
-		if ferr := e.payments.FinishReceiptMail(done, id, false); ferr != nil {
-			e.logger.Error("record failed receipt send", "stripe_id", id, "error", ferr)
+		e.logger.Warn(what+" not sent; will retry", "key", key, "error", err)
+		if ferr := e.payments.FinishReceiptMail(done, key, false); ferr != nil {
+			e.logger.Error("record failed "+what+" send", "key", key, "error", ferr)
 		}
 		e.failJobs(ctx, jobs, err)
 		return nil
 	}
-	e.logger.Info("receipt sent", "stripe_id", id, "receipt", r.Number)
+	e.logger.Info(what+" sent", "key", key)
 	return errors.Join(recorded, err, e.completeJobs(ctx, jobs))
 }
 

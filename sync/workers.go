@@ -15,7 +15,7 @@ import (
 // payment travels from webhook to CRM in milliseconds rather than a polling
 // interval. Each channel holds at most one pending wake-up.
 type wakeups struct {
-	events, crm, receipts, triggers chan struct{}
+	events, crm, receipts, refunds, triggers chan struct{}
 }
 
 func newWakeups() wakeups {
@@ -23,6 +23,7 @@ func newWakeups() wakeups {
 		events:   make(chan struct{}, 1),
 		crm:      make(chan struct{}, 1),
 		receipts: make(chan struct{}, 1),
+		refunds:  make(chan struct{}, 1),
 		triggers: make(chan struct{}, 1),
 	}
 }
@@ -44,7 +45,7 @@ const idlePoll = time.Second
 
 // RunWorkers runs the background workers until ctx ends: the Stripe event
 // processor, the CRM write-back of payments and invoices, the receipt
-// mailer, the CRM trigger processor and the payment-link mailer. Each drains its queue, then sleeps
+// mailer, the refund-notice mailer, the CRM trigger processor and the payment-link mailer. Each drains its queue, then sleeps
 // until woken or idlePoll.
 func (e *Engine) RunWorkers(ctx context.Context) error {
 	if e.payments == nil {
@@ -59,6 +60,7 @@ func (e *Engine) RunWorkers(ctx context.Context) error {
 	})
 	if e.receipts != nil {
 		g.Go(func() error { return e.loop(ctx, "receipts", e.wake.receipts, pace{}, e.SendReceipts) })
+		g.Go(func() error { return e.loop(ctx, "refund-notices", e.wake.refunds, pace{}, e.SendRefundNotices) })
 	}
 	if e.triggers != nil {
 		g.Go(func() error { return e.loop(ctx, "triggers", e.wake.triggers, pace{}, e.ProcessTriggers) })

@@ -320,7 +320,7 @@ func demoPayments(ctx context.Context, a *app, emu *emulators, mail *smtptest.Se
 	if _, err := a.engine.PullInvoices(ctx); err != nil {
 		return err
 	}
-	receiptsWanted := 0
+	receiptsWanted, refundsWanted := 0, 0
 	for i, d := range demoInvoices {
 		for j, amount := range d.payments {
 			method := "pm_card_visa"
@@ -347,14 +347,15 @@ func demoPayments(ctx context.Context, a *app, emu *emulators, mail *smtptest.Se
 				if err := emu.st.Refund(pi, d.refund); err != nil {
 					return err
 				}
+				refundsWanted++
 			}
 		}
 	}
 
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if _, err := mail.WaitMessages(wctx, receiptsWanted); err != nil {
-		return fmt.Errorf("waiting for %d receipts: %w", receiptsWanted, err)
+	if _, err := mail.WaitMessages(wctx, receiptsWanted+refundsWanted); err != nil {
+		return fmt.Errorf("waiting for %d receipts and %d refund notices: %w", receiptsWanted, refundsWanted, err)
 	}
 	for i, d := range demoInvoices {
 		for {
@@ -393,7 +394,13 @@ func demoPayments(ctx context.Context, a *app, emu *emulators, mail *smtptest.Se
 		fmt.Fprintf(tw, "  %s\t%v\t%s\t%s\t%s\t%v\t%s\n", d.number, acct["Name"], inv.Total, roll.Paid.Decimal(), roll.Balance.Decimal(), rec["Status__c"], strings.Join(desc, "; "))
 	}
 	tw.Flush()
-	fmt.Fprintf(stdout, "  %d receipts e-mailed to the customers' billing addresses.\n", len(mail.Messages()))
+	refunds := 0
+	for _, m := range mail.Messages() {
+		if strings.HasPrefix(m.Subject, "Refund of") {
+			refunds++
+		}
+	}
+	fmt.Fprintf(stdout, "  %d receipts and %d refund notice e-mailed to the customers' billing addresses.\n", len(mail.Messages())-refunds, refunds)
 	return nil
 }
 

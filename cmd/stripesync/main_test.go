@@ -160,7 +160,7 @@ func TestDemoOnce(t *testing.T) {
 		"error: Stripe customer cus_DemoDoesNotExist does not exist",
 		"Second push", "pushed 2", "unbound", "(the other 47 accounts did not change: no Stripe call)",
 		"INV-1002", "Mastercard •••• 4444", "Partially Refunded", "Bank •••• 6789",
-		"6 receipts e-mailed", "Real time: an account renamed in Salesforce", "Demo folder:",
+		"6 receipts and 1 refund notice e-mailed", "Real time: an account renamed in Salesforce", "Demo folder:",
 		"Mailed \"Invoice INV-2001", "Paid 20.00 on the pay page through Checkout", "Paid 30.00 with the saved card",
 		"INV-2001 is Paid in the CRM", "Pay page:  http://127.0.0.1:", "Portal:    http://127.0.0.1:",
 	} {
@@ -178,9 +178,9 @@ func TestDemoOnce(t *testing.T) {
 	folder, _, _ := strings.Cut(after, "\n")
 	pdfs, _ := filepath.Glob(filepath.Join(folder, "mail", "*.pdf"))
 	emls, _ := filepath.Glob(filepath.Join(folder, "mail", "*.eml"))
-	// Eight receipts, and the payment link's message.
-	if len(pdfs) != 8 || len(emls) != 9 {
-		t.Errorf("demo folder %q holds %d PDFs and %d messages, want 8 and 9", folder, len(pdfs), len(emls))
+	// Eight receipts, the refund notice, and the payment link's message.
+	if len(pdfs) != 8 || len(emls) != 10 {
+		t.Errorf("demo folder %q holds %d PDFs and %d messages, want 8 and 10", folder, len(pdfs), len(emls))
 	}
 	// The receipts link to the port this run listened on, the one its pay
 	// page used, not to a placeholder such as 127.0.0.1:0.
