@@ -75,6 +75,12 @@ func TestServerReceivesAndParses(t *testing.T) {
 	if diff := cmp.Diff(want, msgs, cmpopts.IgnoreFields(smtptest.Message{}, "Connected", "Disconnected")); diff != "" {
 		t.Errorf("Messages() (-want +got):\n%s", diff)
 	}
+	// The server answers QUIT before it closes its end and records the
+	// close, so SendMail may return first: wait (bounded) for the record.
+	for deadline := time.Now().Add(5 * time.Second); msgs[0].Disconnected.IsZero() && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+		msgs = srv.Messages()
+	}
 	if m := msgs[0]; m.Connected.IsZero() || m.Disconnected.Before(m.Connected) {
 		t.Errorf("SendMail ended with QUIT, yet the connection opened %v and closed %v", m.Connected, m.Disconnected)
 	}
