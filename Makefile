@@ -13,7 +13,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 STRIPESYNC_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export STRIPESYNC_TEST_DATABASE_URL
 
-.PHONY: help build test test-short test-pg bench bench-events bench-pay demo vet staticcheck fmt-check tidy-check vulncheck lint
+.PHONY: help build test test-short test-pg golden bench bench-events bench-pay demo vet staticcheck fmt-check tidy-check vulncheck lint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ test-short: ## the quick tests only
 
 test-pg: ## every test, with a skipped Postgres test counted as a failure
 	STRIPESYNC_REQUIRE_PG=1 $(GO) test -count=1 -timeout 20m $(PKGS)
+
+golden: ## rewrite every golden file (e-mails, error bodies, SOAP answers, the receipt PDF) from the current code; review the diff
+	$(GO) test -count=1 -run 'Golden' ./receipts/ ./httpapi/ ./crm/ -update
 
 bench: ## run the benchmarks quoted in the README (slow: minutes), bench-events aside
 	$(GO) test -run '^$$' -bench . -skip 'BenchmarkEvents' -benchtime 1x -timeout 60m ./sync/ ./cmd/stripesync/ ./store/

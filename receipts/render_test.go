@@ -2,7 +2,6 @@ package receipts
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,10 +14,9 @@ import (
 	"codeberg.org/go-pdf/fpdf"
 	"github.com/google/go-cmp/cmp"
 	"github.com/stripesync/stripesync"
+	"github.com/stripesync/stripesync/internal/golden"
 	"github.com/stripesync/stripesync/receipts/pdftext"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/receipt.golden.pdf from the current renderer")
 
 // sampleReceipt is the receipt of the golden file: a partial card payment.
 func sampleReceipt() stripesync.Receipt {
@@ -212,21 +210,21 @@ func TestRenderGolden(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Render: %v", err)
 	}
-	golden := filepath.Join("testdata", "receipt.golden.pdf")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
+	path := filepath.Join("testdata", "receipt.golden.pdf")
+	if *golden.Update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	want, err := os.ReadFile(golden)
+	want, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("read golden file (run with -update to create it): %v", err)
 	}
 	if !bytes.Equal(got, want) {
 		if diff := cmp.Diff(readPDF(t, want).Text(), readPDF(t, got).Text()); diff != "" {
-			t.Errorf("receipt text differs from %s (-want +got):\n%s", golden, diff)
+			t.Errorf("receipt text differs from %s (-want +got):\n%s", path, diff)
 		}
-		t.Errorf("receipt bytes differ from %s (%d bytes, want %d); run with -update if intended", golden, len(got), len(want))
+		t.Errorf("receipt bytes differ from %s (%d bytes, want %d); run with -update if intended", path, len(got), len(want))
 	}
 }
 
