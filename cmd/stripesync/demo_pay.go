@@ -55,6 +55,11 @@ func demoPayLink(ctx context.Context, a *app, emu *emulators, mail *smtptest.Ser
 		return "", "", fmt.Errorf("pay 30.00 with the saved card: %w", err)
 	}
 	fmt.Fprintf(stdout, "  Paid 30.00 with the saved card (no Checkout): redirected to the receipt, saved as %s.\n", second)
+	// The link and the two receipts, so that the demo folder holds every
+	// message once the walkthrough ends.
+	if _, err := mail.WaitMessages(wctx, before+3); err != nil {
+		return "", "", fmt.Errorf("waiting for the pay page's receipts: %w", err)
+	}
 	for {
 		rec, _ := emu.sf.Get("Invoice__c", inv)
 		if link, _ := rec["Payment_Link__c"].(string); rec["Status__c"] == "Paid" && link == "" {
