@@ -91,9 +91,10 @@
 // PaymentMethod of the same number: 4242424242424242 pays,
 // 4000000000000002 and 4000000000009995 decline when charged, bank
 // account 000123456789 settles and 000111111113 is returned. A bank
-// account made this way is unverified, so its first debit waits for
-// micro-deposits (requires_action, verify_with_microdeposits) whatever the
-// verification_method; POST …/verify_microdeposits with 32 and 45 or
+// account made this way is unverified, so the first PaymentIntent or
+// SetupIntent confirmed with it waits for micro-deposits (requires_action,
+// verify_with_microdeposits) whatever the verification_method;
+// POST …/verify_microdeposits with 32 and 45 or
 // SM11AA verifies it, other values fail with the attempts left in the
 // message, and the tenth failure (or 10 and 11, SM33CC) fails the
 // PaymentIntent.

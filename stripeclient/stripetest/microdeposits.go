@@ -57,15 +57,15 @@ func (s *Server) startMicrodeposits(intent string) *microdeposits {
 	return m
 }
 
-// needsMicrodeposits reports whether confirming a debit with pm must first
-// verify the bank account with micro-deposits: one the customer entered by
-// hand on a hosted page (cf.microdeposits), or one made from account
-// numbers through the API that no verification has proved yet. The
-// confirmation's verification_method does not change it: without Financial
-// Connections, which the emulator links only on its hosted pages, Stripe
-// falls back to micro-deposits.
-func needsMicrodeposits(pm *paymentMethod, cf confirmation) bool {
-	return pm.method.kind == typeBankPM && (cf.microdeposits || pm.unverified)
+// needsMicrodeposits reports whether a PaymentIntent or SetupIntent
+// confirmed with pm must first verify the bank account with
+// micro-deposits: one the customer entered by hand on a hosted page
+// (byHand), or one made from account numbers through the API that no
+// verification has proved yet. The verification_method does not change
+// it: without Financial Connections, which the emulator links only on its
+// hosted pages, Stripe falls back to micro-deposits.
+func needsMicrodeposits(pm *paymentMethod, byHand bool) bool {
+	return pm.method.kind == typeBankPM && (byHand || pm.unverified)
 }
 
 // nextAction is the next_action of an intent in requires_action: the

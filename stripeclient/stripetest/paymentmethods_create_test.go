@@ -287,3 +287,28 @@ func TestCORSAndStripeJS(t *testing.T) {
 		t.Errorf("GET /v3/: %d %s, %d bytes", js.StatusCode, js.Header.Get("Content-Type"), len(body))
 	}
 }
+
+// TestBankMethodSetupNeedsMicrodeposits: saving a bank account made from
+// its numbers (a SetupIntent) also waits for micro-deposits, and once
+// verified it is debited at once.
+func TestBankMethodSetupNeedsMicrodeposits(t *testing.T) {
+	s := NewServer(t, Options{})
+	cus := s.CreateCustomer(Customer{})
+	pm := mustOK(t, send(t, s, http.MethodPost, "/v1/payment_methods", bankMethodForm("000123456789")))["id"].(string)
+	si := mustOK(t, send(t, s, http.MethodPost, "/v1/setup_intents", url.Values{
+		"customer": {cus}, "payment_method_types[]": {"us_bank_account"}, "payment_method": {pm}, "confirm": {"true"},
+		"mandate_data[customer_acceptance][type]": {"offline"},
+	}))
+	if si["status"] != "requires_action" || field(si, "next_action", "type") != "verify_with_microdeposits" {
+		t.Fatalf("SetupIntent: %v", si)
+	}
+	ok := mustOK(t, send(t, s, http.MethodPost, "/v1/setup_intents/"+si["id"].(string)+"/verify_microdeposits", url.Values{"descriptor_code": {"SM11AA"}}))
+	if ok["status"] != "succeeded" {
+		t.Fatalf("verified: %v", ok["status"])
+	}
+	debit := url.Values{"amount": {"5000"}, "currency": {"usd"}, "customer": {cus}, "payment_method": {pm},
+		"payment_method_types[]": {"us_bank_account"}, "confirm": {"true"}, "off_session": {"true"}}
+	if got := mustOK(t, send(t, s, http.MethodPost, "/v1/payment_intents", debit)); got["status"] != "processing" {
+		t.Errorf("debit of the saved, verified account: %v", got["status"])
+	}
+}
