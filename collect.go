@@ -209,7 +209,8 @@ type Collector interface {
 	// payment as it is after (Processing on success). Values that do not
 	// match are EINVALID, the message saying how many attempts are left;
 	// the last failed attempt fails the payment, EDECLINED wrapping a
-	// *Decline.
+	// *Decline. A PaymentIntent not awaiting verification is ECONFLICT.
+	// Each attempt needs its own idempotency key.
 	VerifyMicrodeposits(ctx context.Context, paymentIntentID string, v MicrodepositVerification, idempotencyKey string) (Payment, error)
 	// SavedMethods lists the customer's cards and bank accounts, the
 	// default one marked.

@@ -78,14 +78,6 @@ func (c *Client) CreateBankMethod(ctx context.Context, customerID string, d stri
 	return m, nil
 }
 
-// Stripe's codes for micro-deposit verifications that do not succeed.
-const (
-	codeAmountsMismatch  = "payment_method_microdeposit_verification_amounts_mismatch"
-	codeDescriptorMismat = "payment_method_microdeposit_verification_descriptor_code_mismatch"
-	codeAttemptsExceeded = "payment_method_microdeposit_verification_attempts_exceeded"
-	codeVerifyTimeout    = "payment_method_microdeposit_verification_timeout"
-)
-
 // attemptsLeftRE finds the count in Stripe's "You have 9 verification
 // attempts remaining."
 var attemptsLeftRE = regexp.MustCompile(`(\d+) verification attempts? remaining`)
@@ -156,18 +148,18 @@ func verifyError(paymentIntentID string, err error) error {
 			left = "1 attempt left"
 		}
 	}
-	switch string(se.Code) {
-	case codeAmountsMismatch:
+	switch se.Code {
+	case stripe.ErrorCodePaymentMethodMicrodepositVerificationAmountsMismatch:
 		return stripesync.WrapError(stripesync.EINVALID, cause, "The amounts do not match the micro-deposits; %s.", left)
-	case codeDescriptorMismat:
+	case stripe.ErrorCodePaymentMethodMicrodepositVerificationDescriptorCodeMismatch:
 		return stripesync.WrapError(stripesync.EINVALID, cause, "The descriptor code does not match the one on the statement; %s.", left)
-	case codeAttemptsExceeded:
+	case stripe.ErrorCodePaymentMethodMicrodepositVerificationAttemptsExceeded:
 		return declined(&stripesync.Decline{Code: string(se.Code), PaymentIntentID: paymentIntentID,
 			Message: "The bank account could not be verified: too many wrong attempts. The payment failed; take it with another method."})
-	case codeVerifyTimeout:
+	case stripe.ErrorCodePaymentMethodMicrodepositVerificationTimeout:
 		return declined(&stripesync.Decline{Code: string(se.Code), PaymentIntentID: paymentIntentID,
 			Message: "The bank account was not verified in time. The payment failed; take it with another method."})
-	case string(stripe.ErrorCodePaymentIntentUnexpectedState):
+	case stripe.ErrorCodePaymentIntentUnexpectedState:
 		return stripesync.WrapError(stripesync.ECONFLICT, cause,
 			"Payment %s is not waiting for micro-deposits to be verified: %s", paymentIntentID, se.Msg)
 	}

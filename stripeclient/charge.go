@@ -45,10 +45,11 @@ const (
 // requires_action, DeclineCode verify_with_microdeposits) and may still be
 // paid once the customer verifies it, which the events report.
 //
-// MOTO applies to cards only and Mandate to bank accounts only; each is
-// ignored for the other type. A request Stripe would refuse (no customer,
-// method or invoice, an amount it does not accept, a bank account in a
-// currency other than USD) is EINVALID, and no PaymentIntent is created.
+// MOTO applies to cards only, Mandate and Microdeposits to bank accounts
+// only; each is ignored for the other type. A request Stripe would refuse
+// (no customer, method or invoice, an amount it does not accept, a bank
+// account in a currency other than USD) is EINVALID, and no PaymentIntent
+// is created.
 func (c *Client) Charge(ctx context.Context, r stripesync.ChargeRequest, idempotencyKey string) (stripesync.Payment, error) {
 	if err := checkChargeRequest(r, idempotencyKey); err != nil {
 		return stripesync.Payment{}, err
