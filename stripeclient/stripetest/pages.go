@@ -23,8 +23,8 @@ var pageFiles embed.FS
 
 var pageTemplates = template.Must(template.New("pages").ParseFS(pageFiles, "*.html"))
 
-// pagePrefixes are the paths the pages live under; everything else is the
-// API.
+// pagePrefixes are the paths the pages and the Stripe.js stand-in
+// (stripejs.go) live under; everything else is the API.
 var pagePrefixes = []string{"/checkout/", "/microdeposit/", "/billing/", "/v3/"}
 
 func isPagePath(path string) bool {

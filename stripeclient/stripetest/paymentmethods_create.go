@@ -17,9 +17,9 @@ import (
 // as closed.
 //
 // A bank account made this way is unverified: nothing showed it belongs to
-// the customer, so the first PaymentIntent that debits it waits in
-// requires_action for micro-deposits (needsMicrodeposits), as Stripe does
-// for accounts entered by hand.
+// the customer, so the first PaymentIntent or SetupIntent confirmed with
+// it waits in requires_action for micro-deposits (needsMicrodeposits), as
+// Stripe does for accounts entered by hand.
 
 // createMethodParams are the parameters of POST /v1/payment_methods.
 var createMethodParams = withCommon(map[string]param{
