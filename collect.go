@@ -145,6 +145,13 @@ type ChargeRequest struct {
 	// Mandate is the customer's acceptance of an ACH debit, required to
 	// confirm a bank account (mandate_data.customer_acceptance online).
 	Mandate *MandateAcceptance
+	// Microdeposits marks a bank account entered by hand: verify it with
+	// micro-deposits before debiting
+	// (payment_method_options[us_bank_account][verification_method]=microdeposits).
+	// Nobody has shown the account is the customer's, so the payment
+	// waits (PaymentAwaitingVerification) until they report the deposits
+	// through VerifyMicrodeposits.
+	Microdeposits bool
 }
 
 // MandateAcceptance is a customer's online acceptance of an ACH debit
@@ -189,9 +196,22 @@ type Collector interface {
 	// is, without error.
 	ExpireCheckoutSession(ctx context.Context, id string) (CheckoutSession, error)
 	// Charge creates and confirms a PaymentIntent with a saved method and
-	// returns its state: Succeeded, or Processing for a bank account. A
-	// refused charge is EDECLINED wrapping a *Decline.
+	// returns its state: Succeeded, or Processing for a bank account
+	// (AwaitingVerification when r.Microdeposits asks for micro-deposits
+	// first). A refused charge is EDECLINED wrapping a *Decline.
 	Charge(ctx context.Context, r ChargeRequest, idempotencyKey string) (Payment, error)
+	// CreateBankMethod turns bank details into a us_bank_account
+	// PaymentMethod attached to the customer. Details that fail Validate
+	// are EINVALID and nothing is sent to Stripe.
+	CreateBankMethod(ctx context.Context, customerID string, d BankAccountDetails, idempotencyKey string) (SavedMethod, error)
+	// VerifyMicrodeposits reports the customer's micro-deposit amounts or
+	// code for a PaymentIntent awaiting verification and returns the
+	// payment as it is after (Processing on success). Values that do not
+	// match are EINVALID, the message saying how many attempts are left;
+	// the last failed attempt fails the payment, EDECLINED wrapping a
+	// *Decline. A PaymentIntent not awaiting verification is ECONFLICT.
+	// Each attempt needs its own idempotency key.
+	VerifyMicrodeposits(ctx context.Context, paymentIntentID string, v MicrodepositVerification, idempotencyKey string) (Payment, error)
 	// SavedMethods lists the customer's cards and bank accounts, the
 	// default one marked.
 	SavedMethods(ctx context.Context, customerID string) ([]SavedMethod, error)

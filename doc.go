@@ -18,7 +18,9 @@
 //   - Receipts and mail: Receipt, Business, LinkNotice, ReceiptMail
 //     (receipt.go).
 //   - Collection: Reservation, SavedMethod, CheckoutRequest, ChargeRequest,
-//     IssuedLink (collect.go).
+//     IssuedLink (collect.go); BankAccountDetails and
+//     MicrodepositVerification, what staff type in for a bank account taken
+//     over the phone (bank.go).
 //   - Work in flight: Event (Stripe webhooks), Trigger and OutboundMessage
 //     (CRM notifications), Job and its kinds (the durable queue), Backlog.
 //

@@ -29,20 +29,27 @@ const (
 // returns it: Succeeded, or Processing for a bank account. It first reads
 // the method to learn its type, which payment_method_types must name.
 //
+// With r.Microdeposits a bank account is confirmed with
+// verification_method=microdeposits: Stripe sends the deposits and the
+// PaymentIntent waits in requires_action (verify_with_microdeposits),
+// which is then no failure but the Payment, AwaitingVerification, to be
+// finished with VerifyMicrodeposits.
+//
 // A refused charge is EDECLINED wrapping a *stripesync.Decline: Stripe's
 // 402 card error, a PaymentIntent left in requires_payment_method, or one
 // that stopped in requires_action. Cards are confirmed with
 // error_on_requires_action, so one that asks for 3-D Secure fails the
 // attempt (authentication_required) and the PaymentIntent can be tried
 // with another method; a bank account waiting for micro-deposit
-// verification stays in requires_action (Code requires_action,
-// DeclineCode verify_with_microdeposits) and may still be paid once the
-// customer verifies it, which the events report.
+// verification without r.Microdeposits stays in requires_action (Code
+// requires_action, DeclineCode verify_with_microdeposits) and may still be
+// paid once the customer verifies it, which the events report.
 //
-// MOTO applies to cards only and Mandate to bank accounts only; each is
-// ignored for the other type. A request Stripe would refuse (no customer,
-// method or invoice, an amount it does not accept, a bank account in a
-// currency other than USD) is EINVALID, and no PaymentIntent is created.
+// MOTO applies to cards only, Mandate and Microdeposits to bank accounts
+// only; each is ignored for the other type. A request Stripe would refuse
+// (no customer, method or invoice, an amount it does not accept, a bank
+// account in a currency other than USD) is EINVALID, and no PaymentIntent
+// is created.
 func (c *Client) Charge(ctx context.Context, r stripesync.ChargeRequest, idempotencyKey string) (stripesync.Payment, error) {
 	if err := checkChargeRequest(r, idempotencyKey); err != nil {
 		return stripesync.Payment{}, err
@@ -60,7 +67,7 @@ func (c *Client) Charge(ctx context.Context, r stripesync.ChargeRequest, idempot
 	if err != nil {
 		return stripesync.Payment{}, err
 	}
-	return chargeResult(pi)
+	return chargeResult(pi, r.Microdeposits)
 }
 
 func checkChargeRequest(r stripesync.ChargeRequest, idempotencyKey string) error {
@@ -111,6 +118,13 @@ func chargeParams(r stripesync.ChargeRequest, methodType string) (*stripe.Paymen
 			return nil, stripesync.Errorf(stripesync.EINVALID,
 				"stripe: charge: a US bank account can only pay in USD, not %s", r.Amount.Currency)
 		}
+		if r.Microdeposits {
+			params.PaymentMethodOptions = &stripe.PaymentIntentPaymentMethodOptionsParams{
+				USBankAccount: &stripe.PaymentIntentPaymentMethodOptionsUSBankAccountParams{
+					VerificationMethod: stripe.String(string(stripe.PaymentIntentPaymentMethodOptionsUSBankAccountVerificationMethodMicrodeposits)),
+				},
+			}
+		}
 		if m := r.Mandate; m != nil {
 			params.MandateData = &stripe.PaymentIntentMandateDataParams{
 				CustomerAcceptance: &stripe.PaymentIntentMandateDataCustomerAcceptanceParams{
@@ -153,11 +167,17 @@ func (c *Client) confirmIntent(ctx context.Context, op string, params *stripe.Pa
 }
 
 // chargeResult maps a confirmed PaymentIntent: succeeded and processing
-// are the Payment; a failed attempt or a pending action is EDECLINED.
-func chargeResult(pi *stripe.PaymentIntent) (stripesync.Payment, error) {
+// are the Payment, and so is one waiting for micro-deposits when the
+// caller asked for them (microdeposits); a failed attempt or another
+// pending action is EDECLINED.
+func chargeResult(pi *stripe.PaymentIntent, microdeposits bool) (stripesync.Payment, error) {
+	p := toPayment(pi)
+	switch {
+	case p.Status == stripesync.PaymentSucceeded || p.Status == stripesync.PaymentProcessing,
+		microdeposits && p.Status == stripesync.PaymentAwaitingVerification:
+		return p, nil
+	}
 	switch pi.Status {
-	case stripe.PaymentIntentStatusSucceeded, stripe.PaymentIntentStatusProcessing:
-		return toPayment(pi), nil
 	case stripe.PaymentIntentStatusRequiresPaymentMethod:
 		d := &stripesync.Decline{Code: "payment_failed", Message: "The payment failed.", PaymentIntentID: pi.ID}
 		if e := pi.LastPaymentError; e != nil {

@@ -44,7 +44,9 @@ func TestChargeCardMOTO(t *testing.T) {
 	f.on(http.MethodPost, "/v1/payment_intents", ok("payment_intent_succeeded.json"))
 	c := f.client(Config{Account: "acct_1Connected"})
 
-	got, err := c.Charge(t.Context(), cardCharge(), "stripesync:charge:a01000000000001AAA:phone-7")
+	r := cardCharge()
+	r.Microdeposits = true // a bank account flag: ignored for a card
+	got, err := c.Charge(t.Context(), r, "stripesync:charge:a01000000000001AAA:phone-7")
 	if err != nil {
 		t.Fatal(err)
 	}

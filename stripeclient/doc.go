@@ -40,6 +40,10 @@
 // with PaymentIntents confirmed on the spot (a refusal is EDECLINED with
 // a *stripesync.Decline), lists, detaches and sets the default of a
 // customer's cards and bank accounts, and opens Billing Portal sessions.
+// For staff on the phone it makes a bank account from the numbers the
+// customer reads out (CreateBankMethod), charges it after micro-deposits
+// (ChargeRequest.Microdeposits: the payment awaits verification, no
+// decline) and reports the deposits back (VerifyMicrodeposits).
 // Requests Stripe would refuse are refused before any call. EventSession
 // and EventMethodCustomer decode the few fields of collection events the
 // engine routes on, as EventSnapshot does for payments.

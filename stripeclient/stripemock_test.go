@@ -3,6 +3,7 @@ package stripeclient
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -195,6 +196,8 @@ func contractCollect(t *testing.T, c *Client) {
 	bank := charge
 	bank.MOTO = false
 	bank.Mandate = &stripesync.MandateAcceptance{AcceptedAt: time.Unix(1_700_000_000, 0), IPAddress: "203.0.113.7", UserAgent: "Mozilla/5.0"}
+	bankByHand := bank
+	bankByHand.Microdeposits = true
 	for _, tc := range []struct {
 		name, methodType string
 		r                stripesync.ChargeRequest
@@ -203,6 +206,7 @@ func contractCollect(t *testing.T, c *Client) {
 		{"card, off-session", stripesync.MethodTypeCard, autoPay},
 		{"bank, mandate", stripesync.MethodTypeBank, bank},
 		{"bank, off-session", stripesync.MethodTypeBank, autoPay},
+		{"bank entered by staff, micro-deposits", stripesync.MethodTypeBank, bankByHand},
 	} {
 		params, err := chargeParams(tc.r, tc.methodType)
 		if err != nil {
@@ -211,6 +215,21 @@ func contractCollect(t *testing.T, c *Client) {
 		params.SetIdempotencyKey("contract-confirm-" + tc.name)
 		if _, err := c.confirmIntent(ctx, "contract charge", params); err != nil {
 			t.Errorf("confirm PaymentIntent (%s): %v", tc.name, err)
+		}
+	}
+
+	// Staff's bank details: the create and the attach, then both forms
+	// of the micro-deposit verification (stripe-mock's canned
+	// PaymentIntent is in requires_payment_method, so EDECLINED is the
+	// answer to a request it accepted).
+	details := stripesync.BankAccountDetails{RoutingNumber: "110000000", AccountNumber: "000123456789",
+		HolderType: stripesync.HolderIndividual, HolderName: "Jane Doe"}
+	if _, err := c.CreateBankMethod(ctx, "cus_123", details, "contract-bank-method"); err != nil {
+		t.Errorf("CreateBankMethod: %v", err)
+	}
+	for _, v := range []stripesync.MicrodepositVerification{{Amounts: []int64{32, 45}}, {DescriptorCode: "SM11AA"}} {
+		if _, err := c.VerifyMicrodeposits(ctx, "pi_123", v, fmt.Sprintf("contract-verify-%v", v)); err != nil && stripesync.CodeOf(err) != stripesync.EDECLINED {
+			t.Errorf("VerifyMicrodeposits(%+v): %v", v, err)
 		}
 	}
 

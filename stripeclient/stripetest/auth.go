@@ -15,37 +15,54 @@ type scope struct {
 
 var (
 	secretKeyRE      = regexp.MustCompile(`^(sk|rk)_(test|live)_[A-Za-z0-9]+$`)
-	publishableKeyRE = regexp.MustCompile(`^pk_(test|live)_`)
+	publishableKeyRE = regexp.MustCompile(`^pk_(test|live)_[A-Za-z0-9]+$`)
 	accountRE        = regexp.MustCompile(`^acct_[A-Za-z0-9]+$`)
 )
 
+// publishableKey is the emulator's publishable key, the one a page gives
+// Stripe.js. Any well-formed pk_test_ key works as well.
+const publishableKey = "pk_test_stripetestEmulator"
+
+// PublishableKey is a publishable key (pk_test_…) for the emulator's own
+// account, for pages that load Stripe.js (GET /v3/) against it. Like the
+// secret keys, publishable keys are accepted by shape, and both kinds see
+// the same objects: a PaymentMethod a browser made with this key can be
+// charged with any sk_test_ key.
+func (s *Server) PublishableKey() string { return publishableKey }
+
 // authenticate checks the API key the way Stripe does and returns the scope
-// the request runs in. Keys are accepted by shape: any well-formed secret or
-// restricted key works, so tests need no key set-up.
-func authenticate(r *http.Request) (scope, *apiError) {
+// the request runs in, and whether the key is publishable (which only the
+// endpoints Stripe.js calls accept; see endpoint.publishable). Keys are
+// accepted by shape: any well-formed secret, restricted or publishable key
+// works, so tests need no key set-up.
+func authenticate(r *http.Request) (scope, bool, *apiError) {
 	key, ok := apiKey(r)
 	if !ok || key == "" {
-		return scope{}, invalidRequest(http.StatusUnauthorized, "", "",
+		return scope{}, false, invalidRequest(http.StatusUnauthorized, "", "",
 			"You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, or we can help at https://support.stripe.com/.")
 	}
-	if publishableKeyRE.MatchString(key) {
-		return scope{}, invalidRequest(http.StatusUnauthorized, "secret_key_required", "",
-			"This API call cannot be made with a publishable API key. Please use a secret API key. You can find a list of your API keys at https://dashboard.stripe.com/account/apikeys.")
-	}
-	if !secretKeyRE.MatchString(key) {
-		return scope{}, invalidRequest(http.StatusUnauthorized, "", "",
+	publishable := publishableKeyRE.MatchString(key)
+	if !publishable && !secretKeyRE.MatchString(key) {
+		return scope{}, false, invalidRequest(http.StatusUnauthorized, "", "",
 			"Invalid API Key provided: %s", maskKey(key))
 	}
 	sc := scope{livemode: strings.Contains(key, "_live_")}
 	if acct := r.Header.Get("Stripe-Account"); acct != "" {
 		if !accountRE.MatchString(acct) {
-			return scope{}, invalidRequest(http.StatusForbidden, "", "",
+			return scope{}, false, invalidRequest(http.StatusForbidden, "", "",
 				"The provided key '%s' does not have access to account '%s' (or that account does not exist). Application access may have been revoked.",
 				maskKey(key), acct)
 		}
 		sc.account = acct
 	}
-	return sc, nil
+	return sc, publishable, nil
+}
+
+// secretKeyRequired is Stripe's refusal of a publishable key on an
+// endpoint that needs a secret one.
+func secretKeyRequired() *apiError {
+	return invalidRequest(http.StatusUnauthorized, "secret_key_required", "",
+		"This API call cannot be made with a publishable API key. Please use a secret API key. You can find a list of your API keys at https://dashboard.stripe.com/account/apikeys.")
 }
 
 // apiKey reads the key from Bearer auth, or from Basic auth's user name as

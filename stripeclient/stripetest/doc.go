@@ -7,7 +7,8 @@
 //
 // The request pipeline follows Stripe's documented order, because the
 // daemon's correctness depends on it: authentication (Bearer or Basic,
-// secret and restricted keys; publishable keys refused), then the rate
+// secret and restricted keys; publishable keys only where Stripe.js uses
+// them, see below), then the rate
 // limiter (429 code rate_limit with Stripe-Rate-Limited-Reason), then
 // parameter decoding (bracket notation, indexed and [] arrays; any unknown
 // parameter is a 400 parameter_unknown, as Stripe does), then the
@@ -82,6 +83,31 @@
 // /v1/billing_portal/sessions returns a session whose url is a page listing
 // the customer's methods (billingportal.go).
 //
+// # Card and bank details, Stripe.js
+//
+// POST /v1/payment_methods makes a card from its number or a US bank
+// account from its routing and account numbers (paymentmethods_create.go).
+// Only Stripe's test numbers are accepted, and each behaves as the magic
+// PaymentMethod of the same number: 4242424242424242 pays,
+// 4000000000000002 and 4000000000009995 decline when charged, bank
+// account 000123456789 settles and 000111111113 is returned. A bank
+// account made this way is unverified, so the first PaymentIntent or
+// SetupIntent confirmed with it waits for micro-deposits (requires_action,
+// verify_with_microdeposits) whatever the verification_method;
+// POST …/verify_microdeposits with 32 and 45 or
+// SM11AA verifies it, other values fail with the attempts left in the
+// message, and the tenth failure (or 10 and 11, SM33CC) fails the
+// PaymentIntent.
+//
+// Cards are made from a browser: GET /v3/ serves a stand-in for Stripe.js
+// (stripejs.js; Stripe(pk).elements().create('card' or 'payment'),
+// mount, on('change'), elements.submit, stripe.createPaymentMethod) that
+// renders plain, labelled inputs and posts the card to the emulator's own
+// POST /v1/payment_methods with [Server.PublishableKey]. That endpoint,
+// for cards, is the only one a publishable key opens (others answer
+// secret_key_required), and it answers CORS preflights, so a page on
+// another origin can call it.
+//
 // # Events and webhooks
 //
 // Every change records an event (api_version 2023-10-16, data.object as
@@ -122,10 +148,14 @@
 // address replaces the whole address (whether Stripe merges nested hashes
 // other than metadata is unverified; the daemon always sends the whole
 // address). Test bank accounts given by magic id count as verified (only
-// one entered by hand on the Checkout page goes through micro-deposits), an
-// ACH confirmation needs mandate_data unless the method was saved with a
-// mandate, capture_method=manual is not emulated, and refunds succeed at
-// once. Checkout Sessions without payment_method_types offer cards only,
+// one entered by hand on the Checkout page or made from account numbers
+// goes through micro-deposits), an ACH confirmation needs mandate_data
+// unless the method was saved with a mandate, capture_method=manual is not
+// emulated, and refunds succeed at once. POST /v1/payment_methods takes
+// neither metadata nor a billing address or phone, and refuses
+// malformed bank numbers in words of its own (Stripe's are unverified);
+// the Stripe.js stand-in has no iframe, and its elements take no options.
+// Checkout Sessions without payment_method_types offer cards only,
 // create a customer (customer_creation if_required) only when a method is
 // saved, and show no saved methods; billing portal sessions never expire
 // and the portal page changes nothing. The ACH return messages and the type of an ACH

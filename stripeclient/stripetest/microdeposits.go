@@ -57,6 +57,17 @@ func (s *Server) startMicrodeposits(intent string) *microdeposits {
 	return m
 }
 
+// needsMicrodeposits reports whether a PaymentIntent or SetupIntent
+// confirmed with pm must first verify the bank account with
+// micro-deposits: one the customer entered by hand on a hosted page
+// (byHand), or one made from account numbers through the API that no
+// verification has proved yet. The verification_method does not change
+// it: without Financial Connections, which the emulator links only on its
+// hosted pages, Stripe falls back to micro-deposits.
+func needsMicrodeposits(pm *paymentMethod, byHand bool) bool {
+	return pm.method.kind == typeBankPM && (byHand || pm.unverified)
+}
+
 // nextAction is the next_action of an intent in requires_action: the
 // micro-deposits to verify, or else 3D Secure.
 func (s *Server) nextAction(m *microdeposits) *nextActionJSON {
@@ -114,21 +125,29 @@ func microdepositEndpoints() []endpoint {
 		{
 			method: http.MethodPost, path: "/v1/payment_intents/{id}/verify_microdeposits",
 			params: verifyMicroParams,
-			check:  checkVerifyMicro,
+			check:  checkVerifyIntentMicro,
 			run:    (*Server).verifyIntentMicro,
 		},
 		{
 			method: http.MethodPost, path: "/v1/setup_intents/{id}/verify_microdeposits",
 			params: verifyMicroParams,
-			check:  checkVerifyMicro,
+			check:  checkVerifySetupMicro,
 			run:    (*Server).verifySetupMicro,
 		},
 	}
 }
 
-func checkVerifyMicro(f form) *apiError {
-	_, err := microFrom(f)
-	if err != nil {
+// checkVerifyIntentMicro also takes expand[]=latest_charge, so that the
+// charge the verified debit makes comes back with the PaymentIntent.
+func checkVerifyIntentMicro(f form) *apiError {
+	if _, err := microFrom(f); err != nil {
+		return err
+	}
+	return checkIntentExpand(f)
+}
+
+func checkVerifySetupMicro(f form) *apiError {
+	if _, err := microFrom(f); err != nil {
 		return err
 	}
 	return checkNoExpand(f)
@@ -169,12 +188,13 @@ func (s *Server) verifyIntentMicro(c *call) (any, *apiError) {
 	if aerr := s.verifyIntentLocked(c.origin(), r, v); aerr != nil {
 		return nil, aerr
 	}
-	return s.renderIntent(r, nil), nil
+	return s.renderIntent(r, s.expandFor(c.params)), nil
 }
 
-// verifyIntentLocked verifies r's micro-deposits: on success the debit
-// starts (processing); a failed verification fails the PaymentIntent. The
-// caller holds s.mu.
+// verifyIntentLocked verifies r's micro-deposits: on success the account
+// counts as verified from then on and the debit starts (processing); a
+// failed verification fails the PaymentIntent, and the 400 that says so
+// carries it. The caller holds s.mu.
 func (s *Server) verifyIntentLocked(o origin, r *intentRecord, v microValues) *apiError {
 	if r.Status != piRequiresAction || r.micro == nil {
 		return invalidParam("payment_intent_unexpected_state", "",
@@ -195,8 +215,11 @@ func (s *Server) verifyIntentLocked(o origin, r *intentRecord, v microValues) *a
 	if !ok {
 		s.failIntent(r, pm, &PaymentError{Type: typeInvalidRequest, Code: end.code, Message: end.message})
 		s.emit(sc, o, "payment_intent.payment_failed", s.renderIntent(r, nil), nil)
-		return invalidParam(end.code, "", "%s", end.message)
+		e := invalidParam(end.code, "", "%s", end.message)
+		e.PaymentIntent = s.renderIntent(r, nil)
+		return e
 	}
+	pm.unverified = false
 	return s.attempt(o, r, confirmation{pm: pm, mandate: true})
 }
 

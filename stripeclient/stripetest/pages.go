@@ -23,9 +23,9 @@ var pageFiles embed.FS
 
 var pageTemplates = template.Must(template.New("pages").ParseFS(pageFiles, "*.html"))
 
-// pagePrefixes are the paths the pages live under; everything else is the
-// API.
-var pagePrefixes = []string{"/checkout/", "/microdeposit/", "/billing/"}
+// pagePrefixes are the paths the pages and the Stripe.js stand-in
+// (stripejs.go) live under; everything else is the API.
+var pagePrefixes = []string{"/checkout/", "/microdeposit/", "/billing/", "/v3/"}
 
 func isPagePath(path string) bool {
 	for _, p := range pagePrefixes {
@@ -45,6 +45,7 @@ func (s *Server) pageRoutes() http.Handler {
 	mux.HandleFunc("GET /microdeposit/{id}", s.microPage)
 	mux.HandleFunc("POST /microdeposit/{id}", s.microSubmit)
 	mux.HandleFunc("GET /billing/p/session/{id}", s.portalPage)
+	mux.HandleFunc("GET /v3/{$}", s.serveStripeJS)
 	return mux
 }
 

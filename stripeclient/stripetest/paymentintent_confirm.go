@@ -140,7 +140,7 @@ func (s *Server) attempt(o origin, r *intentRecord, cf confirmation) *apiError {
 		}
 		fails = &failure{code: "authentication_required", declineCode: "authentication_required", message: msgAuth}
 	}
-	if tm.kind == typeBankPM && cf.microdeposits {
+	if needsMicrodeposits(pm, cf.microdeposits) {
 		if cf.mandate && r.SetupFutureUsage != "" {
 			pm.mandated = true
 		}

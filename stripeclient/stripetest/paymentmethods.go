@@ -119,12 +119,19 @@ type paymentMethod struct {
 	mandated bool
 	// detached methods were attached once and may not be used again.
 	detached bool
-	// What a hosted page collected: the card's expiry (0 means the test
-	// cards' default) and the billing details.
-	expMonth, expYear int64
-	name, email       string
-	seq               int64
-	created           time.Time
+	// What a hosted page or POST /v1/payment_methods collected: the
+	// card's expiry (0 means the test cards' default), the bank account's
+	// holder and account types ("" means individual, checking) and the
+	// billing details.
+	expMonth, expYear       int64
+	holderType, accountType string
+	name, email             string
+	// unverified bank accounts were made from account numbers through
+	// the API: nothing proved they are the customer's, so a debit waits
+	// for micro-deposits until one verification succeeds.
+	unverified bool
+	seq        int64
+	created    time.Time
 }
 
 // resolveMethod turns a payment_method parameter into a PaymentMethod the
@@ -233,7 +240,7 @@ func (s *Server) renderMethod(pm *paymentMethod) paymentMethodJSON {
 		return out
 	}
 	out.USBankAccount = &pmBankJSON{
-		AccountHolderType: "individual", AccountType: "checking", BankName: testBankName,
+		AccountHolderType: cmpOr(pm.holderType, "individual"), AccountType: cmpOr(pm.accountType, "checking"), BankName: testBankName,
 		Fingerprint: pm.method.fingerprint(), Last4: pm.method.last4, RoutingNumber: testBankRouting,
 	}
 	return out

@@ -6,11 +6,13 @@ import (
 	"slices"
 )
 
-// PaymentMethod endpoints: retrieve, list (for a customer), attach and
-// detach. PaymentMethods themselves are made from Stripe's magic test ids
-// (paymentmethods.go) or by the hosted pages.
+// PaymentMethod endpoints: create, retrieve, list (for a customer),
+// attach and detach. PaymentMethods are made from Stripe's magic test ids
+// (paymentmethods.go), from test card and account numbers
+// (paymentmethods_create.go) or by the hosted pages.
 func paymentMethodEndpoints() []endpoint {
 	return []endpoint{
+		createMethodEndpoint(),
 		{
 			method: http.MethodGet, path: "/v1/payment_methods",
 			params: withCommon(merge(listParams, map[string]param{"customer": {}, "type": {}})),

@@ -18,6 +18,10 @@ type endpoint struct {
 	// run executes the request and returns the JSON body to send with 200,
 	// or an error (saved under the key, since the request ran).
 	run func(s *Server, c *call) (any, *apiError)
+	// publishable endpoints also take a publishable key (pk_…), which a
+	// browser holds: Stripe.js calls them directly. All others refuse it
+	// with secret_key_required.
+	publishable bool
 }
 
 // call is one request as a resource sees it.
@@ -29,6 +33,9 @@ type call struct {
 	// (an event's request.id and request.idempotency_key).
 	requestID string
 	idemKey   string
+	// publishable is set when the request came with a publishable key,
+	// for the endpoints that take one but not for every use.
+	publishable bool
 }
 
 // origin is what an event records about the request that caused it.

@@ -171,12 +171,15 @@ func (s *Server) Close() {
 	s.hooks.close()
 }
 
-// Handler serves the Stripe API under /v1/ and the hosted pages (pages.go)
-// under their own paths.
+// Handler serves the Stripe API under /v1/, the hosted pages (pages.go)
+// and the Stripe.js stand-in (stripejs.go) under their own paths.
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if isPagePath(r.URL.Path) {
 			s.pages.ServeHTTP(w, r)
+			return
+		}
+		if s.cors(w, r) {
 			return
 		}
 		s.serveHTTP(w, r)
@@ -222,7 +225,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, rec *Request) {
 		s.writeError(w, rec, aerr)
 		return
 	}
-	sc, aerr := authenticate(r)
+	sc, publishable, aerr := authenticate(r)
 	if aerr != nil {
 		s.writeError(w, rec, aerr)
 		return
@@ -235,6 +238,10 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, rec *Request) {
 	ep, vars := s.route(r.Method, r.URL.Path)
 	if ep == nil {
 		s.writeError(w, rec, unrecognizedURL(r.Method, r.URL.Path))
+		return
+	}
+	if publishable && !ep.publishable {
+		s.writeError(w, rec, secretKeyRequired())
 		return
 	}
 	key := rec.IdempotencyKey
@@ -295,7 +302,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, rec *Request) {
 	if f == fault500 {
 		e := internalError()
 		status, body = e.status, e.body()
-	} else if v, aerr := ep.run(s, &call{scope: sc, params: params, path: vars, requestID: rec.RequestID, idemKey: key}); aerr != nil {
+	} else if v, aerr := ep.run(s, &call{scope: sc, params: params, path: vars, requestID: rec.RequestID, idemKey: key, publishable: publishable}); aerr != nil {
 		status, body = aerr.status, aerr.body()
 	} else {
 		status, body = http.StatusOK, v

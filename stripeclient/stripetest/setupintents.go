@@ -331,7 +331,7 @@ func (s *Server) setupAttempt(o origin, si *setupRecord, cf setupConfirmation) {
 		si.status = siRequiresAction
 		s.emit(sc, o, "setup_intent.requires_action", s.renderSetup(si), nil)
 		return
-	case tm.kind == typeBankPM && cf.microdeposits:
+	case needsMicrodeposits(pm, cf.microdeposits):
 		si.status = siRequiresAction
 		si.micro = s.startMicrodeposits(si.id)
 		s.emit(sc, o, "setup_intent.requires_action", s.renderSetup(si), nil)
@@ -420,7 +420,9 @@ func (s *Server) verifySetupLocked(o origin, si *setupRecord, v microValues) *ap
 		s.failSetup(o, si, end)
 		return invalidParam(end.code, "", "%s", end.message)
 	}
-	s.succeedSetup(o, si, s.pay.methods[si.paymentMethod])
+	pm := s.pay.methods[si.paymentMethod]
+	pm.unverified = false
+	s.succeedSetup(o, si, pm)
 	return nil
 }
 
