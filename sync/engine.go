@@ -38,6 +38,9 @@ type Config struct {
 	// Receipts sends receipts; nil turns receipt mail off (receipts are
 	// still numbered and downloadable).
 	Receipts ReceiptSender
+	// Audit keeps the trail of what staff do through the engine (a
+	// receipt re-sent); nil keeps none.
+	Audit stripesync.StaffAudit
 	// Business is the seller printed on receipts.
 	Business stripesync.Business
 	// Collection, when set, is told about the Checkout Sessions and saved
@@ -105,6 +108,7 @@ type Engine struct {
 	window   time.Duration
 	receipts ReceiptSender
 	business stripesync.Business
+	audit    stripesync.StaffAudit
 	collect  *Collection
 	links    *linkIssuer // nil: links off
 	wake     wakeups
@@ -152,6 +156,7 @@ func New(cfg Config) (*Engine, error) {
 		triggers: cfg.Triggers,
 		window:   cfg.TriggerWindow,
 		receipts: cfg.Receipts,
+		audit:    cfg.Audit,
 		business: cfg.Business,
 		collect:  cfg.Collection,
 		wake:     newWakeups(),

@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"time"
@@ -67,36 +68,61 @@ func (e *Engine) receipt(ctx context.Context, paymentID string) (r stripesync.Re
 		Method:    p.MethodDetail,
 		PaidAt:    p.PaidAt,
 	}
-	accountID := p.AccountID
-	if p.InvoiceID != "" {
-		inv, _, err := e.payments.Invoice(ctx, p.InvoiceID)
-		switch {
-		case err == nil:
-			r.InvoiceNumber = inv.Number
-			if accountID == "" {
-				accountID = inv.AccountID
-			}
-			if r.BalanceLeft, err = e.balanceAfter(ctx, inv, p); err != nil {
-				return r, "", err
-			}
-		case stripesync.CodeOf(err) != stripesync.ENOTFOUND:
+	around, err := e.paymentContext(ctx, p)
+	if err != nil {
+		return r, "", err
+	}
+	if inv := around.invoice; inv.ID != "" {
+		r.InvoiceNumber = inv.Number
+		if r.BalanceLeft, err = e.balanceAfter(ctx, inv, p); err != nil {
 			return r, "", err
 		}
 	}
 	if r.BalanceLeft.Currency == "" {
 		r.BalanceLeft = stripesync.Money{Currency: p.Amount.Currency}
 	}
+	r.CustomerName, r.CustomerEmail = around.contact.Name, around.contact.Email
+	return r, around.unread, nil
+}
+
+// paymentContext is what the ledger knows around a payment that its mail
+// (receipt or refund notice) shows.
+type paymentContext struct {
+	invoice stripesync.Invoice // zero when the payment names none the ledger knows
+	rollup  stripesync.Rollup
+	contact stripesync.Account // the name and billing e-mail of its account
+	// unread is the account whose contact the ledger lacks ("" when it
+	// has it, or the payment names no account): no push has read it yet,
+	// which a mail job waits for rather than drop the mail.
+	unread string
+}
+
+// paymentContext loads p's invoice and the contact of its account (p's
+// own, or else the invoice's).
+func (e *Engine) paymentContext(ctx context.Context, p stripesync.Payment) (paymentContext, error) {
+	var pc paymentContext
+	accountID := p.AccountID
+	if p.InvoiceID != "" {
+		inv, roll, err := e.payments.Invoice(ctx, p.InvoiceID)
+		switch {
+		case err == nil:
+			pc.invoice, pc.rollup = inv, roll
+			accountID = cmp.Or(accountID, inv.AccountID)
+		case stripesync.CodeOf(err) != stripesync.ENOTFOUND:
+			return pc, err
+		}
+	}
 	if accountID != "" {
 		acct, err := e.payments.AccountContact(ctx, accountID)
 		switch {
 		case stripesync.CodeOf(err) == stripesync.ENOTFOUND:
-			unread = accountID
+			pc.unread = accountID
 		case err != nil:
-			return r, "", err
+			return pc, err
 		}
-		r.CustomerName, r.CustomerEmail = acct.Name, acct.Email
+		pc.contact = acct
 	}
-	return r, unread, nil
+	return pc, nil
 }
 
 // balanceAfter is the balance p's receipt shows: the one the ledger
@@ -216,19 +242,37 @@ func (e *Engine) mailOnce(ctx context.Context, key, what string, jobs []stripesy
 }
 
 // ResendReceipt mails a succeeded payment's receipt to the customer again,
-// now, outside the queue: staff asked for it while the customer is on the
-// phone, and a failure is theirs to see and retry. It returns the receipt
-// it sent.
-func (e *Engine) ResendReceipt(ctx context.Context, paymentID string) (stripesync.Receipt, error) {
+// now, outside the queue, for staff member staff: they asked for it while
+// the customer is on the phone, and a failure is theirs to see and retry.
+// The attempt goes to the invoice's audit trail. It returns the receipt it
+// sent.
+func (e *Engine) ResendReceipt(ctx context.Context, paymentID, staff string) (stripesync.Receipt, error) {
+	r, invoiceID, err := e.resendReceipt(ctx, paymentID)
+	if invoiceID != "" {
+		recordStaffAction(ctx, e.audit, e.logger, e.now(), stripesync.StaffAction{
+			Staff: staff, Action: stripesync.StaffActionReceiptResent, InvoiceID: invoiceID,
+			PaymentID: paymentID, Detail: r.Number + " to " + r.CustomerEmail,
+		}, err)
+	}
+	return r, err
+}
+
+// resendReceipt is ResendReceipt without the trail; it also returns the
+// payment's invoice ("" when it has none or is unknown).
+func (e *Engine) resendReceipt(ctx context.Context, paymentID string) (stripesync.Receipt, string, error) {
 	if e.receipts == nil {
-		return stripesync.Receipt{}, stripesync.Errorf(stripesync.EUNAVAILABLE, "Receipts cannot be e-mailed: no mail server is configured (STRIPESYNC_SMTP_URL)")
+		return stripesync.Receipt{}, "", stripesync.Errorf(stripesync.EUNAVAILABLE, "Receipts cannot be e-mailed: no mail server is configured (STRIPESYNC_SMTP_URL)")
+	}
+	p, err := e.payments.Payment(ctx, paymentID)
+	if err != nil {
+		return stripesync.Receipt{}, "", err
 	}
 	r, err := e.Receipt(ctx, paymentID)
 	if err != nil {
-		return r, err
+		return r, p.InvoiceID, err
 	}
 	if r.CustomerEmail == "" {
-		return r, stripesync.Errorf(stripesync.EINVALID, "The customer has no billing e-mail address in the CRM; the receipt can be downloaded instead")
+		return r, p.InvoiceID, stripesync.Errorf(stripesync.EINVALID, "The customer has no billing e-mail address in the CRM; the receipt can be downloaded instead")
 	}
-	return r, e.receipts.SendReceipt(ctx, r, nil)
+	return r, p.InvoiceID, e.receipts.SendReceipt(ctx, r, nil)
 }

@@ -268,11 +268,28 @@ func TestReceiptWaitsForAPushOfItsAccount(t *testing.T) {
 	if n := to(); n != 0 {
 		t.Fatalf("mailed %d receipts to an account the ledger has not read", n)
 	}
+	// Its refund notice waits for the push too, rather than being dropped
+	// as if the account had no billing e-mail.
+	if _, _, err := w.db.RecordPayment(ctx, stripesync.Payment{
+		ID: "pi_unread", AccountID: unread, Amount: usd(1200), Refunded: 200, Status: stripesync.PaymentSucceeded,
+		Created: w.clock.Now(), PaidAt: w.clock.Now(), ChargeID: "ch_unread", ChargeCreated: w.clock.Now(),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.engine.SendRefundNotices(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := to(); n != 0 {
+		t.Fatalf("mailed %d messages to an account the ledger has not read", n)
+	}
 	w.push(t)
 	w.clock.Advance(time.Minute) // past the retry backoff of a first attempt
 	w.sendReceipts(t)
-	if n := to(); n != 1 {
-		t.Errorf("after the push, %d receipts reached the account, want 1", n)
+	if _, err := w.engine.SendRefundNotices(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := to(); n != 2 {
+		t.Errorf("after the push, %d messages (receipt and refund notice) reached the account, want 2", n)
 	}
 }
 

@@ -1,7 +1,6 @@
 package sync
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -32,7 +31,10 @@ func (e *Engine) sendRefundNotice(ctx context.Context, j stripesync.Job) error {
 		e.failJobs(ctx, []stripesync.Job{j}, errors.New("malformed job payload"))
 		return nil
 	}
-	n, err := e.refundNotice(ctx, ref.ID, j.Key)
+	n, unread, err := e.refundNotice(ctx, ref.ID, j.Key)
+	if err == nil && unread != "" {
+		err = stripesync.Errorf(stripesync.EUNAVAILABLE, "account %s has not been read by a push yet", unread)
+	}
 	if err != nil {
 		e.logger.Warn("refund notice not sent; will retry", "stripe_id", ref.ID, "error", err)
 		e.failJobs(ctx, []stripesync.Job{j}, err)
@@ -49,33 +51,23 @@ func (e *Engine) sendRefundNotice(ctx context.Context, j stripesync.Job) error {
 
 // refundNotice assembles the notice of payment id's refunds from the
 // ledger: the payment as it is now (its refunded total), its receipt, and
-// the invoice's balance now.
-func (e *Engine) refundNotice(ctx context.Context, id, key string) (stripesync.RefundNotice, error) {
+// the invoice's balance now; unread as for receipts (paymentContext).
+func (e *Engine) refundNotice(ctx context.Context, id, key string) (stripesync.RefundNotice, string, error) {
 	p, err := e.payments.Payment(ctx, id)
 	if err != nil {
-		return stripesync.RefundNotice{}, err
+		return stripesync.RefundNotice{}, "", err
+	}
+	around, err := e.paymentContext(ctx, p)
+	if err != nil {
+		return stripesync.RefundNotice{}, "", err
 	}
 	n := stripesync.RefundNotice{
 		Key: key, Business: e.business, PaymentID: p.ID, ReceiptNumber: p.ReceiptNumber, Method: p.MethodDetail,
 		Paid: p.Amount, Refunded: stripesync.Money{Amount: p.Refunded, Currency: p.Amount.Currency},
+		InvoiceNumber: around.invoice.Number, CustomerName: around.contact.Name, CustomerEmail: around.contact.Email,
 	}
-	accountID := p.AccountID
-	if p.InvoiceID != "" {
-		inv, roll, err := e.payments.Invoice(ctx, p.InvoiceID)
-		switch {
-		case err == nil:
-			n.InvoiceNumber, n.Balance = inv.Number, roll.Balance
-			accountID = cmp.Or(accountID, inv.AccountID)
-		case stripesync.CodeOf(err) != stripesync.ENOTFOUND:
-			return n, err
-		}
+	if around.invoice.ID != "" {
+		n.Balance = around.rollup.Balance
 	}
-	if accountID != "" {
-		acct, err := e.payments.AccountContact(ctx, accountID)
-		if err != nil && stripesync.CodeOf(err) != stripesync.ENOTFOUND {
-			return n, err
-		}
-		n.CustomerName, n.CustomerEmail = acct.Name, acct.Email
-	}
-	return n, nil
+	return n, around.unread, nil
 }

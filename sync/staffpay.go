@@ -2,7 +2,9 @@ package sync
 
 import (
 	"context"
+	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/stripesync/stripesync"
 )
@@ -39,7 +41,7 @@ type StaffPayRequest struct {
 func (c *Collection) StaffPay(ctx context.Context, r StaffPayRequest) (stripesync.Payment, error) {
 	p, err := c.staffPay(ctx, r)
 	if r.Staff != "" && r.InvoiceID != "" && stripesync.CodeOf(err) != stripesync.ENOTFOUND {
-		c.RecordStaffAction(ctx, stripesync.StaffAction{
+		recordStaffAction(ctx, c.audit, c.logger, c.now(), stripesync.StaffAction{
 			Staff: r.Staff, Action: stripesync.StaffActionPayment, InvoiceID: r.InvoiceID, PaymentID: p.ID,
 			Detail: r.Amount + " with " + r.PaymentMethodID,
 		}, err)
@@ -47,19 +49,20 @@ func (c *Collection) StaffPay(ctx context.Context, r StaffPayRequest) (stripesyn
 	return p, err
 }
 
-// RecordStaffAction appends a, with err's plain-words message as its
-// outcome, to the audit trail. A failure to record is logged: the action
-// itself has happened and its answer must reach staff.
-func (c *Collection) RecordStaffAction(ctx context.Context, a stripesync.StaffAction, err error) {
-	if c.audit == nil {
+// recordStaffAction appends a, stamped now and with err's plain-words
+// message as its outcome, to audit (nil keeps no trail). A failure to
+// record is logged: the action itself has happened and its answer must
+// reach staff.
+func recordStaffAction(ctx context.Context, audit stripesync.StaffAudit, logger *slog.Logger, now time.Time, a stripesync.StaffAction, err error) {
+	if audit == nil {
 		return
 	}
-	a.At, a.Outcome = c.now(), "ok"
+	a.At, a.Outcome = now, "ok"
 	if err != nil {
 		a.Outcome = stripesync.MessageOf(err)
 	}
-	if err := c.audit.RecordStaffAction(context.WithoutCancel(ctx), a); err != nil {
-		c.logger.Warn("record staff action", "staff", a.Staff, "action", a.Action, "invoice_id", a.InvoiceID, "error", err)
+	if err := audit.RecordStaffAction(context.WithoutCancel(ctx), a); err != nil {
+		logger.Warn("record staff action", "staff", a.Staff, "action", a.Action, "invoice_id", a.InvoiceID, "error", err)
 	}
 }
 

@@ -198,6 +198,7 @@ func (a *app) buildAdapters() error {
 		Triggers:      a.db,
 		TriggerWindow: triggerWindow,
 		Receipts:      a.receiptSender,
+		Audit:         a.db,
 		Business:      a.business(),
 		Links:         linkCfg,
 		Collection:    a.collection,
@@ -264,13 +265,7 @@ func (a *app) staffRoutes(hcfg *httpapi.Config) error {
 				})
 			},
 			ResendReceipt: func(ctx context.Context, paymentID, staff string) (string, error) {
-				r, err := a.engine.ResendReceipt(ctx, paymentID)
-				if p, perr := a.db.Payment(ctx, paymentID); perr == nil && p.InvoiceID != "" {
-					a.collection.RecordStaffAction(ctx, stripesync.StaffAction{
-						Staff: staff, Action: stripesync.StaffActionReceiptResent, InvoiceID: p.InvoiceID,
-						PaymentID: paymentID, Detail: r.Number + " to " + r.CustomerEmail,
-					}, err)
-				}
+				r, err := a.engine.ResendReceipt(ctx, paymentID, staff)
 				return r.CustomerEmail, err
 			},
 			Requests:   a.db,
