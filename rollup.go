@@ -1,7 +1,5 @@
 package stripesync
 
-import "slices"
-
 // Rollup is what an invoice's payments add up to.
 type Rollup struct {
 	Paid    Money // settled: succeeded less refunded, in the invoice's currency
@@ -58,6 +56,7 @@ func RollUp(inv Invoice, payments []Payment) Rollup {
 // BalanceAfter is what was left to pay on inv right after p succeeded:
 // the rollup of p and of the payments that had succeeded before it, told
 // by their receipt numbers, which follow the order payments succeed in.
+// payments are the invoice's, p among them.
 // The ledger records it when it numbers p's receipt, so a receipt shows
 // the balance of its own moment however the invoice changes later.
 func BalanceAfter(inv Invoice, payments []Payment, p Payment) Money {
@@ -66,9 +65,6 @@ func BalanceAfter(inv Invoice, payments []Payment, p Payment) Money {
 		if q.ID == p.ID || (q.ReceiptNumber != "" && receiptNumberBefore(q.ReceiptNumber, p.ReceiptNumber)) {
 			before = append(before, q)
 		}
-	}
-	if i := slices.IndexFunc(before, func(q Payment) bool { return q.ID == p.ID }); i < 0 {
-		before = append(before, p)
 	}
 	return RollUp(inv, before).Balance
 }
