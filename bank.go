@@ -1,6 +1,9 @@
 package stripesync
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // This file holds what staff type in when a customer pays by US bank
 // account over the phone: the account details, and later the
@@ -56,6 +59,9 @@ func (d BankAccountDetails) Validate() error {
 	}
 	return nil
 }
+
+// Masked is the account number as messages may show it ("••••6789").
+func (d BankAccountDetails) Masked() string { return maskAccount(d.AccountNumber) }
 
 // maskAccount shows an account number as its last four characters
 // behind bullets ("••••6789"), the most of it any message may carry.
@@ -120,4 +126,15 @@ func alphanumeric(s string) bool {
 		}
 	}
 	return true
+}
+
+// PendingVerification is a payment staff took from a bank account entered
+// by hand that waits for the customer to report its micro-deposits. Staff
+// name the account (its payment method) when the customer calls back;
+// Stripe verifies the PaymentIntent.
+type PendingVerification struct {
+	PaymentMethodID string // pm_…
+	PaymentIntentID string // pi_…
+	InvoiceID       string
+	Created         time.Time
 }

@@ -143,7 +143,7 @@ type ChargeRequest struct {
 	// (payment_method_options.card.moto).
 	MOTO bool
 	// Mandate is the customer's acceptance of an ACH debit, required to
-	// confirm a bank account (mandate_data.customer_acceptance online).
+	// confirm a bank account (mandate_data.customer_acceptance).
 	Mandate *MandateAcceptance
 	// Microdeposits marks a bank account entered by hand: verify it with
 	// micro-deposits before debiting
@@ -154,12 +154,16 @@ type ChargeRequest struct {
 	Microdeposits bool
 }
 
-// MandateAcceptance is a customer's online acceptance of an ACH debit
-// mandate, as Stripe records it.
+// MandateAcceptance is a customer's acceptance of an ACH debit mandate, as
+// Stripe records it: online, on the pay page, with the browser's address
+// and user agent; or offline, read out to staff on the phone, with
+// neither.
 type MandateAcceptance struct {
+	// AcceptedAt is when; zero lets Stripe stamp the time of the request.
 	AcceptedAt time.Time
-	IPAddress  string
-	UserAgent  string
+	Offline    bool
+	IPAddress  string // online only
+	UserAgent  string // online only
 }
 
 // EDECLINED classifies a charge the payment method's issuer or bank
@@ -318,6 +322,13 @@ type CollectionLedger interface {
 	// StaleMethods marks the copy of a customer's methods out of date, so
 	// that the next read asks Stripe; a customer never saved is no error.
 	StaleMethods(ctx context.Context, customerID string) error
+
+	// AwaitVerification remembers that v's payment waits for the
+	// micro-deposits of its bank account, replacing an earlier payment
+	// of the same account; PendingVerification finds it by the account's
+	// payment method (ENOTFOUND when none waits).
+	AwaitVerification(ctx context.Context, v PendingVerification) error
+	PendingVerification(ctx context.Context, paymentMethodID string) (PendingVerification, error)
 }
 
 // IssuedLink is the payment link the daemon last issued for an invoice,

@@ -117,6 +117,22 @@ func (p Payment) Settled() int64 {
 	return p.Amount.Amount - p.Refunded
 }
 
+// What staff and the CRM are told to expect of a payment not done yet.
+const (
+	NextStepVerify = "Waiting for the customer to confirm the two micro-deposits Stripe sends to the bank account " +
+		"(they arrive in 1–2 business days); then enter them in the staff console to start the debit."
+	NextStepSettle = "The bank debit is under way: the invoice is paid when it settles, in up to 4 business days."
+)
+
+// CRMNote is the Payment__c.Failure_Reason__c value: why the payment
+// failed, or, for one awaiting verification, what has to happen next.
+func (p Payment) CRMNote() string {
+	if p.FailureReason == "" && p.Status == PaymentAwaitingVerification {
+		return NextStepVerify
+	}
+	return p.FailureReason
+}
+
 // CRMStatus is the Payment__c.Status__c value, which shows refunds.
 func (p Payment) CRMStatus() string {
 	if p.Status == PaymentSucceeded && p.Refunded > 0 {

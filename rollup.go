@@ -2,8 +2,10 @@ package stripesync
 
 // Rollup is what an invoice's payments add up to.
 type Rollup struct {
-	Paid    Money // settled: succeeded less refunded, in the invoice's currency
-	Pending Money // processing (ACH in flight): not paid yet
+	Paid Money // settled: succeeded less refunded, in the invoice's currency
+	// Pending is what is on its way but not paid yet: bank debits
+	// processing, or awaiting the verification of their account.
+	Pending Money
 	Balance Money // total − paid, never below zero
 	Credit  Money // paid beyond the total: recorded, never lost
 	// Status is the invoice status the payments imply. Draft and Void
@@ -30,7 +32,7 @@ func RollUp(inv Invoice, payments []Payment) Rollup {
 			continue
 		}
 		r.Paid.Amount += p.Settled()
-		if p.Status == PaymentProcessing {
+		if p.Status == PaymentProcessing || p.Status == PaymentAwaitingVerification {
 			r.Pending.Amount += p.Amount.Amount
 		}
 	}

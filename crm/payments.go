@@ -21,7 +21,8 @@ const failureReasonMax = 255
 // one. Amount__c and Amount_Refunded__c are exact decimals in the
 // payment's currency (JSON numbers built from the text, never a float);
 // Status__c is Payment.CRMStatus (which shows refunds); Paid_At__c is null
-// until the payment succeeded; Failure_Reason__c is cut to 255 characters.
+// until the payment succeeded; Failure_Reason__c is Payment.CRMNote (the
+// next step of a payment awaiting verification), cut to 255 characters.
 //
 // perRecord and err follow stripesync.CRM. Per-item rejections are mapped
 // like any Salesforce error: a lookup to a deleted invoice or account is
@@ -41,7 +42,7 @@ func (c *Client) UpsertPayments(ctx context.Context, payments []stripesync.Payme
 			m.AmountRefunded:  json.Number(stripesync.Money{Amount: p.Refunded, Currency: cur}.Decimal()),
 			m.PaidAt:          nil,
 			m.ReceiptNumber:   textOrNull(p.ReceiptNumber),
-			m.FailureReason:   textOrNull(truncateRunes(p.FailureReason, failureReasonMax)),
+			m.FailureReason:   textOrNull(truncateRunes(p.CRMNote(), failureReasonMax)),
 			m.Channel:         textOrNull(p.Channel),
 		}
 		if p.InvoiceID != "" {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -28,8 +29,12 @@ const abandonedAfter = 2 * time.Minute
 type PaymentConfig struct {
 	// View loads an invoice as staff member staff sees it.
 	View func(ctx context.Context, invoiceID, staff string) (InvoiceDetail, error)
-	// Take charges a staff payment (sync.Collection.StaffPay).
-	Take func(ctx context.Context, r PaymentRequest) (stripesync.Payment, error)
+	// Take charges a staff payment (sync.Collection.StaffPay) and returns
+	// it with the method it was taken with.
+	Take func(ctx context.Context, r PaymentRequest) (p stripesync.Payment, paymentMethodID string, err error)
+	// Verify reports the micro-deposits of the bank account
+	// paymentMethodID for staff member staff (sync.Collection.VerifyBank).
+	Verify func(ctx context.Context, paymentMethodID, staff string, v stripesync.MicrodepositVerification) (stripesync.Payment, error)
 	// Requests remembers the answers by Idempotency-Key (store.DB).
 	Requests stripesync.IdempotentRequests
 	// ResendReceipt e-mails a payment's receipt again for staff member
@@ -43,24 +48,59 @@ type PaymentConfig struct {
 type PaymentRequest struct {
 	InvoiceID, Staff, RequestKey string
 	Amount                       string // decimal, in the invoice's currency
-	PaymentMethodID              string
+	// PaymentMethodID or Bank, exactly one.
+	PaymentMethodID string
+	Bank            *stripesync.BankAccountDetails
 }
 
-// paymentBody is the JSON body of POST /v1/invoices/{id}/payments.
+// paymentBody is the JSON body of POST /v1/invoices/{id}/payments: an
+// amount and either a payment method or bank details.
 type paymentBody struct {
-	Amount        string `json:"amount"`
-	PaymentMethod string `json:"payment_method"`
+	Amount        string   `json:"amount"`
+	PaymentMethod string   `json:"payment_method"`
+	ACH           *achBody `json:"ach"`
 }
+
+// achBody is a US bank account as staff typed it in.
+type achBody struct {
+	RoutingNumber     string `json:"routing_number"`
+	AccountNumber     string `json:"account_number"`
+	AccountHolderType string `json:"account_holder_type"`
+	AccountHolderName string `json:"account_holder_name"`
+}
+
+// fingerprint identifies what the body asks for, to tell a replay from a
+// reuse of its Idempotency-Key with other parameters. Only this digest of
+// a bank account number is stored, never the number, and the stored
+// requests are pruned after a day.
+func (b paymentBody) fingerprint(method, path string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s %s\n%s\n%s\n", method, path, b.Amount, b.PaymentMethod)
+	if a := b.ACH; a != nil {
+		fmt.Fprintf(h, "ach\n%s\n%s\n%s\n%s\n", a.RoutingNumber, a.AccountNumber, a.AccountHolderType, a.AccountHolderName)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// paymentBodyShape is the error for a body that is not a payment.
+const paymentBodyShape = `the body must be {"amount": "25.00", "payment_method": "pm_…"} or {"amount": "25.00", "ach": ` +
+	`{"routing_number": "…", "account_number": "…", "account_holder_type": "individual|company", "account_holder_name": "…"}}`
 
 // paymentResponse is the answer to a payment that went through (or is on
 // its way: a bank debit processing or awaiting verification).
 type paymentResponse struct {
-	ID         string `json:"id"`
-	InvoiceID  string `json:"invoice_id"`
-	Amount     string `json:"amount"`
-	Currency   string `json:"currency"`
-	Status     string `json:"status"`
-	Method     string `json:"method,omitempty"`
+	ID        string `json:"id"`
+	InvoiceID string `json:"invoice_id"`
+	Amount    string `json:"amount"`
+	Currency  string `json:"currency"`
+	Status    string `json:"status"`
+	Method    string `json:"method,omitempty"`
+	// PaymentMethod is what a bank account awaiting verification is
+	// verified by (POST /v1/payment-methods/{id}/verify).
+	PaymentMethod string `json:"payment_method,omitempty"`
+	// NextStep says what staff do next, in plain words, when the payment
+	// is not done yet.
+	NextStep   string `json:"next_step,omitempty"`
 	ReceiptURL string `json:"receipt_url,omitempty"`
 }
 
@@ -91,13 +131,12 @@ func (s *Server) handlePayment(w http.ResponseWriter, r *http.Request) {
 	var body paymentBody
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil || dec.More() || body.Amount == "" || body.PaymentMethod == "" {
-		WriteError(w, r, s.logger, stripesync.Errorf(stripesync.EINVALID, `the body must be {"amount": "25.00", "payment_method": "pm_…"}`))
+	if err := dec.Decode(&body); err != nil || dec.More() || body.Amount == "" || (body.PaymentMethod == "") == (body.ACH == nil) {
+		WriteError(w, r, s.logger, stripesync.Errorf(stripesync.EINVALID, paymentBodyShape))
 		return
 	}
 	invoiceID := r.PathValue("id")
-	sum := sha256.Sum256([]byte(r.Method + " " + r.URL.Path + "\n" + body.Amount + "\n" + body.PaymentMethod))
-	fingerprint := hex.EncodeToString(sum[:])
+	fingerprint := body.fingerprint(r.Method, r.URL.Path)
 
 	ctx := r.Context()
 	prev, claimed, err := s.payments.Requests.ClaimRequest(ctx, staffName, key, fingerprint, time.Now(), abandonedAfter)
@@ -117,10 +156,17 @@ func (s *Server) handlePayment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	status, answer := s.takePayment(ctx, r, PaymentRequest{
+	req := PaymentRequest{
 		InvoiceID: invoiceID, Staff: staffName, RequestKey: key,
 		Amount: body.Amount, PaymentMethodID: body.PaymentMethod,
-	})
+	}
+	if a := body.ACH; a != nil {
+		req.Bank = &stripesync.BankAccountDetails{
+			RoutingNumber: a.RoutingNumber, AccountNumber: a.AccountNumber,
+			HolderType: a.AccountHolderType, HolderName: a.AccountHolderName,
+		}
+	}
+	status, answer := s.takePayment(ctx, r, req)
 	// The answer is stored even when the caller has gone, hence a context
 	// the request's end does not cancel.
 	store := context.WithoutCancel(ctx)
@@ -150,21 +196,66 @@ func (s *Server) handleResendReceipt(w http.ResponseWriter, r *http.Request) {
 // takePayment runs the payment and returns the status and JSON body of its
 // answer.
 func (s *Server) takePayment(ctx context.Context, r *http.Request, req PaymentRequest) (int, []byte) {
-	p, err := s.payments.Take(ctx, req)
+	p, methodID, err := s.payments.Take(ctx, req)
 	if err != nil {
 		var out bufferedResponse
 		WriteError(&out, r, s.logger, err)
 		return out.status, out.body.Bytes()
 	}
-	resp := paymentResponse{
-		ID: p.ID, InvoiceID: req.InvoiceID, Amount: p.Amount.Decimal(), Currency: p.Amount.Currency,
-		Status: string(p.Status), Method: p.MethodDetail,
-	}
-	if p.Status == stripesync.PaymentSucceeded && s.payments.ReceiptURL != nil {
-		resp.ReceiptURL = s.payments.ReceiptURL(p.ID)
-	}
-	b, _ := json.Marshal(resp)
+	b, _ := json.Marshal(s.paymentAnswer(p, methodID))
 	return http.StatusCreated, append(b, '\n')
+}
+
+// paymentAnswer is the JSON answer for payment p, taken with method
+// methodID.
+func (s *Server) paymentAnswer(p stripesync.Payment, methodID string) paymentResponse {
+	resp := paymentResponse{
+		ID: p.ID, InvoiceID: p.InvoiceID, Amount: p.Amount.Decimal(), Currency: p.Amount.Currency,
+		Status: string(p.Status), Method: p.MethodDetail, PaymentMethod: methodID,
+	}
+	switch p.Status {
+	case stripesync.PaymentSucceeded:
+		if s.payments.ReceiptURL != nil {
+			resp.ReceiptURL = s.payments.ReceiptURL(p.ID)
+		}
+	case stripesync.PaymentAwaitingVerification:
+		resp.NextStep = stripesync.NextStepVerify
+	case stripesync.PaymentProcessing:
+		resp.NextStep = stripesync.NextStepSettle
+	}
+	return resp
+}
+
+// maxVerifyBody bounds the body of POST /v1/payment-methods/{id}/verify.
+const maxVerifyBody = 1 << 10
+
+// verifyBody is the JSON body of POST /v1/payment-methods/{id}/verify.
+type verifyBody struct {
+	Amounts        []int64 `json:"amounts"`
+	DescriptorCode string  `json:"descriptor_code"`
+}
+
+// handleVerify serves POST /v1/payment-methods/{id}/verify: the
+// micro-deposits the customer read back for a bank account staff entered.
+// 200 with the payment, processing now; 400 for values that do not match,
+// with the attempts left; 402 when the last attempt failed the payment.
+// An attempt is idempotent by its values, so no Idempotency-Key is asked.
+func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
+	var body verifyBody
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxVerifyBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil || dec.More() {
+		WriteError(w, r, s.logger, stripesync.Errorf(stripesync.EINVALID, `the body must be {"amounts": [32, 45]} or {"descriptor_code": "SM11AA"}`))
+		return
+	}
+	methodID := r.PathValue("id")
+	p, err := s.payments.Verify(r.Context(), methodID, staffOf(r),
+		stripesync.MicrodepositVerification{Amounts: body.Amounts, DescriptorCode: body.DescriptorCode})
+	if err != nil {
+		WriteError(w, r, s.logger, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, s.paymentAnswer(p, methodID))
 }
 
 // checkIdempotencyKey accepts what Stripe accepts: at most 255 printable

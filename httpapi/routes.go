@@ -47,6 +47,7 @@ func (s *Server) routes() {
 		s.mux.HandleFunc("GET /v1/invoices/{id}", s.staffOnly(s.handleInvoice))
 		s.mux.HandleFunc("POST /v1/payments/{id}/resend-receipt", s.staffOnly(s.handleResendReceipt))
 		s.mux.HandleFunc("POST /v1/invoices/{id}/payments", s.staffOnly(s.handlePayment))
+		s.mux.HandleFunc("POST /v1/payment-methods/{id}/verify", s.staffOnly(s.handleVerify))
 	}
 	// customers: the pay page of a payment link, the portal, and their
 	// stylesheet; the pages set their own security headers.

@@ -77,8 +77,9 @@ func normalizeReservation(r stripesync.Reservation, now time.Time) (stripesync.R
 // What is left is the invoice's balance less its pending (processing ACH)
 // payments less the unexpired reservations of other holders. A reservation
 // bound to a PaymentIntent that the ledger records for the invoice as
-// Processing or Succeeded is not counted: that payment is already in the
-// pending amount or has already reduced the balance. One bound to a Failed
+// Awaiting Verification, Processing or Succeeded is not counted: that
+// payment is already in the pending amount or has already reduced the
+// balance. One bound to a Failed
 // or Canceled PaymentIntent is released by RecordPayments. Reservations in
 // another currency than the invoice's are not counted, as the rollup does
 // not count payments in another currency. Expired reservations count for
@@ -212,10 +213,17 @@ func reserved(rows []reservationRow, holder string) int64 {
 	return sum
 }
 
+// countingStatuses are the payment statuses the rollup counts, as pending
+// or paid: a reservation bound to a payment in one of them no longer
+// counts, or the amount would count twice.
+var countingStatuses = [3]string{
+	string(stripesync.PaymentAwaitingVerification), string(stripesync.PaymentProcessing), string(stripesync.PaymentSucceeded),
+}
+
 // openReservations reads the reservations of invs that count against
 // their balances at now, by invoice id: unexpired, in the invoice's
 // currency, and not bound to a PaymentIntent the ledger records for the
-// invoice as Processing or Succeeded (the payment itself counts then).
+// invoice in one of countingStatuses (the payment itself counts then).
 func (db *DB) openReservations(ctx context.Context, q sqlx.QueryerContext, invs map[string]stripesync.Invoice,
 	now time.Time) (map[string][]reservationRow, error) {
 	ids := make([]string, 0, len(invs))
@@ -225,11 +233,11 @@ func (db *DB) openReservations(ctx context.Context, q sqlx.QueryerContext, invs 
 	slices.Sort(ids)
 	const query = "SELECT " + reservationColumns + " FROM reservations r WHERE invoice_id IN (?) AND expires_at > ?" +
 		" AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.id = r.payment_intent_id AND p.invoice_id = r.invoice_id" +
-		" AND p.currency = r.currency AND p.status IN (?, ?)) ORDER BY invoice_id, created, key"
+		" AND p.currency = r.currency AND p.status IN (?, ?, ?)) ORDER BY invoice_id, created, key"
 	out := make(map[string][]reservationRow, len(ids))
 	for start := 0; start < len(ids); start += idBatch {
 		qs, args, err := sqlx.In(query, ids[start:min(start+idBatch, len(ids))], db.ts(now),
-			string(stripesync.PaymentProcessing), string(stripesync.PaymentSucceeded))
+			countingStatuses[0], countingStatuses[1], countingStatuses[2])
 		if err != nil {
 			return nil, err
 		}
@@ -363,8 +371,8 @@ func (db *DB) InvoiceView(ctx context.Context, invoiceID, holder string, now tim
 	err := db.x.GetContext(ctx, &row, db.x.Rebind("SELECT "+invoiceColumns+", COALESCE((SELECT SUM(r.amount) FROM reservations r"+
 		" WHERE r.invoice_id = invoices.id AND r.currency = invoices.currency AND r.expires_at > ? AND (? = '' OR r.holder <> ?)"+
 		" AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.id = r.payment_intent_id AND p.invoice_id = r.invoice_id"+
-		" AND p.currency = r.currency AND p.status IN (?, ?))), 0) AS reserved FROM invoices WHERE id = ?"),
-		db.ts(now), holder, holder, string(stripesync.PaymentProcessing), string(stripesync.PaymentSucceeded), invoiceID)
+		" AND p.currency = r.currency AND p.status IN (?, ?, ?))), 0) AS reserved FROM invoices WHERE id = ?"),
+		db.ts(now), holder, holder, countingStatuses[0], countingStatuses[1], countingStatuses[2], invoiceID)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && row.Deleted) {
 		return stripesync.InvoiceView{}, stripesync.Errorf(stripesync.ENOTFOUND, "store: invoice %s does not exist", invoiceID)
 	}

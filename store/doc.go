@@ -29,11 +29,12 @@
 // [DB.Reserve] holds part of an invoice's balance for a payment in progress
 // before Stripe is called, so that concurrent payers never pay more than
 // the balance together: it decides against the stored rollup (balance less
-// pending ACH) and the other holders' unexpired reservations, with the
+// pending bank debits) and the other holders' unexpired reservations, with the
 // invoice row locked FOR UPDATE on Postgres and under SQLite's immediate
 // transaction, so calls from several replicas take turns per invoice. A
 // reservation stops counting once the ledger records its PaymentIntent as
-// Processing or Succeeded (the payment counts instead), is released when
+// Awaiting Verification, Processing or Succeeded (the payment counts
+// instead), is released when
 // it is recorded as Failed or Canceled, and is forgotten when it expires.
 //
 // # Inboxes

@@ -120,8 +120,8 @@ func samePayment(a, b stripesync.Payment) bool {
 // grew gets a JobSendRefundNotice keyed by its id and the new refunded
 // total, so each refund is announced once; and a payment that failed or was
 // canceled releases the reservations bound to it ([DB.Reserve]), which no
-// longer hold anything. (A reservation bound to a Processing or Succeeded
-// payment stays until it is released or expires, but Reserve no longer
+// longer hold anything. (A reservation bound to a payment awaiting
+// verification, processing or succeeded stays until it is released or expires, but Reserve no longer
 // counts it: the payment itself does.)
 //
 // On Postgres, recordings of one payment, and the transactions that change

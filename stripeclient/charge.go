@@ -27,7 +27,10 @@ const (
 // Charge creates and confirms, under idempotencyKey, a PaymentIntent for
 // r.Amount with method r.PaymentMethodID of customer r.CustomerID, and
 // returns it: Succeeded, or Processing for a bank account. It first reads
-// the method to learn its type, which payment_method_types must name.
+// the method to learn its type, which payment_method_types must name, and
+// to refuse one saved on another customer (EINVALID); a method saved on
+// none, such as a card Stripe.js has just made, is charged without being
+// saved.
 //
 // With r.Microdeposits a bank account is confirmed with
 // verification_method=microdeposits: Stripe sends the deposits and the
@@ -57,6 +60,10 @@ func (c *Client) Charge(ctx context.Context, r stripesync.ChargeRequest, idempot
 	pm, err := c.paymentMethod(ctx, r.PaymentMethodID)
 	if err != nil {
 		return stripesync.Payment{}, err
+	}
+	if pm.Customer != nil && pm.Customer.ID != r.CustomerID {
+		return stripesync.Payment{}, stripesync.Errorf(stripesync.EINVALID,
+			"Payment method %s belongs to another customer", r.PaymentMethodID)
 	}
 	params, err := chargeParams(r, string(pm.Type))
 	if err != nil {
@@ -126,16 +133,7 @@ func chargeParams(r stripesync.ChargeRequest, methodType string) (*stripe.Paymen
 			}
 		}
 		if m := r.Mandate; m != nil {
-			params.MandateData = &stripe.PaymentIntentMandateDataParams{
-				CustomerAcceptance: &stripe.PaymentIntentMandateDataCustomerAcceptanceParams{
-					Type:       stripe.String(string(stripe.MandateCustomerAcceptanceTypeOnline)),
-					AcceptedAt: stripe.Int64(m.AcceptedAt.Unix()),
-					Online: &stripe.PaymentIntentMandateDataCustomerAcceptanceOnlineParams{
-						IPAddress: stripe.String(m.IPAddress),
-						UserAgent: stripe.String(m.UserAgent),
-					},
-				},
-			}
+			params.MandateData = &stripe.PaymentIntentMandateDataParams{CustomerAcceptance: mandateAcceptance(*m)}
 		}
 	default:
 		return nil, stripesync.Errorf(stripesync.EINVALID,
@@ -210,4 +208,23 @@ func chargeResult(pi *stripe.PaymentIntent, microdeposits bool) (stripesync.Paym
 // PaymentIntent's client_secret.
 func declined(d *stripesync.Decline) error {
 	return &stripesync.Error{Code: stripesync.EDECLINED, Message: cmp.Or(d.Message, "The payment was declined."), Err: d}
+}
+
+// mandateAcceptance is m as mandate_data[customer_acceptance].
+func mandateAcceptance(m stripesync.MandateAcceptance) *stripe.PaymentIntentMandateDataCustomerAcceptanceParams {
+	ca := &stripe.PaymentIntentMandateDataCustomerAcceptanceParams{}
+	if !m.AcceptedAt.IsZero() {
+		ca.AcceptedAt = stripe.Int64(m.AcceptedAt.Unix())
+	}
+	if m.Offline {
+		ca.Type = stripe.String(string(stripe.MandateCustomerAcceptanceTypeOffline))
+		ca.Offline = &stripe.PaymentIntentMandateDataCustomerAcceptanceOfflineParams{}
+		return ca
+	}
+	ca.Type = stripe.String(string(stripe.MandateCustomerAcceptanceTypeOnline))
+	ca.Online = &stripe.PaymentIntentMandateDataCustomerAcceptanceOnlineParams{
+		IPAddress: stripe.String(m.IPAddress),
+		UserAgent: stripe.String(m.UserAgent),
+	}
+	return ca
 }

@@ -258,11 +258,15 @@ func (a *app) staffRoutes(hcfg *httpapi.Config) error {
 				v, actions, err := a.collection.StaffView(ctx, invoiceID, staff)
 				return httpapi.InvoiceDetail{View: v.InvoiceView, Methods: v.Methods, Actions: actions}, err
 			},
-			Take: func(ctx context.Context, r httpapi.PaymentRequest) (stripesync.Payment, error) {
-				return a.collection.StaffPay(ctx, syncer.StaffPayRequest{
+			Take: func(ctx context.Context, r httpapi.PaymentRequest) (stripesync.Payment, string, error) {
+				p, err := a.collection.StaffPay(ctx, syncer.StaffPayRequest{
 					InvoiceID: r.InvoiceID, Staff: r.Staff, RequestKey: r.RequestKey,
-					Amount: r.Amount, PaymentMethodID: r.PaymentMethodID, MOTO: a.cfg.MOTO,
+					Amount: r.Amount, PaymentMethodID: r.PaymentMethodID, Bank: r.Bank, MOTO: a.cfg.MOTO,
 				})
+				return p.Payment, p.PaymentMethodID, err
+			},
+			Verify: func(ctx context.Context, methodID, staff string, v stripesync.MicrodepositVerification) (stripesync.Payment, error) {
+				return a.collection.VerifyBank(ctx, syncer.VerifyRequest{Staff: staff, PaymentMethodID: methodID, Verification: v})
 			},
 			ResendReceipt: func(ctx context.Context, paymentID, staff string) (string, error) {
 				r, err := a.engine.ResendReceipt(ctx, paymentID, staff)

@@ -364,9 +364,10 @@ func TestPayHTTPACHMicrodeposits(t *testing.T) {
 		t.Fatalf("Checkout Session %s has no PaymentIntent", cs.ID)
 	}
 	// Until the bank account is confirmed nothing is debited, yet the
-	// amount stays held: another payer cannot pay the balance again.
+	// amount counts as pending: another payer cannot pay the balance
+	// again.
 	other := newSurfer(t).get(t, link)
-	other.want(t, http.StatusOK, "Another payment of this invoice is in progress")
+	other.want(t, http.StatusOK, "This invoice is being paid", "A bank payment of 80.00 USD")
 	if strings.Contains(other.body, "<form") {
 		t.Errorf("while the micro-deposits wait, another visitor is offered a form:\n%s", other.body)
 	}

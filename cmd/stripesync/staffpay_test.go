@@ -77,7 +77,15 @@ type apiAnswer struct {
 func (w *staffWorld) pay(t testing.TB, base, name, key, amount, method string) apiAnswer {
 	t.Helper()
 	body := fmt.Sprintf(`{"amount":%q,"payment_method":%q}`, amount, method)
-	req, _ := http.NewRequest("POST", base+"/v1/invoices/"+w.invoice+"/payments", strings.NewReader(body))
+	return w.postJSON(t, base, name, key, "/v1/invoices/"+w.invoice+"/payments", body)
+}
+
+// postJSON posts body to the staff API at base as staff member name (""
+// sends no token; a name with no token sends the name as one) under key
+// ("" sends no Idempotency-Key).
+func (w *staffWorld) postJSON(t testing.TB, base, name, key, path, body string) apiAnswer {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	if name != "" {
 		token := w.tokens[name]

@@ -114,4 +114,28 @@ func testStaff(t *testing.T, setup setupFunc) {
 			t.Errorf("an action without its action, outcome and time: %v, want EINVALID", err)
 		}
 	})
+
+	t.Run("PendingVerification", func(t *testing.T) {
+		db, clock := setup(t)
+		ctx := t.Context()
+		if _, err := db.PendingVerification(ctx, "pm_bank"); stripesync.CodeOf(err) != stripesync.ENOTFOUND {
+			t.Fatalf("PendingVerification of an account nobody entered: %v, want ENOTFOUND", err)
+		}
+		first := stripesync.PendingVerification{PaymentMethodID: "pm_bank", PaymentIntentID: "pi_1", InvoiceID: "a0Y1", Created: clock.Now()}
+		if err := db.AwaitVerification(ctx, first); err != nil {
+			t.Fatal(err)
+		}
+		// A second payment from the same account is the one verified now.
+		second := stripesync.PendingVerification{PaymentMethodID: "pm_bank", PaymentIntentID: "pi_2", InvoiceID: "a0Y2", Created: clock.Now().Add(time.Hour)}
+		if err := db.AwaitVerification(ctx, second); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.PendingVerification(ctx, "pm_bank")
+		if err != nil || got.PaymentIntentID != "pi_2" || got.InvoiceID != "a0Y2" || !got.Created.Equal(second.Created.Truncate(time.Microsecond)) {
+			t.Errorf("PendingVerification(pm_bank) = %+v, %v; want the second payment", got, err)
+		}
+		if err := db.AwaitVerification(ctx, stripesync.PendingVerification{PaymentMethodID: "pm_x"}); stripesync.CodeOf(err) != stripesync.EINVALID {
+			t.Errorf("a pending verification without its PaymentIntent: %v, want EINVALID", err)
+		}
+	})
 }
