@@ -31,6 +31,12 @@ Usage:
                                      print a new payment link (written to Payment_Link__c,
                                      with --email also mailed), or revoke every link issued
   stripesync link --portal ACCOUNT   print a customer portal link of a CRM account
+  stripesync pay --invoice ID --amount 25.00 (--payment-method pm_… | --ach-routing R --ach-account A
+      --holder-type individual|company --holder-name NAME)
+                                     take a phone payment as the staff API does (bank details
+                                     wait for their micro-deposits)
+  stripesync verify --payment-method pm_… (--amounts 32,45 | --code SM11AA)
+                                     report a bank account's micro-deposits; the debit starts
   stripesync staff add NAME          make a staff API token (printed once; its hash is kept)
   stripesync staff list              the names in STRIPESYNC_STAFF_TOKENS_FILE
   stripesync staff remove NAME       delete NAME's token: it stops working at once
@@ -76,6 +82,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = cmdLink(ctx, rest, getenv, stdout, stderr)
 	case "staff":
 		err = cmdStaff(ctx, rest, getenv, stdout, stderr)
+	case "pay":
+		err = cmdPay(ctx, rest, getenv, stdout, stderr)
+	case "verify":
+		err = cmdVerify(ctx, rest, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "stripesync", version)
 	case "help", "-h", "-help", "--help":

@@ -83,6 +83,16 @@ func (w *payWorld) run(t testing.TB, args ...string) string {
 	return stdout.String()
 }
 
+// try runs one stripesync command that may fail and returns its stdout
+// and stderr together, with the error of a non-zero exit.
+func (w *payWorld) try(t testing.TB, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), binary, args...)
+	cmd.Env = w.env
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
 // invoice adds an open invoice of the account to the CRM.
 func (w *payWorld) invoice(t testing.TB, number, amount, currency string) string {
 	t.Helper()

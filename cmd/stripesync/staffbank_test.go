@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -149,5 +150,47 @@ func testStaffBankPayment(t *testing.T, postgres bool) {
 		if strings.Contains(line, testAccount) {
 			t.Errorf("the daemon logged the account number: %s", line)
 		}
+	}
+}
+
+// TestStaffPayCLI takes a 40.00 invoice's payments from the command line:
+// 15.00 by the saved card, then 25.00 from bank details, a wrong
+// verification (exit 1, the attempts left) and the right one; the guard is
+// the API's, and so is the audit trail, under the operator's login.
+func TestStaffPayCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the binary")
+	}
+	w := newStaffWorld(t, false, "INV-2101", "40.00")
+	w.env = append(w.env, "USER=olga")
+
+	out := w.run(t, "pay", "--invoice", w.invoice, "--amount", "15.00", "--payment-method", w.card)
+	if !strings.Contains(out, "15.00 USD Succeeded Visa •••• 4242") {
+		t.Errorf("pay by card printed %q", out)
+	}
+	if out, err := w.try(t, "pay", "--invoice", w.invoice, "--amount", "30.00", "--payment-method", w.card); err == nil ||
+		!strings.Contains(out, "Only 25.00 USD is left to pay on INV-2101") {
+		t.Errorf("paying 30.00 of 25.00 from the CLI: %v\n%s", err, out)
+	}
+	out = w.run(t, "pay", "--invoice", w.invoice, "--amount", "25.00", "--ach-routing", testRouting,
+		"--ach-account", testAccount, "--holder-type", "company", "--holder-name", "Initech LLC")
+	m := regexp.MustCompile(`stripesync verify --payment-method (pm_\S+)`).FindStringSubmatch(out)
+	if !strings.Contains(out, "25.00 USD Awaiting Verification") || m == nil {
+		t.Fatalf("pay by bank printed %q", out)
+	}
+	if out, err := w.try(t, "verify", "--payment-method", m[1], "--amounts", "12,34"); err == nil || !strings.Contains(out, "9 attempts left") {
+		t.Errorf("a wrong verification from the CLI: %v\n%s", err, out)
+	}
+	if out := w.run(t, "verify", "--payment-method", m[1], "--code", "SM11AA"); !strings.Contains(out, "25.00 USD Processing") {
+		t.Errorf("verify printed %q", out)
+	}
+	_, inv := w.invoiceAsStaff(t, "alice")
+	var who []string
+	for _, a := range inv.Audit {
+		who = append(who, a.Staff+" "+a.Action)
+	}
+	want := "cli:olga payment,cli:olga payment,cli:olga payment,cli:olga verification,cli:olga verification"
+	if strings.Join(who, ",") != want {
+		t.Errorf("audit trail %q, want %q", who, want)
 	}
 }
