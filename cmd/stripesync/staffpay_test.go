@@ -25,7 +25,7 @@ type staffWorld struct {
 	card    string // the customer's saved card
 }
 
-func newStaffWorld(t *testing.T, postgres bool, number, amount string) *staffWorld {
+func newStaffWorld(t testing.TB, postgres bool, number, amount string) *staffWorld {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "staff")
 	tokens := map[string]string{}
@@ -45,7 +45,7 @@ func newStaffWorld(t *testing.T, postgres bool, number, amount string) *staffWor
 
 // saveCard attaches one of Stripe's test methods to the customer, as a
 // card saved on an earlier payment, and returns the new method's id.
-func (w *staffWorld) saveCard(t *testing.T, customer, test string) string {
+func (w *staffWorld) saveCard(t testing.TB, customer, test string) string {
 	t.Helper()
 	req, _ := http.NewRequestWithContext(t.Context(), "POST", w.emu.st.URL()+"/v1/payment_methods/"+test+"/attach",
 		strings.NewReader(url.Values{"customer": {customer}}.Encode()))
@@ -110,7 +110,7 @@ func (w *staffWorld) postJSON(t testing.TB, base, name, key, path, body string) 
 // payConcurrently sends n payments of amount at once, alternating between
 // bases and staff members, each under its own key, and counts the answers
 // by status.
-func (w *staffWorld) payConcurrently(t *testing.T, bases []string, n int, amount string) map[int][]string {
+func (w *staffWorld) payConcurrently(t testing.TB, bases []string, n int, amount string) map[int][]string {
 	t.Helper()
 	var (
 		mu     sync.Mutex
@@ -323,7 +323,7 @@ type staffInvoice struct {
 }
 
 // invoiceAsStaff reads the invoice through the staff API.
-func (w *staffWorld) invoiceAsStaff(t *testing.T, name string) (int, staffInvoice) {
+func (w *staffWorld) invoiceAsStaff(t testing.TB, name string) (int, staffInvoice) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", w.base+"/v1/invoices/"+w.invoice, nil)
 	if name != "" {
