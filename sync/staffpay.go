@@ -115,7 +115,14 @@ func (c *Collection) staffPay(ctx context.Context, r StaffPayRequest) (StaffPaym
 	if err != nil {
 		return StaffPayment{}, err
 	}
-	if !v.Open {
+	switch {
+	case v.Open:
+	case v.Rollup.Status == stripesync.InvoicePaid || v.Rollup.Balance.Amount <= 0:
+		// The answer of a payment that came too late is the one of a
+		// payment that does not fit, whichever payment it lost to.
+		return StaffPayment{}, stripesync.Errorf(stripesync.ECONFLICT, "Only %s is left to pay on %s: it is %s",
+			stripesync.Money{Currency: v.Invoice.Total.Currency}, v.Invoice.Number, v.Rollup.Status)
+	default:
 		return StaffPayment{}, stripesync.Errorf(stripesync.ECONFLICT, "Invoice %s cannot be paid: it is %s", v.Invoice.Number, v.Rollup.Status)
 	}
 	amount, err := stripesync.ParseMoney(r.Amount, v.Invoice.Total.Currency)

@@ -12,7 +12,6 @@ package main
 import (
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
 	"testing"
 	"time"
@@ -37,32 +36,50 @@ func (w *staffWorld) unpaced(b *testing.B) {
 	w.d = startDaemon(b, w.env)
 }
 
+// staffBenchPerInvoice is how many payments each invoice of
+// BenchmarkStaffPaymentAPI takes, a busy invoice's worth. A payment reads
+// all of its invoice's payments (to view the invoice and to roll it up),
+// so one invoice paid b.N times would make b.N part of what is measured.
+const staffBenchPerInvoice = 10
+
 // BenchmarkStaffPaymentAPI measures staff payments one after another: each
 // iteration is 1.00 USD with the customer's saved Visa under a fresh
-// Idempotency-Key, on a 1,000,000.00 USD invoice that no run pays off.
-// Every answer must be a 201. Reported: p50 and p99 latency (target p99 <
-// 20 ms on the 2-core machine); the payments' webhooks, receipts and CRM
-// writes run meanwhile, as they would between calls.
-//
-// A payment costs more the more the invoice already has: the daemon reads
-// all of the invoice's payments to view it and again to roll it up. So
-// b.N is part of what is measured; compare figures at one -benchtime.
+// Idempotency-Key, on 10.00 USD invoices that take staffBenchPerInvoice
+// payments each. Every answer must be a 201. Reported: p50 and p99
+// latency (target p99 < 20 ms on the 2-core machine); the payments'
+// webhooks, receipts and CRM writes run meanwhile, as they would between
+// calls.
 func BenchmarkStaffPaymentAPI(b *testing.B) {
 	for _, dialect := range []string{"sqlite", "postgres"} {
 		b.Run(dialect, func(b *testing.B) {
-			w := newStaffWorld(b, dialect == "postgres", "INV-B0001", "1000000.00")
+			w := newStaffWorld(b, dialect == "postgres", "INV-B0000", "10.00")
+			invoices := []string{w.invoice}
+			for len(invoices)*staffBenchPerInvoice < staffBenchWarmup+b.N {
+				invoices = append(invoices, w.payWorld.invoice(b, fmt.Sprintf("INV-B%04d", len(invoices)), "10.00", "USD"))
+			}
+			w.run(b, "sync", "accounts")
 			w.unpaced(b)
+			paid := 0
+			payNext := func(key string) time.Duration {
+				w.invoice = invoices[paid/staffBenchPerInvoice]
+				paid++
+				return w.payOneDollar(b, key)
+			}
 			for i := range staffBenchWarmup {
-				w.payOneDollar(b, fmt.Sprintf("warmup-%d", i))
+				payNext(fmt.Sprintf("warmup-%d", i))
 			}
 			latencies := make([]time.Duration, 0, b.N)
 			b.ResetTimer()
 			for i := range b.N {
-				latencies = append(latencies, w.payOneDollar(b, fmt.Sprintf("bench-%d", i)))
+				latencies = append(latencies, payNext(fmt.Sprintf("bench-%d", i)))
 			}
 			b.StopTimer()
-			if n := len(w.intentsOf(w.invoice)); n != staffBenchWarmup+b.N {
-				b.Errorf("Stripe holds %d PaymentIntents for the invoice, want one a payment: %d", n, staffBenchWarmup+b.N)
+			intents := 0
+			for _, inv := range invoices {
+				intents += len(w.intentsOf(inv))
+			}
+			if intents != paid {
+				b.Errorf("Stripe holds %d PaymentIntents for the invoices, want one a payment: %d", intents, paid)
 			}
 			slices.Sort(latencies)
 			p50, p99 := quantile(latencies, 0.50), quantile(latencies, 0.99)
@@ -89,7 +106,7 @@ func (w *staffWorld) payOneDollar(b *testing.B, key string) time.Duration {
 
 // BenchmarkStaffPayment50Way times TestStaffPaymentsNeverOverpay's race:
 // 50 staff payments of 5.00 sent at once on a 100.00 USD invoice, of which
-// exactly 20 are charged and 30 refused (checkRace, after the clock). Only
+// exactly 20 are charged and 30 refused (checkNoOverpay, after the clock). Only
 // the 50 requests are timed; wall-ms is the median, over iterations, of
 // the time until the last one answered.
 //
@@ -114,7 +131,7 @@ func BenchmarkStaffPayment50Way(b *testing.B) {
 				byCode := w.payConcurrently(b, []string{w.base}, 50, "5.00")
 				walls = append(walls, time.Since(t0))
 				b.StopTimer()
-				checkRace(b, w, byCode)
+				checkNoOverpay(b, w, byCode)
 				// A world's daemon holds up to 10 Postgres connections
 				// until the benchmark ends; the next world needs them.
 				w.d.stop()
@@ -124,31 +141,4 @@ func BenchmarkStaffPayment50Way(b *testing.B) {
 			b.ReportMetric(ms(quantile(walls, 0.50)), "wall-ms")
 		})
 	}
-}
-
-// paidRefusal is the refusal of a payment of an invoice already paid.
-var paidRefusal = regexp.MustCompile(`"message":"Invoice INV-1002 cannot be paid: it is Paid"`)
-
-// checkRace is checkNoOverpay for an unpaced daemon: 20 × 201, 30 × 409
-// and 20 PaymentIntents, but a refusal may also say the invoice is Paid.
-// Unpaced, the twentieth charge can be recorded before the last requests
-// load the invoice, and those are refused as Paid, not for what is left.
-func checkRace(b *testing.B, w *staffWorld, byCode map[int][]string) {
-	b.Helper()
-	if len(byCode[http.StatusCreated]) != 20 || len(byCode[http.StatusConflict]) != 30 {
-		summary := map[int]int{}
-		for code, bodies := range byCode {
-			summary[code] = len(bodies)
-		}
-		b.Fatalf("answers by status: %v, want 20 × 201 and 30 × 409; e.g. %v", summary, byCode)
-	}
-	for _, body := range byCode[http.StatusConflict] {
-		if !leftToPay.MatchString(body) && !paidRefusal.MatchString(body) {
-			b.Errorf("a refused payment says %s", body)
-		}
-	}
-	if n := len(w.intentsOf(w.invoice)); n != 20 {
-		b.Errorf("Stripe holds %d PaymentIntents for the invoice, want 20", n)
-	}
-	waitFor(b, "INV-1002 Paid in the CRM", func() bool { return w.crmInvoice(b, w.invoice)["Status__c"] == "Paid" })
 }
