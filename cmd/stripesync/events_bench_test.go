@@ -184,14 +184,15 @@ func (d *daemon) stop() {
 	}
 }
 
-// logLevels counts the WARN and ERROR lines of the daemon's text log
-// after offset.
+// logLevels counts the WARN and ERROR lines of the daemon's log after
+// offset, in either format: text (level=WARN) or JSON ("level":"WARN"),
+// which the pay worlds use.
 func (d *daemon) logLevels(offset int) (warn, errs int, sample []string) {
 	for line := range strings.Lines(d.log.From(offset)) {
 		switch {
-		case strings.Contains(line, "level=WARN"):
+		case strings.Contains(line, "level=WARN"), strings.Contains(line, `"level":"WARN"`):
 			warn++
-		case strings.Contains(line, "level=ERROR"):
+		case strings.Contains(line, "level=ERROR"), strings.Contains(line, `"level":"ERROR"`):
 			errs++
 		default:
 			continue
