@@ -251,6 +251,13 @@ func (c *Collection) charge(ctx context.Context, v PayView, key string, req stri
 		return stripesync.Payment{}, err
 	case stripesync.ECONFLICT:
 		return stripesync.Payment{}, repeat(err, key)
+	case stripesync.EINVALID:
+		// Refused before any money moved, for a reason the payer can act
+		// on (a method of another customer, a bank account for a non-USD
+		// invoice), in words the adapter chose for them.
+		c.release(ctx, key)
+		c.logger.Warn("charge refused", "invoice_id", v.Invoice.ID, "error", err)
+		return stripesync.Payment{}, err
 	default:
 		c.release(ctx, key)
 		return stripesync.Payment{}, c.payerError(err, "charge a saved method")

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -192,5 +193,56 @@ func TestStaffPayCLI(t *testing.T) {
 	want := "cli:olga payment,cli:olga payment,cli:olga payment,cli:olga verification,cli:olga verification"
 	if strings.Join(who, ",") != want {
 		t.Errorf("audit trail %q, want %q", who, want)
+	}
+}
+
+// newCard makes a card PaymentMethod the way the console's Stripe.js does:
+// with the publishable key, straight to Stripe, the daemon never seeing
+// the number. It returns the pm_ id.
+func (w *staffWorld) newCard(t *testing.T, number string) string {
+	t.Helper()
+	return w.postStripe(t, w.emu.st.PublishableKey(), "/v1/payment_methods", url.Values{
+		"type": {"card"}, "card[number]": {number}, "card[exp_month]": {"12"}, "card[exp_year]": {"2034"}, "card[cvc]": {"123"},
+	})
+}
+
+// TestStaffNewCardPayment pays with cards Stripe.js has just made rather
+// than saved ones: a declined card is refused in plain words and leaves
+// nothing reserved; a good one is charged without being saved on the
+// customer; a method saved on another customer is refused.
+func TestStaffNewCardPayment(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the serve binary")
+	}
+	w := newStaffWorld(t, false, "INV-2201", "50.00")
+
+	declined := w.pay(t, w.base, "alice", "call-declined", "20.00", w.newCard(t, "4000000000000002"))
+	if declined.status != http.StatusPaymentRequired || declined.decode(t).Error.Message != "Your card was declined." {
+		t.Errorf("a declined card: %d %s, want 402 with Stripe's words", declined.status, declined.body)
+	}
+	// Nothing stays reserved: the whole balance can be paid at once.
+	good := w.pay(t, w.base, "bob", "call-good", "50.00", w.newCard(t, "4242424242424242"))
+	if g := good.decode(t); good.status != http.StatusCreated || g.Status != string(stripesync.PaymentSucceeded) {
+		t.Fatalf("50.00 by a new card after the decline: %d %s", good.status, good.body)
+	}
+	var methods struct {
+		Data []struct{ ID string } `json:"data"`
+	}
+	w.stripeGET(t, "/v1/customers/"+w.customerOf(t, w.account)+"/payment_methods", &methods)
+	if len(methods.Data) != 1 || methods.Data[0].ID != w.card {
+		t.Errorf("the customer's saved methods are %+v, want only the saved card %s", methods.Data, w.card)
+	}
+	waitFor(t, "the invoice Paid in the CRM", func() bool { return w.crmInvoice(t, w.invoice)["Status__c"] == "Paid" })
+
+	other := w.payWorld.invoice(t, "INV-2202", "10.00", "USD")
+	w.run(t, "sync", "accounts")
+	stranger := w.emu.sf.Insert("Account", map[string]any{"Name": "Globex", "Billing_Email__c": "ap@globex.test"})
+	w.run(t, "sync", "accounts")
+	theirs := w.saveCard(t, w.customerOf(t, stranger), "pm_card_visa")
+	refused := w.postJSON(t, w.base, "alice", "call-theirs", "/v1/invoices/"+other+"/payments",
+		fmt.Sprintf(`{"amount":"10.00","payment_method":%q}`, theirs))
+	if refused.status != http.StatusBadRequest || refused.decode(t).Error.Message != "Payment method "+theirs+" belongs to another customer" ||
+		len(w.intentsOf(other)) != 0 {
+		t.Errorf("a method saved on another customer: %d %s, %d PaymentIntents", refused.status, refused.body, len(w.intentsOf(other)))
 	}
 }

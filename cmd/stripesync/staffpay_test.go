@@ -47,22 +47,28 @@ func newStaffWorld(t testing.TB, postgres bool, number, amount string) *staffWor
 // card saved on an earlier payment, and returns the new method's id.
 func (w *staffWorld) saveCard(t testing.TB, customer, test string) string {
 	t.Helper()
-	req, _ := http.NewRequestWithContext(t.Context(), "POST", w.emu.st.URL()+"/v1/payment_methods/"+test+"/attach",
-		strings.NewReader(url.Values{"customer": {customer}}.Encode()))
-	req.Header.Set("Authorization", "Bearer "+emuStripeKey)
+	return w.postStripe(t, emuStripeKey, "/v1/payment_methods/"+test+"/attach", url.Values{"customer": {customer}})
+}
+
+// postStripe posts form to the Stripe emulator with key and returns the id
+// of the object it answers with.
+func (w *staffWorld) postStripe(t testing.TB, key, path string, form url.Values) string {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", w.emu.st.URL()+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var pm struct {
+	var obj struct {
 		ID string `json:"id"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&pm); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("attach %s: %d %v", test, resp.StatusCode, err)
+	if err := json.NewDecoder(resp.Body).Decode(&obj); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST %s: %d %v", path, resp.StatusCode, err)
 	}
-	return pm.ID
+	return obj.ID
 }
 
 // apiAnswer is a staff API response.
