@@ -35,3 +35,25 @@ type StaffAudit interface {
 	// StaffActions returns an invoice's trail, oldest first.
 	StaffActions(ctx context.Context, invoiceID string) ([]StaffAction, error)
 }
+
+// StaffSession is a staff member signed in to the console. The browser
+// holds the session id; the ledger keeps only its hash.
+type StaffSession struct {
+	IDHash   string // hex SHA-256 of the session id
+	Staff    string
+	CSRF     string // the token every console form must carry
+	Created  time.Time
+	LastSeen time.Time
+}
+
+// StaffSessions keeps the console's sessions. Implemented by store.DB.
+type StaffSessions interface {
+	// CreateSession stores a new session.
+	CreateSession(ctx context.Context, s StaffSession) error
+	// TouchSession returns the session with idHash and marks it seen at
+	// now, unless it was last seen idle or more ago or created absolute
+	// or more ago: then, or when there is none, it is ENOTFOUND.
+	TouchSession(ctx context.Context, idHash string, now time.Time, idle, absolute time.Duration) (StaffSession, error)
+	// DeleteSession ends a session (signing out); none is no error.
+	DeleteSession(ctx context.Context, idHash string) error
+}

@@ -25,6 +25,9 @@ type Pruner interface {
 	// PruneRequests forgets the staff API's Idempotency-Keys of requests
 	// started before before.
 	PruneRequests(ctx context.Context, before time.Time) (int64, error)
+	// PruneSessions forgets the console sessions last seen before
+	// before, long expired by then.
+	PruneSessions(ctx context.Context, before time.Time) (int64, error)
 }
 
 // The inboxes the prune job reports to PruneConfig.OnPruned.
@@ -32,6 +35,7 @@ const (
 	InboxEvents   = "events"
 	InboxTriggers = "triggers"
 	InboxRequests = "requests"
+	InboxSessions = "sessions"
 )
 
 // PruneConfig configures the job returned by Prune.
@@ -48,7 +52,8 @@ type PruneConfig struct {
 	// discards.
 	Logger *slog.Logger
 	// OnPruned is told, after each inbox is pruned, how many rows were
-	// deleted from it (InboxEvents, InboxTriggers, InboxRequests). Nil means nobody.
+	// deleted from it (InboxEvents, InboxTriggers, InboxRequests,
+	// InboxSessions). Nil means nobody.
 	OnPruned func(inbox string, n int64)
 	// Clock tells a run's time. Nil means the real clock; tests pass the
 	// scheduler's fake.
@@ -85,6 +90,7 @@ func Prune(cfg PruneConfig) (func(ctx context.Context) error, error) {
 			{InboxEvents, cfg.Store.PruneEvents},
 			{InboxTriggers, cfg.Store.PruneTriggers},
 			{InboxRequests, cfg.Store.PruneRequests},
+			{InboxSessions, cfg.Store.PruneSessions},
 		} {
 			n, err := p.prune(ctx, before)
 			if err != nil {

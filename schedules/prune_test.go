@@ -150,11 +150,11 @@ func testPruneOncePerTick(t *testing.T, open func(t *testing.T) (a, b *store.DB)
 	}
 	ranOnce := func(what string, got []string, events, triggers int) {
 		t.Helper()
-		if len(got) != 3 || got[0][0] != got[1][0] || got[0][0] != got[2][0] {
-			t.Fatalf("%s: pruned %q, want the events, triggers and requests of one replica", what, got)
+		if len(got) != 4 || got[0][0] != got[1][0] || got[0][0] != got[2][0] || got[0][0] != got[3][0] {
+			t.Fatalf("%s: pruned %q, want the events, triggers, requests and sessions of one replica", what, got)
 		}
 		r := got[0][:1]
-		want := []string{fmt.Sprintf("%s events=%d", r, events), fmt.Sprintf("%s triggers=%d", r, triggers), r + " requests=0"}
+		want := []string{fmt.Sprintf("%s events=%d", r, events), fmt.Sprintf("%s triggers=%d", r, triggers), r + " requests=0", r + " sessions=0"}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", what, diff)
 		}
@@ -205,6 +205,7 @@ func (p *failingPruner) PruneTriggers(context.Context, time.Time) (int64, error)
 }
 
 func (p *failingPruner) PruneRequests(context.Context, time.Time) (int64, error) { return 2, nil }
+func (p *failingPruner) PruneSessions(context.Context, time.Time) (int64, error) { return 1, nil }
 
 func TestPruneGoesOnAfterAFailure(t *testing.T) {
 	p := &failingPruner{}
@@ -219,7 +220,7 @@ func TestPruneGoesOnAfterAFailure(t *testing.T) {
 	if stripesync.CodeOf(err) != stripesync.EUNAVAILABLE {
 		t.Errorf("run = %v, want the event prune's EUNAVAILABLE", err)
 	}
-	if diff := cmp.Diff([]string{"triggers=3", "requests=2"}, reported); diff != "" || p.triggers != 1 {
+	if diff := cmp.Diff([]string{"triggers=3", "requests=2", "sessions=1"}, reported); diff != "" || p.triggers != 1 {
 		t.Errorf("triggers pruned %d times, reported (-want +got):\n%s", p.triggers, diff)
 	}
 }

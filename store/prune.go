@@ -30,10 +30,22 @@ func (db *DB) PruneTriggers(ctx context.Context, before time.Time) (int64, error
 // it with the configured retention, far beyond the minutes in which a
 // client retries (Stripe itself keeps keys for 24 hours).
 func (db *DB) PruneRequests(ctx context.Context, before time.Time) (int64, error) {
-	res, err := db.x.ExecContext(ctx, db.x.Rebind("DELETE FROM idempotent_requests WHERE started_at < ?"), db.ts(before))
+	return db.deleteBefore(ctx, "DELETE FROM idempotent_requests WHERE started_at < ?", before, "prune requests")
+}
+
+// PruneSessions implements schedules.Pruner: it deletes the console
+// sessions last seen before before and returns how many.
+func (db *DB) PruneSessions(ctx context.Context, before time.Time) (int64, error) {
+	return db.deleteBefore(ctx, "DELETE FROM staff_sessions WHERE last_seen < ?", before, "prune staff sessions")
+}
+
+// deleteBefore runs stmt, a DELETE with one time parameter, and returns
+// how many rows it deleted.
+func (db *DB) deleteBefore(ctx context.Context, stmt string, before time.Time, what string) (int64, error) {
+	res, err := db.x.ExecContext(ctx, db.x.Rebind(stmt), db.ts(before))
 	if err != nil {
-		return 0, wrap(err, "prune requests")
+		return 0, wrap(err, "%s", what)
 	}
 	n, err := res.RowsAffected()
-	return n, wrap(err, "prune requests")
+	return n, wrap(err, "%s", what)
 }

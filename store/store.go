@@ -24,6 +24,7 @@ var (
 	_ stripesync.LinkRevocations    = (*DB)(nil)
 	_ stripesync.IdempotentRequests = (*DB)(nil)
 	_ stripesync.StaffAudit         = (*DB)(nil)
+	_ stripesync.StaffSessions      = (*DB)(nil)
 )
 
 // DB is the ledger and job queue on one database. It is safe for concurrent

@@ -138,4 +138,57 @@ func testStaff(t *testing.T, setup setupFunc) {
 			t.Errorf("a pending verification without its PaymentIntent: %v, want EINVALID", err)
 		}
 	})
+
+	t.Run("ConsoleSessions", func(t *testing.T) {
+		db, clock := setup(t)
+		ctx := t.Context()
+		const idle, absolute = 30 * time.Minute, 12 * time.Hour
+		start := clock.Now()
+		s := stripesync.StaffSession{IDHash: "h1", Staff: "alice", CSRF: "c1", Created: start}
+		if err := db.CreateSession(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.CreateSession(ctx, s); err == nil {
+			t.Error("a second session with the same id hash was stored")
+		}
+		// Seen every 20 minutes, it stays alive well past the idle limit...
+		at := start
+		for range 30 {
+			at = at.Add(20 * time.Minute)
+			if at.Sub(start) >= absolute {
+				break
+			}
+			got, err := db.TouchSession(ctx, "h1", at, idle, absolute)
+			if err != nil || got.Staff != "alice" || got.CSRF != "c1" {
+				t.Fatalf("TouchSession at +%v = %+v, %v", at.Sub(start), got, err)
+			}
+		}
+		// ... but not past the absolute one.
+		if _, err := db.TouchSession(ctx, "h1", start.Add(absolute), idle, absolute); stripesync.CodeOf(err) != stripesync.ENOTFOUND {
+			t.Errorf("a session 12 hours old: %v, want ENOTFOUND", err)
+		}
+		// Idle for 30 minutes, it has ended.
+		if err := db.CreateSession(ctx, stripesync.StaffSession{IDHash: "h2", Staff: "bob", CSRF: "c2", Created: start}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.TouchSession(ctx, "h2", start.Add(idle), idle, absolute); stripesync.CodeOf(err) != stripesync.ENOTFOUND {
+			t.Errorf("a session idle for 30 minutes: %v, want ENOTFOUND", err)
+		}
+		// Signed out, it has ended.
+		if err := db.CreateSession(ctx, stripesync.StaffSession{IDHash: "h3", Staff: "bob", CSRF: "c3", Created: start}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.DeleteSession(ctx, "h3"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.TouchSession(ctx, "h3", start.Add(time.Minute), idle, absolute); stripesync.CodeOf(err) != stripesync.ENOTFOUND {
+			t.Errorf("a signed-out session: %v, want ENOTFOUND", err)
+		}
+		if n, err := db.PruneSessions(ctx, start.Add(time.Minute)); err != nil || n != 1 {
+			t.Errorf("PruneSessions = %d, %v; want bob's idle one (alice's was seen since)", n, err)
+		}
+		if err := db.CreateSession(ctx, stripesync.StaffSession{IDHash: "h4"}); stripesync.CodeOf(err) != stripesync.EINVALID {
+			t.Errorf("a session without its staff member: %v, want EINVALID", err)
+		}
+	})
 }
