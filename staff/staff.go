@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -274,13 +275,29 @@ func (f *File) reload(now time.Time) error {
 	return nil
 }
 
-// Authenticate returns the staff name of token (see Match).
-func (f *File) Authenticate(token string) (name string, ok bool) {
+// current returns the entries, rereading the file first when the last
+// check is a second old or more: a change on disk takes effect within a
+// second, and a busy server stats the file at most once a second.
+func (f *File) current() []Entry {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	if now := time.Now(); now.Sub(f.checked) >= time.Second {
 		_ = f.reload(now) // on failure the entries read before stay
 	}
-	entries := f.entries
-	f.mu.Unlock()
-	return Match(entries, token)
+	return f.entries
+}
+
+// Authenticate returns the staff name of token (see Match).
+func (f *File) Authenticate(token string) (name string, ok bool) {
+	return Match(f.current(), token)
+}
+
+// Known reports whether name still has a line in the file, as Authenticate
+// sees it (rereading a changed file at most once a second). The staff
+// console asks on every request, so that "stripesync staff remove" ends the
+// sessions of the person removed within a second, not when they expire. As
+// for Authenticate, a file that became malformed keeps the names read
+// before.
+func (f *File) Known(name string) bool {
+	return slices.ContainsFunc(f.current(), func(e Entry) bool { return e.Name == name })
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stripesync/stripesync"
 )
@@ -126,6 +127,36 @@ func TestFileRereadsAChangedFile(t *testing.T) {
 	}
 	if _, err := Open(filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Error("Open of a missing file succeeded")
+	}
+}
+
+func TestKnownEndsWithTheLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "staff")
+	for _, name := range []string{"alice", "bob"} {
+		if _, err := Add(path, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{"alice": true, "bob": true, "carol": false, "": false, "Alice": false} {
+		if got := f.Known(name); got != want {
+			t.Errorf("Known(%q) = %v, want %v", name, got, want)
+		}
+	}
+	if err := Remove(path, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	f.checked = f.checked.Add(-2 * time.Second) // as if a second had passed
+	f.mu.Unlock()
+	if f.Known("alice") {
+		t.Error("alice is still known after her line was removed")
+	}
+	if !f.Known("bob") {
+		t.Error("bob is no longer known after alice's line was removed")
 	}
 }
 

@@ -139,6 +139,9 @@ func testStaff(t *testing.T, setup setupFunc) {
 		}
 	})
 
+	t.Run("PendingVerifications", func(t *testing.T) { testPendingVerifications(t, setup) })
+	t.Run("SearchInvoices", func(t *testing.T) { testSearchInvoices(t, setup) })
+
 	t.Run("ConsoleSessions", func(t *testing.T) {
 		db, clock := setup(t)
 		ctx := t.Context()
