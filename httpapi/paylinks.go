@@ -50,7 +50,7 @@ func (s *Server) handleIssuePaymentLink(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	id := r.PathValue("id")
-	l, err := s.links.Issue(r.Context(), id, req.Email, requestID)
+	l, err := s.links.Issue(r.Context(), LinkRequest{InvoiceID: id, Email: req.Email, RequestID: requestID, Staff: staffOf(r)})
 	if err != nil {
 		WriteError(w, r, s.logger, err)
 		return

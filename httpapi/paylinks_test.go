@@ -21,7 +21,8 @@ const staffToken = "sst_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"
 func fakeLinks(issued *[]string) *httpapi.LinkConfig {
 	expires := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	return &httpapi.LinkConfig{
-		Issue: func(_ context.Context, id string, email bool, requestID string) (httpapi.IssuedLink, error) {
+		Issue: func(_ context.Context, lr httpapi.LinkRequest) (httpapi.IssuedLink, error) {
+			id, email, requestID := lr.InvoiceID, lr.Email, lr.RequestID
 			switch id {
 			case "open":
 				*issued = append(*issued, id+"/"+requestID)

@@ -56,6 +56,11 @@ func (s *Server) routes() {
 		s.mux.Handle("/portal/", s.pages)
 		s.mux.Handle("GET /static/", s.pages)
 	}
+	// staff, signed in with their token: the console's pages, which set
+	// their own security headers and check their own sessions.
+	if s.console != nil {
+		s.mux.Handle("/staff/", s.console)
+	}
 	// anyone: what no route takes gets the JSON error body every other
 	// error has: 405 with Allow for a known path, 404 for the rest.
 	s.mux.HandleFunc("/", s.unrouted)

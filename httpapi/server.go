@@ -46,6 +46,9 @@ type Config struct {
 	// Pages serves the customers' pages under /pay/, /portal/ and
 	// /static/ (web.Handler); nil leaves them out.
 	Pages http.Handler
+	// Console serves the staff console under /staff/ (console.Handler),
+	// which signs staff in itself; nil leaves it out.
+	Console http.Handler
 }
 
 // LinkConfig serves POST and DELETE /v1/invoices/{id}/payment-link and
@@ -53,9 +56,9 @@ type Config struct {
 // (ENOTFOUND for an unknown invoice or account, ECONFLICT for an invoice
 // that cannot be paid, EINVALID for a bad request).
 type LinkConfig struct {
-	// Issue issues a payment link for an invoice and, with email, queues
-	// the mail under requestID (one request, one message).
-	Issue func(ctx context.Context, invoiceID string, email bool, requestID string) (IssuedLink, error)
+	// Issue issues a payment link for an invoice and, when asked, queues
+	// the mail (sync.Engine.IssuePaymentLink).
+	Issue func(ctx context.Context, r LinkRequest) (IssuedLink, error)
 	// Revoke makes every link of the invoice issued so far stop working
 	// and clears it from the CRM.
 	Revoke func(ctx context.Context, invoiceID string) error
@@ -63,11 +66,22 @@ type LinkConfig struct {
 	Portal func(ctx context.Context, accountID string) (IssuedLink, error)
 }
 
+// LinkRequest asks for a payment link.
+type LinkRequest struct {
+	InvoiceID string
+	// Email queues the mail, under RequestID: one request, one message.
+	Email     bool
+	RequestID string
+	// Staff is who asks, for the invoice's audit trail.
+	Staff string
+}
+
 // IssuedLink is a link just made.
 type IssuedLink struct {
 	URL       string
 	ExpiresAt time.Time
-	Emailed   bool // payment links: the mail was queued
+	Emailed   bool   // payment links: the mail was queued
+	EmailedTo string // to this address
 }
 
 // Server is the daemon's HTTP handler. It is safe for concurrent use.
@@ -83,6 +97,7 @@ type Server struct {
 	receipt   func(ctx context.Context, token string) ([]byte, error)
 	staff     func(token string) (string, bool)
 	pages     http.Handler
+	console   http.Handler
 	links     *LinkConfig
 	payments  *PaymentConfig
 	mux       *http.ServeMux
@@ -100,6 +115,7 @@ func NewServer(cfg Config) *Server {
 		receipt:   cfg.ReceiptPDF,
 		staff:     cfg.Staff,
 		pages:     cfg.Pages,
+		console:   cfg.Console,
 		links:     cfg.Links,
 		payments:  cfg.Payments,
 		mux:       http.NewServeMux(),

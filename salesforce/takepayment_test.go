@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stripesync/stripesync/console"
 )
 
 // The "Take Payment" button on Invoice__c and the console page it opens.
@@ -12,7 +14,7 @@ const (
 	takePaymentButton = "Take_Payment"
 	// consoleInvoiceRoute is the staff console's invoice page (docs/SPEC.md
 	// §7), as a net/http pattern.
-	consoleInvoiceRoute = "GET /staff/invoices/{id}"
+	consoleInvoiceRoute = console.InvoicePattern
 	// publicURLField holds STRIPESYNC_PUBLIC_URL in the org's settings.
 	publicURLField = "Public_URL__c"
 )

@@ -119,6 +119,10 @@ type LinkRequest struct {
 	// RequestID keys the mail job, so that one request sends one
 	// message however often it is retried; "" means a random one.
 	RequestID string
+	// Staff is who asked, as the staff token file names them; "" for
+	// the daemon itself. A staff member's request is written to the
+	// invoice's audit trail, refusals included.
+	Staff string
 }
 
 // PaymentLink is a link just issued.
@@ -127,8 +131,10 @@ type PaymentLink struct {
 	URL       string
 	ExpiresAt time.Time
 	// Emailed reports that the mail was queued (it is sent, and retried
-	// on failure, by the link-mail worker).
-	Emailed bool
+	// on failure, by the link-mail worker) to EmailedTo, the account's
+	// billing e-mail.
+	Emailed   bool
+	EmailedTo string
 }
 
 // linkPayload is the payload of a JobSendPaymentLink.
@@ -149,6 +155,23 @@ type linkPayload struct {
 // without a billing e-mail on the account is EINVALID. Nothing is written
 // on error.
 func (e *Engine) IssuePaymentLink(ctx context.Context, req LinkRequest) (PaymentLink, error) {
+	l, err := e.issuePaymentLink(ctx, req)
+	if req.Staff != "" && req.InvoiceID != "" && stripesync.CodeOf(err) != stripesync.ENOTFOUND {
+		detail := "not e-mailed"
+		if req.Email {
+			detail = "e-mailed"
+			if l.EmailedTo != "" {
+				detail += " to " + l.EmailedTo
+			}
+		}
+		recordStaffAction(ctx, e.audit, e.logger, e.now(), stripesync.StaffAction{
+			Staff: req.Staff, Action: stripesync.StaffActionLinkSent, InvoiceID: req.InvoiceID, Detail: detail,
+		}, err)
+	}
+	return l, err
+}
+
+func (e *Engine) issuePaymentLink(ctx context.Context, req LinkRequest) (PaymentLink, error) {
 	if e.links == nil {
 		return PaymentLink{}, errLinksOff
 	}
@@ -160,6 +183,7 @@ func (e *Engine) IssuePaymentLink(ctx context.Context, req LinkRequest) (Payment
 		return PaymentLink{}, err
 	}
 	var jobs []stripesync.Job
+	var emailedTo string
 	now := e.now()
 	issued, err := e.links.issue(inv.ID, now)
 	if err != nil {
@@ -169,9 +193,11 @@ func (e *Engine) IssuePaymentLink(ctx context.Context, req LinkRequest) (Payment
 		if e.links.Mailer == nil {
 			return PaymentLink{}, stripesync.Errorf(stripesync.EINVALID, "cannot e-mail the link: mail is not configured")
 		}
-		if _, err := e.billingEmail(ctx, inv); err != nil {
+		acct, err := e.billingEmail(ctx, inv)
+		if err != nil {
 			return PaymentLink{}, err
 		}
+		emailedTo = acct.Email
 		key := req.RequestID
 		if key == "" {
 			key = randomID()
@@ -187,7 +213,7 @@ func (e *Engine) IssuePaymentLink(ctx context.Context, req LinkRequest) (Payment
 		poke(e.links.wake)
 	}
 	e.logger.InfoContext(ctx, "payment link issued", "invoice_id", inv.ID, "expires_at", issued.ExpiresAt, "emailed", req.Email)
-	return PaymentLink{InvoiceID: inv.ID, URL: issued.URL, ExpiresAt: issued.ExpiresAt, Emailed: req.Email}, nil
+	return PaymentLink{InvoiceID: inv.ID, URL: issued.URL, ExpiresAt: issued.ExpiresAt, Emailed: req.Email, EmailedTo: emailedTo}, nil
 }
 
 // RevokePaymentLinks makes every payment link issued so far for the

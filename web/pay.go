@@ -154,7 +154,7 @@ func (h *Handler) paySubmit(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := readForm(w, r); err != nil {
+	if err := ReadForm(w, r); err != nil {
 		h.fail(w, r, err)
 		return
 	}

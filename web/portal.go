@@ -116,7 +116,7 @@ func (h *Handler) portalForm(w http.ResponseWriter, r *http.Request) (links.Link
 	if !ok {
 		return l, false
 	}
-	if err := readForm(w, r); err != nil {
+	if err := ReadForm(w, r); err != nil {
 		h.fail(w, r, err)
 		return l, false
 	}

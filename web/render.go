@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"html/template"
+	"io/fs"
 	"net/http"
+	"path"
+	"slices"
 	"time"
 
 	"github.com/stripesync/stripesync"
@@ -14,8 +17,11 @@ import (
 // layout.html.
 var pageNames = []string{"message", "pay", "pending", "portal"}
 
-func parsePages() (map[string]*template.Template, error) {
-	funcs := template.FuncMap{
+// Funcs are the template functions every page of the daemon's uses, the
+// staff console's too, so that amounts and dates read the same
+// everywhere: money prints "25.00 USD", date "2 January 2006" (or "—").
+func Funcs() template.FuncMap {
+	return template.FuncMap{
 		"money": func(m stripesync.Money) string { return m.Decimal() + " " + m.Currency },
 		"date": func(t time.Time) string {
 			if t.IsZero() {
@@ -24,11 +30,27 @@ func parsePages() (map[string]*template.Template, error) {
 			return t.Format("2 January 2006")
 		},
 	}
-	pages := make(map[string]*template.Template, len(pageNames))
-	for _, name := range pageNames {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", "templates/"+name+".html")
+}
+
+func parsePages() (map[string]*template.Template, error) {
+	pages, err := ParsePages(templateFS, []string{"templates/layout.html", "templates/partials.html"}, pageNames)
+	if err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	return pages, nil
+}
+
+// ParsePages parses each templates/<name>.html of fsys with the common
+// files (the layout first, whose name the template takes) and Funcs: one
+// template a page, so that every page defines its own "content". The
+// staff console's pages are built the same way.
+func ParsePages(fsys fs.FS, common, names []string) (map[string]*template.Template, error) {
+	pages := make(map[string]*template.Template, len(names))
+	for _, name := range names {
+		files := append(slices.Clip(common), "templates/"+name+".html")
+		t, err := template.New(path.Base(common[0])).Funcs(Funcs()).ParseFS(fsys, files...)
 		if err != nil {
-			return nil, fmt.Errorf("web: parse %s: %w", name, err)
+			return nil, fmt.Errorf("parse %s: %w", name, err)
 		}
 		pages[name] = t
 	}
@@ -46,21 +68,28 @@ type page struct {
 // titled is implemented by page data that names its page.
 type titled interface{ title() string }
 
-// render executes a page into a buffer first, so a template error becomes
-// a clean 500 instead of half a page.
+// render writes a page (WritePage), logging a template error.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, data titled) {
-	var buf bytes.Buffer
-	err := h.pages[name].Execute(&buf, page{Business: h.cfg.Business, Title: data.title(), Data: data})
-	if err != nil {
+	if err := WritePage(w, r, status, h.pages[name], page{Business: h.cfg.Business, Title: data.title(), Data: data}); err != nil {
 		h.cfg.Logger.Error("render page", "page", name, "error", err)
+	}
+}
+
+// WritePage answers with t executed on data. It renders into a buffer
+// first, so that a template error becomes a clean 500 instead of half a
+// page; the error is returned for the caller to log.
+func WritePage(w http.ResponseWriter, r *http.Request, status int, t *template.Template, data any) error {
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, data); err != nil {
 		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
+		return err
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
-		w.Write(buf.Bytes())
+		_, _ = w.Write(buf.Bytes())
 	}
+	return nil
 }
 
 // message is a page that only says something: a bad link, a paid

@@ -76,8 +76,7 @@ type Handler struct {
 	secure bool
 }
 
-// maxForm bounds a form body: the largest legitimate one is well under a
-// kilobyte.
+// maxForm bounds a form body (ReadForm).
 const maxForm = 8 << 10
 
 // New builds the handler. It fails if the templates do not parse (a bug,
@@ -120,32 +119,44 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("POST /portal/{token}/add", h.portalAdd)
 	h.mux.HandleFunc("GET /portal/{token}/added", h.portalAdded)
 	h.mux.HandleFunc("POST /portal/{token}/stripe", h.portalStripe)
-	static, _ := fs.Sub(staticFS, "static")
-	h.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	h.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(StaticFS())))
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusNotFound, "message", message{Title: "Page not found", Text: "There is no page at this address."})
 	})
 }
 
+// StaticFS holds the pages' static files (style.css), which the staff
+// console's pages share.
+func StaticFS() fs.FS {
+	static, _ := fs.Sub(staticFS, "static") // cannot fail: "static" is embedded
+	return static
+}
+
 // ServeHTTP sets the security headers every page carries, then routes.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	hd := w.Header()
-	hd.Set("Content-Security-Policy", h.csp)
+	SetSecurityHeaders(w.Header(), h.csp, h.secure, strings.HasPrefix(r.URL.Path, "/static/"))
+	h.mux.ServeHTTP(w, r)
+}
+
+// SetSecurityHeaders sets the headers every page of the daemon's carries,
+// the staff console's too: the page's Content-Security-Policy, no
+// sniffing, no framing, no Referer (tokens are in paths: never leak them
+// to Stripe or anyone else), HSTS when served over https, and no caching
+// of a page (they show invoice data) while static files may be kept for
+// an hour.
+func SetSecurityHeaders(hd http.Header, csp string, secure, static bool) {
+	hd.Set("Content-Security-Policy", csp)
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("X-Frame-Options", "DENY")
-	// Tokens are in the path: never leak them to Stripe or anyone else
-	// as a Referer.
 	hd.Set("Referrer-Policy", "no-referrer")
-	if !strings.HasPrefix(r.URL.Path, "/static/") {
-		// Pages show invoice data: no cache may keep them.
-		hd.Set("Cache-Control", "no-store")
-	} else {
+	if static {
 		hd.Set("Cache-Control", "public, max-age=3600")
+	} else {
+		hd.Set("Cache-Control", "no-store")
 	}
-	if h.secure {
+	if secure {
 		hd.Set("Strict-Transport-Security", "max-age=31536000")
 	}
-	h.mux.ServeHTTP(w, r)
 }
 
 // contentSecurityPolicy allows only this site and Stripe: no inline
@@ -167,8 +178,10 @@ func (h *Handler) visitorOf(w http.ResponseWriter, r *http.Request) string {
 	return visitor(w, r, h.secure)
 }
 
-// readForm parses a bounded urlencoded form; anything else is refused.
-func readForm(w http.ResponseWriter, r *http.Request) error {
+// ReadForm parses a bounded urlencoded form (at most 8 KiB: the largest
+// legitimate one is well under a kilobyte); anything else is EINVALID in
+// words fit for the page.
+func ReadForm(w http.ResponseWriter, r *http.Request) error {
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
 		return stripesync.Errorf(stripesync.EINVALID, "The form could not be read; reload the page and try again")
 	}

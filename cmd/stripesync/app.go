@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/stripesync/stripesync"
+	"github.com/stripesync/stripesync/console"
 	"github.com/stripesync/stripesync/crm"
 	"github.com/stripesync/stripesync/httpapi"
 	"github.com/stripesync/stripesync/links"
@@ -253,7 +254,7 @@ func (a *app) staffRoutes(hcfg *httpapi.Config) error {
 	}
 	hcfg.Staff = tokens.Authenticate
 	if a.collection != nil {
-		hcfg.Payments = &httpapi.PaymentConfig{
+		payments := &httpapi.PaymentConfig{
 			View: func(ctx context.Context, invoiceID, staff string) (httpapi.InvoiceDetail, error) {
 				v, actions, err := a.collection.StaffView(ctx, invoiceID, staff)
 				return httpapi.InvoiceDetail{View: v.InvoiceView, Methods: v.Methods, Actions: actions}, err
@@ -275,14 +276,18 @@ func (a *app) staffRoutes(hcfg *httpapi.Config) error {
 			Requests:   a.db,
 			ReceiptURL: a.links.URL,
 		}
+		hcfg.Payments = payments
+		if hcfg.Console, err = a.console(tokens, payments); err != nil {
+			return err
+		}
 	}
 	if a.linkSigner == nil {
 		return nil
 	}
 	hcfg.Links = &httpapi.LinkConfig{
-		Issue: func(ctx context.Context, invoiceID string, email bool, requestID string) (httpapi.IssuedLink, error) {
-			l, err := a.engine.IssuePaymentLink(ctx, syncer.LinkRequest{InvoiceID: invoiceID, Email: email, RequestID: requestID})
-			return httpapi.IssuedLink{URL: l.URL, ExpiresAt: l.ExpiresAt, Emailed: l.Emailed}, err
+		Issue: func(ctx context.Context, r httpapi.LinkRequest) (httpapi.IssuedLink, error) {
+			l, err := a.engine.IssuePaymentLink(ctx, syncer.LinkRequest{InvoiceID: r.InvoiceID, Email: r.Email, RequestID: r.RequestID, Staff: r.Staff})
+			return httpapi.IssuedLink{URL: l.URL, ExpiresAt: l.ExpiresAt, Emailed: l.Emailed, EmailedTo: l.EmailedTo}, err
 		},
 		Revoke: a.engine.RevokePaymentLinks,
 		Portal: func(ctx context.Context, accountID string) (httpapi.IssuedLink, error) {
@@ -291,6 +296,24 @@ func (a *app) staffRoutes(hcfg *httpapi.Config) error {
 		},
 	}
 	return nil
+}
+
+// console builds the staff console on the staff API's functions. Sending
+// payment links from it needs links and mail.
+func (a *app) console(tokens *staff.File, payments *httpapi.PaymentConfig) (*console.Handler, error) {
+	cfg := console.Config{
+		Authenticate: tokens.Authenticate, Known: tokens.Known, Sessions: a.db,
+		Payments: payments, Search: a.db.SearchInvoices, Verifications: a.db.PendingVerifications,
+		StripeJSURL: a.cfg.StripeJSURL, PublishableKey: a.cfg.StripePublishableKey, StripeAccount: a.cfg.StripeAccount,
+		Business: a.business(), PublicURL: a.cfg.PublicURL, Logger: a.logger.With("component", "console"),
+	}
+	if a.linkSigner != nil && a.receiptSender != nil {
+		cfg.SendLink = func(ctx context.Context, invoiceID, staff, requestID string) (string, error) {
+			l, err := a.engine.IssuePaymentLink(ctx, syncer.LinkRequest{InvoiceID: invoiceID, Email: true, RequestID: requestID, Staff: staff})
+			return l.EmailedTo, err
+		}
+	}
+	return console.New(cfg)
 }
 
 // pages builds the customers' pages, which need payment links (a signing

@@ -45,6 +45,12 @@ type Config struct {
 	StripeWebhookSecret string  // STRIPE_WEBHOOK_SECRET: whsec_…; secret
 	StripeAccount       string  // STRIPE_ACCOUNT: acct_… for direct charges, "" for none
 	StripeRate          float64 // STRIPESYNC_STRIPE_RATE: requests per second; 0 means by key mode
+	// StripePublishableKey (STRIPE_PUBLISHABLE_KEY, pk_…) starts
+	// Stripe.js on the staff console's card form, loaded from
+	// StripeJSURL (STRIPE_JS_URL, Stripe's by default); "" turns new
+	// cards in the console off. Not a secret: every browser sees it.
+	StripePublishableKey string
+	StripeJSURL          string
 
 	SalesforceLoginURL       string // SALESFORCE_LOGIN_URL
 	SalesforceClientID       string // SALESFORCE_CLIENT_ID: the connected app's consumer key
@@ -162,6 +168,8 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, nee
 		{"STRIPE_API_BASE", "stripe-api-base", "", "Stripe API base URL (emulator, stripe-mock); empty means Stripe's", &c.StripeAPIBase},
 		{"STRIPE_WEBHOOK_SECRET", "", "", "", &c.StripeWebhookSecret},
 		{"STRIPE_ACCOUNT", "stripe-account", "", "connected account acct_… for direct charges", &c.StripeAccount},
+		{"STRIPE_PUBLISHABLE_KEY", "stripe-publishable-key", "", "publishable key pk_… the staff console's card form starts Stripe.js with; empty turns new cards off", &c.StripePublishableKey},
+		{"STRIPE_JS_URL", "stripe-js-url", "https://js.stripe.com/v3/", "where the staff console loads Stripe.js from", &c.StripeJSURL},
 		{"STRIPESYNC_STRIPE_RATE", "stripe-rate", "", "Stripe requests per second; empty or 0 means by key mode", &rate},
 		{"SALESFORCE_LOGIN_URL", "salesforce-login-url", "https://login.salesforce.com", "Salesforce token endpoint host (My Domain)", &c.SalesforceLoginURL},
 		{"SALESFORCE_CLIENT_ID", "salesforce-client-id", "", "connected app consumer key", &c.SalesforceClientID},
@@ -397,6 +405,10 @@ func (c *Config) validate(p *problems, needs Needs, name func(field *string) str
 			p.add("%s: %q %v", name(&c.StripeAPIBase), c.StripeAPIBase, err)
 		}
 	}
+	c.validatePublishableKey(p, name)
+	if err := checkHTTPURL(c.StripeJSURL); err != nil {
+		p.add("%s: %q %v", name(&c.StripeJSURL), c.StripeJSURL, err)
+	}
 	if c.StripeWebhookSecret != "" && !strings.HasPrefix(c.StripeWebhookSecret, "whsec_") {
 		p.add("%s does not start with whsec_ (copy the endpoint's signing secret)", name(&c.StripeWebhookSecret))
 	}
@@ -446,6 +458,31 @@ func (c *Config) validate(p *problems, needs Needs, name func(field *string) str
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		p.add("%s: %q is not debug, info, warn or error", name(&c.LogLevel), c.LogLevel)
+	}
+}
+
+// validatePublishableKey checks that the publishable key is one, and of
+// the secret key's mode: a test card made with a live key (or the reverse)
+// could never be charged.
+func (c *Config) validatePublishableKey(p *problems, name func(field *string) string) {
+	pk := c.StripePublishableKey
+	if pk == "" {
+		return
+	}
+	var mode string
+	switch {
+	case strings.HasPrefix(pk, "pk_test_"):
+		mode = stripeclient.ModeTest
+	case strings.HasPrefix(pk, "pk_live_"):
+		mode = stripeclient.ModeLive
+	default:
+		// A secret key pasted here would be sent to every browser:
+		// never quote it.
+		p.add("%s: %s is not a publishable key (pk_test_… or pk_live_…)", name(&c.StripePublishableKey), stripeclient.MaskKey(pk))
+		return
+	}
+	if secret, err := stripeclient.ParseKey(c.StripeKey); err == nil && secret != mode {
+		p.add("%s is a %s key but %s is a %s key: use the pair of one mode", name(&c.StripePublishableKey), mode, name(&c.StripeKey), secret)
 	}
 }
 
@@ -535,6 +572,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("stripe_webhook_secret", redact(c.StripeWebhookSecret)),
 		slog.String("stripe_account", c.StripeAccount),
 		slog.Float64("stripe_rate", c.StripeRate),
+		slog.String("stripe_publishable_key", c.StripePublishableKey),
+		slog.String("stripe_js_url", c.StripeJSURL),
 		slog.String("salesforce_login_url", c.SalesforceLoginURL),
 		slog.String("salesforce_client_id", c.SalesforceClientID),
 		slog.String("salesforce_client_secret", redact(c.SalesforceClientSecret)),

@@ -60,6 +60,10 @@ func (e *emulators) env() map[string]string {
 		"SALESFORCE_ORG_ID":        emuOrgID,
 		"STRIPE_API_BASE":          e.st.URL(),
 		"STRIPE_SECRET_KEY":        emuStripeKey,
+		// The staff console's card form loads the emulator's Stripe.js
+		// stand-in, which makes cards in the emulator.
+		"STRIPE_JS_URL":          e.st.URL() + "/v3/",
+		"STRIPE_PUBLISHABLE_KEY": e.st.PublishableKey(),
 	}
 }
 
