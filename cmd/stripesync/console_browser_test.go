@@ -166,21 +166,44 @@ func TestStaffConsoleInChromium(t *testing.T) {
 		{"kind": {"saved"}, "amount": {"1.00"}, "payment_method": {w.card}, "key": {strings.Repeat("A", 43)}, "csrf": {"forged"}},
 	} {
 		writes := w.paymentWrites()
-		req, _ := http.NewRequestWithContext(t.Context(), "POST", w.base+"/staff/invoices/"+w.invoice+"/payments", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.AddCookie(cookie)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "This form has expired") {
-			t.Errorf("a post with csrf=%q: %d, want 403 with a plain message:\n%s", form.Get("csrf"), resp.StatusCode, body)
+		if status := postForm(t, w.base+"/staff/invoices/"+w.invoice+"/payments", form, cookie); status != http.StatusForbidden {
+			t.Errorf("a post with csrf=%q: %d, want 403", form.Get("csrf"), status)
 		}
 		if n := w.paymentWrites(); n != writes {
 			t.Errorf("the forged post wrote %d payment requests to Stripe", n-writes)
 		}
+	}
+
+	// A search by the account's name lists both its invoices.
+	second := w.payWorld.invoice(t, "INV-3002", "10.00", "USD")
+	w.run(t, "sync", "accounts")
+	b.do(t, "search by account name",
+		chromedp.Click(chromedp.CSS(`nav a[href="/staff/invoices"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#q")),
+		chromedp.SetValue(chromedp.CSS("#q"), "initech"),
+		chromedp.Click(chromedp.CSS("#search")),
+	)
+	page = b.waitText(t, "2 invoices found")
+	browsertest.Screenshot(t, b.ctx, "search")
+	browsertest.AssertAccessible(t, b.ctx)
+	if !strings.Contains(page, "INV-3001") || !strings.Contains(page, "INV-3002") {
+		t.Errorf("the search lists:\n%s", page)
+	}
+	b.do(t, "open INV-3002", chromedp.Click(chromedp.CSS(`a[href="/staff/invoices/`+second+`"]`)))
+	b.waitText(t, "Invoice INV-3002")
+
+	// The saved-method form sent twice (a double click, a resubmitted
+	// page) pays once.
+	form := url.Values{"kind": {"saved"}, "amount": {"4.00"}, "payment_method": {w.card},
+		"csrf": {value(t, b, "read the CSRF token", chromedp.Value(chromedp.CSS(`#saved-form input[name=csrf]`)))},
+		"key":  {value(t, b, "read the form's key", chromedp.Value(chromedp.CSS(`#saved-form input[name=key]`)))}}
+	for range 2 {
+		if status := postForm(t, w.base+"/staff/invoices/"+second+"/payments", form, cookie); status != http.StatusSeeOther {
+			t.Errorf("the saved-method form: %d, want 303 to the invoice", status)
+		}
+	}
+	if pis := w.intentsOf(second); len(pis) != 1 || pis[0].Amount != 400 {
+		t.Errorf("the form sent twice made PaymentIntents %+v, want one of 4.00", pis)
 	}
 
 	// Without JavaScript the card form says why it cannot be used; the
@@ -188,8 +211,6 @@ func TestStaffConsoleInChromium(t *testing.T) {
 	if _, err := chromedp.Call(b.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
 		t.Fatal(err)
 	}
-	w.payWorld.invoice(t, "INV-3002", "10.00", "USD")
-	w.run(t, "sync", "accounts")
 	browsertest.Open(t, b.ctx, proxy.URL+"/staff/invoices?q=inv-3002")
 	page = b.waitText(t, "Invoice INV-3002")
 	browsertest.Screenshot(t, b.ctx, "no-javascript")
@@ -201,8 +222,8 @@ func TestStaffConsoleInChromium(t *testing.T) {
 	if got := value(t, b, "read the audit trail", chromedp.Text(chromedp.CSS("#audit"))); !strings.Contains(got, "payment link sent: e-mailed to ap@initech.test") {
 		t.Errorf("the link sent is not in the audit trail:\n%s", got)
 	}
-	b.payByBank(t, "10.00")
-	b.waitText(t, "The payment of 10.00 USD waits for the bank account to be verified")
+	b.payByBank(t, "6.00")
+	b.waitText(t, "The payment of 6.00 USD waits for the bank account to be verified")
 
 	seen := proxy.String() + w.d.log.From(0)
 	for _, digits := range []string{"4242424242424242", "4242 4242", "4000000000000002", "4000 0000"} {
@@ -213,6 +234,22 @@ func TestStaffConsoleInChromium(t *testing.T) {
 	if !strings.Contains(proxy.String(), "account_number="+testAccount) {
 		t.Errorf("the request log did not record the bank form's post, so it proves nothing:\n%s", proxy.String())
 	}
+}
+
+// postForm posts form with the session cookie, as a browser would, and
+// returns the status, following no redirect.
+func postForm(t *testing.T, target string, form url.Values, cookie *http.Cookie) int {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", target, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(cookie)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // payByNewCard types a card into the console's Stripe.js form and submits
