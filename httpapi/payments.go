@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -42,6 +43,11 @@ type PaymentConfig struct {
 	ResendReceipt func(ctx context.Context, paymentID, staff string) (email string, err error)
 	// ReceiptURL links a succeeded payment's receipt; nil leaves it out.
 	ReceiptURL func(paymentID string) string
+	// FingerprintKey keys the digest of a request's body kept to tell
+	// its replay from another request (see paymentBody.fingerprint): a
+	// secret, the same on every replica and across restarts, or a replay
+	// after one would be taken for a reuse of the key.
+	FingerprintKey []byte
 }
 
 // PaymentRequest is a staff payment as the API received it.
@@ -72,9 +78,11 @@ type achBody struct {
 // fingerprint identifies what the body asks for, to tell a replay from a
 // reuse of its Idempotency-Key with other parameters. Only this digest of
 // a bank account number is stored, never the number, and the stored
-// requests are pruned after a day.
-func (b paymentBody) fingerprint(method, path string) string {
-	h := sha256.New()
+// requests are pruned after a day. It is an HMAC under key
+// (PaymentConfig.FingerprintKey): account numbers are short enough that a
+// plain hash could be reversed by trying them all.
+func (b paymentBody) fingerprint(key []byte, method, path string) string {
+	h := hmac.New(sha256.New, key)
 	fmt.Fprintf(h, "%s %s\n%s\n%s\n", method, path, b.Amount, b.PaymentMethod)
 	if a := b.ACH; a != nil {
 		fmt.Fprintf(h, "ach\n%s\n%s\n%s\n%s\n", a.RoutingNumber, a.AccountNumber, a.AccountHolderType, a.AccountHolderName)
@@ -136,7 +144,7 @@ func (s *Server) handlePayment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	invoiceID := r.PathValue("id")
-	fingerprint := body.fingerprint(r.Method, r.URL.Path)
+	fingerprint := body.fingerprint(s.payments.FingerprintKey, r.Method, r.URL.Path)
 
 	ctx := r.Context()
 	prev, claimed, err := s.payments.Requests.ClaimRequest(ctx, staffName, key, fingerprint, time.Now(), abandonedAfter)

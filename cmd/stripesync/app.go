@@ -273,8 +273,9 @@ func (a *app) staffRoutes(hcfg *httpapi.Config) error {
 				r, err := a.engine.ResendReceipt(ctx, paymentID, staff)
 				return r.CustomerEmail, err
 			},
-			Requests:   a.db,
-			ReceiptURL: a.links.URL,
+			Requests:       a.db,
+			ReceiptURL:     a.links.URL,
+			FingerprintKey: a.subKey("stripesync request fingerprints"),
 		}
 		hcfg.Payments = payments
 		if hcfg.Console, err = a.console(tokens, payments); err != nil {
@@ -316,16 +317,26 @@ func (a *app) console(tokens *staff.File, payments *httpapi.PaymentConfig) (*con
 	return console.New(cfg)
 }
 
+// subKey derives the key of one purpose from the signing key, or from the
+// Stripe secret key when there is none: secrets every replica shares and a
+// restart keeps. Each purpose gets its own key, so that no token or digest
+// of one kind can ever pass as another's.
+func (a *app) subKey(purpose string) []byte {
+	secret := a.cfg.SigningKey
+	if secret == "" {
+		secret = a.cfg.StripeKey
+	}
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(purpose))
+	return mac.Sum(nil)
+}
+
 // pages builds the customers' pages, which need payment links (a signing
 // key); nil when links are off.
 func (a *app) pages() (*web.Handler, error) {
 	if a.linkSigner == nil {
 		return nil, nil
 	}
-	// The form nonces get their own key, derived from the signing key,
-	// so that no token of one kind can ever be replayed as the other.
-	mac := hmac.New(sha256.New, []byte(a.cfg.SigningKey))
-	mac.Write([]byte("stripesync form nonces"))
 	var origins []string
 	if a.cfg.StripeAPIBase != "" {
 		// An emulator or proxy serves Checkout from its own origin.
@@ -339,7 +350,7 @@ func (a *app) pages() (*web.Handler, error) {
 		VerifyPortal:    a.engine.VerifyPortalLink,
 		Links:           a.linkSigner,
 		ReceiptURL:      a.links.URL,
-		FormKey:         mac.Sum(nil),
+		FormKey:         a.subKey("stripesync form nonces"),
 		Business:        a.business(),
 		PublicURL:       a.cfg.PublicURL,
 		CheckoutOrigins: origins,
