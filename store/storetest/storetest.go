@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 	t.Run("Collection", func(t *testing.T) { testCollection(t, setup) })
 	t.Run("Receipts", func(t *testing.T) { testReceipts(t, setup) })
 	t.Run("Staff", func(t *testing.T) { testStaff(t, setup) })
+	t.Run("Failures", func(t *testing.T) { testFailures(t, setup) })
 }
 
 // setupFunc gives a subtest its own store, whose clock it controls.
