@@ -25,9 +25,28 @@
 // Resources live one per file (customers.go, paymentintents.go,
 // charges.go, refunds.go, events.go, paymentmethods_api.go,
 // setupintents.go, microdeposits.go, checkout_sessions.go,
-// billingportal.go); each contributes its endpoints to the router and its
-// state to the Server. Lists (list.go) and search (search.go) are shared
-// helpers.
+// billingportal.go, accounts.go); each contributes its endpoints to the
+// router and its state to the Server. Lists (list.go) and search
+// (search.go) are shared helpers.
+//
+// # Connect
+//
+// [Server.AddConnectedAccount] registers a connected (Standard) account
+// with its charges_enabled, payouts_enabled and details_submitted; GET
+// /v1/accounts/{id} shows it to the platform (and to itself, with
+// Stripe-Account), GET /v1/account shows the account a request acts for,
+// and any other account id is the 403 Stripe answers when the key has no
+// access to it. Once an account is registered, a Stripe-Account header
+// naming any other is refused on every request with that 403 (code
+// account_invalid), before anything runs or is saved under an
+// idempotency key; before the first registration every well-formed acct_
+// id counts as an enabled account. With Stripe-Account a request sees and
+// makes only that account's objects: customers, payment methods,
+// PaymentIntents, charges, refunds (GET /v1/refunds/{id}), SetupIntents,
+// Checkout and billing portal sessions, events and search; another
+// account's (or the platform's) id is a 404 resource_missing, or a 400
+// resource_missing naming the parameter that referred to it. Events of a
+// connected account carry its id in account.
 //
 // # Payments
 //
