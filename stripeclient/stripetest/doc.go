@@ -132,9 +132,13 @@
 // Every change records an event (api_version 2023-10-16, data.object as
 // the object was at that moment, previous_attributes on updates, the
 // request and idempotency key that caused it, account for Connect), listed
-// by GET /v1/events. Endpoints added with [Server.AddWebhookEndpoint] get
-// each event of their enabled types POSTed in the background with a real
-// Stripe-Signature ([SignPayload]), retried with backoff until a 2xx. [WebhookOptions]
+// by GET /v1/events (with Stripe-Account, that account's events only;
+// without, the platform's). Endpoints added with
+// [Server.AddWebhookEndpoint] get each platform event of their enabled
+// types POSTed in the background with a real Stripe-Signature
+// ([SignPayload]), retried with backoff until a 2xx; Connect endpoints
+// ([Server.AddConnectWebhookEndpoint], Stripe's connect=true) get the
+// events of connected accounts instead, account included. [WebhookOptions]
 // switch delivery off, duplicate it, shuffle it or bound the attempts, so
 // a consumer can be tested against what Stripe does not promise: order and
 // exactly-once delivery. [Server.Deliveries], [Server.WaitDelivered] and
@@ -179,5 +183,5 @@
 // saved, and show no saved methods; billing portal sessions never expire
 // and the portal page changes nothing. The ACH return messages and the type of an ACH
 // last_payment_error (invalid_request_error) are unverified. Webhook
-// endpoints receive the events of every account and mode.
+// endpoints receive the events of both modes.
 package stripetest
