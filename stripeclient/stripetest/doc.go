@@ -65,7 +65,15 @@
 // ACH (pm_usBankAccount_success and the failing test accounts) goes
 // processing and settles only when [Server.SettleACH] is called or
 // [Options.ACHSettleAfter] has passed; pm_usBankAccount_processing never
-// settles and pm_usBankAccount_dispute is disputed once it succeeds.
+// settles and pm_usBankAccount_dispute is disputed once it succeeds. The
+// failing accounts (…insufficientFunds, …accountClosed, …noAccount,
+// …debitNotAuthorized, …invalidCurrency) fail when they settle:
+// charge.failed, payment_intent.payment_failed, the PaymentIntent back in
+// requires_payment_method with last_payment_error. [Server.ReturnACH]
+// makes the bank return any processing debit, on or off session, with a
+// NACHA code (R01, R02, R03, R10, …) and the failure code Stripe's table
+// gives it (insufficient_funds, bank_account_closed, debit_not_authorized,
+// …); a debit that succeeded is disputed instead ([Server.Dispute]).
 // Refunds (POST /v1/refunds) show on the charge. [Server.Dispute],
 // [Server.CompleteCheckout] and [Server.Pay] make happen what customers and
 // banks do outside any API call.

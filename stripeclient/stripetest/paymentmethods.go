@@ -68,6 +68,13 @@ func achReturn(code, message string) *failure {
 	return &failure{code: code, message: message}
 }
 
+// The ACH returns that both a test account and a return code (ach.go)
+// bring.
+var (
+	achInsufficientFunds = achReturn("insufficient_funds", "The customer's account has insufficient funds to cover this payment.")
+	achNotAuthorized     = achReturn("debit_not_authorized", "The customer has notified their bank that this payment was unauthorized.")
+)
+
 var testMethods = map[string]testMethod{
 	"pm_card_visa":       {kind: typeCardPM, brand: "visa", funding: "credit", last4: "4242"},
 	"pm_card_visa_debit": {kind: typeCardPM, brand: "visa", funding: "debit", last4: "5556"},
@@ -92,8 +99,8 @@ var testMethods = map[string]testMethod{
 	"pm_usBankAccount_success":            {kind: typeBankPM, last4: "6789"},
 	"pm_usBankAccount_accountClosed":      {kind: typeBankPM, last4: "1113", fails: achReturn("account_closed", "The customer's bank account has been closed.")},
 	"pm_usBankAccount_noAccount":          {kind: typeBankPM, last4: "1116", fails: achReturn("no_account", "The customer's bank account could not be located.")},
-	"pm_usBankAccount_insufficientFunds":  {kind: typeBankPM, last4: "2227", fails: achReturn("insufficient_funds", "The customer's account has insufficient funds to cover this payment.")},
-	"pm_usBankAccount_debitNotAuthorized": {kind: typeBankPM, last4: "3335", fails: achReturn("debit_not_authorized", "The customer has notified their bank that this payment was unauthorized.")},
+	"pm_usBankAccount_insufficientFunds":  {kind: typeBankPM, last4: "2227", fails: achInsufficientFunds},
+	"pm_usBankAccount_debitNotAuthorized": {kind: typeBankPM, last4: "3335", fails: achNotAuthorized},
 	"pm_usBankAccount_invalidCurrency":    {kind: typeBankPM, last4: "4440", fails: achReturn("invalid_currency", "The bank was unable to process this payment because of its currency.")},
 	"pm_usBankAccount_dispute":            {kind: typeBankPM, last4: "5559", disputed: true},
 	"pm_usBankAccount_processing":         {kind: typeBankPM, last4: "0009", neverSettles: true},
