@@ -53,11 +53,18 @@
 // PaymentIntents follow Stripe's state machine with Stripe's magic test
 // PaymentMethods (paymentmethods.go lists them): pm_card_visa,
 // pm_card_mastercard, pm_card_amex… succeed; the decline cards
-// (pm_card_visa_chargeDeclined, …InsufficientFunds, …ExpiredCard, …) fail
-// with a 402 card_error that embeds the PaymentIntent, now
-// requires_payment_method with last_payment_error;
+// (pm_card_visa_chargeDeclined, …InsufficientFunds, …LostCard,
+// …StolenCard, …VelocityLimitExceeded, pm_card_chargeDeclinedExpiredCard,
+// …IncorrectCvc, …ProcessingError, and Radar's
+// pm_card_chargeDeclinedFraudulent, blocked before the network) fail, on
+// session or off, with a 402 card_error (code, decline_code, charge,
+// payment_method) that embeds the PaymentIntent, now
+// requires_payment_method with the same error as last_payment_error;
 // pm_card_authenticationRequired needs 3D Secure (requires_action on
-// session, authentication_required off session, MOTO exempt). Every
+// session, authentication_required off session, MOTO exempt).
+// [Server.DeclineNext] makes any saved card decline its next n charges
+// with a given decline code and then pay, for testing retries of soft
+// declines (insufficient_funds) against hard ones (lost_card). Every
 // attempt makes a charge, the PaymentIntent's latest_charge. The
 // 2023-08-16 rule holds: without payment_method_types a PaymentIntent has
 // automatic payment methods and confirming needs a return_url.
