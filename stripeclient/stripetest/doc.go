@@ -8,7 +8,7 @@
 // The request pipeline follows Stripe's documented order, because the
 // daemon's correctness depends on it: authentication (Bearer or Basic,
 // secret and restricted keys; publishable keys only where Stripe.js uses
-// them, see below), then the rate
+// them, see below; the Stripe-Account header, see Connect), then the rate
 // limiter (429 code rate_limit with Stripe-Rate-Limited-Reason), then
 // parameter decoding (bracket notation, indexed and [] arrays; any unknown
 // parameter is a 400 parameter_unknown, as Stripe does), then the
@@ -198,5 +198,10 @@
 // saved, and show no saved methods; billing portal sessions never expire
 // and the portal page changes nothing. The ACH return messages and the type of an ACH
 // last_payment_error (invalid_request_error) are unverified. Webhook
-// endpoints receive the events of both modes.
+// endpoints receive the events of both modes. A connected account's
+// charges_enabled is reported, not enforced (charges on an account whose
+// charges are disabled succeed), its requirements are not modelled
+// (empty lists; disabled_reason requirements.past_due while charges are
+// disabled), no account.* events are emitted, and the Stripe-Account check
+// is off until the first account is registered.
 package stripetest
