@@ -30,32 +30,35 @@ const publishableKey = "pk_test_stripetestEmulator"
 // charged with any sk_test_ key.
 func (s *Server) PublishableKey() string { return publishableKey }
 
-// authenticate checks the API key the way Stripe does and returns the scope
-// the request runs in, and whether the key is publishable (which only the
-// endpoints Stripe.js calls accept; see endpoint.publishable). Keys are
-// accepted by shape: any well-formed secret, restricted or publishable key
-// works, so tests need no key set-up.
-func authenticate(r *http.Request) (scope, bool, *apiError) {
+// authenticate checks the API key and the Stripe-Account header the way
+// Stripe does and returns the key, the scope the request runs in, and
+// whether the key is publishable (which only the endpoints Stripe.js calls
+// accept; see endpoint.publishable). Keys are accepted by shape: any
+// well-formed secret, restricted or publishable key works, so tests need
+// no key set-up. A Stripe-Account must name a connected account
+// (accounts.go).
+func (s *Server) authenticate(r *http.Request) (string, scope, bool, *apiError) {
 	key, ok := apiKey(r)
 	if !ok || key == "" {
-		return scope{}, false, invalidRequest(http.StatusUnauthorized, "", "",
+		return "", scope{}, false, invalidRequest(http.StatusUnauthorized, "", "",
 			"You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, or we can help at https://support.stripe.com/.")
 	}
 	publishable := publishableKeyRE.MatchString(key)
 	if !publishable && !secretKeyRE.MatchString(key) {
-		return scope{}, false, invalidRequest(http.StatusUnauthorized, "", "",
+		return "", scope{}, false, invalidRequest(http.StatusUnauthorized, "", "",
 			"Invalid API Key provided: %s", maskKey(key))
 	}
 	sc := scope{livemode: strings.Contains(key, "_live_")}
 	if acct := r.Header.Get("Stripe-Account"); acct != "" {
 		if !accountRE.MatchString(acct) {
-			return scope{}, false, invalidRequest(http.StatusForbidden, "", "",
-				"The provided key '%s' does not have access to account '%s' (or that account does not exist). Application access may have been revoked.",
-				maskKey(key), acct)
+			return "", scope{}, false, noAccess(key, acct, "account_invalid")
+		}
+		if aerr := s.checkAccount(key, acct); aerr != nil {
+			return "", scope{}, false, aerr
 		}
 		sc.account = acct
 	}
-	return sc, publishable, nil
+	return key, sc, publishable, nil
 }
 
 // secretKeyRequired is Stripe's refusal of a publishable key on an

@@ -107,6 +107,14 @@ func (ch *chargeRecord) fail(f *failure) {
 		RiskScore: 20, SellerMessage: "The bank did not return any further details with this decline.",
 		Type: "issuer_declined",
 	}
+	if f.blocked {
+		// A Radar block never reaches the network (the wording is
+		// unverified).
+		ch.outcome = &outcomeJSON{
+			NetworkStatus: "not_sent_to_network", Reason: nullable("highest_risk_level"), RiskLevel: "highest",
+			RiskScore: 95, SellerMessage: "Stripe blocked this payment as too risky.", Type: "blocked",
+		}
+	}
 }
 
 func chargeEndpoints() []endpoint {

@@ -99,6 +99,9 @@ func (s *Server) CompleteCheckout(p CheckoutParams) (sessionID, piID string, err
 	if s.closed {
 		return "", "", errors.New("stripetest: the emulator is closed")
 	}
+	if err := s.accountFor(p.Account); err != nil {
+		return "", "", err
+	}
 	sess, aerr := s.newSession(scope{account: p.Account, livemode: p.Livemode}, f)
 	if aerr != nil {
 		return "", "", fmt.Errorf("stripetest: checkout: %s (%s)", aerr.Message, aerr.Param)

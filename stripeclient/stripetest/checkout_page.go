@@ -49,6 +49,7 @@ var testCards = map[string]string{
 	"4000000000000069": "pm_card_chargeDeclinedExpiredCard",
 	"4000000000000127": "pm_card_chargeDeclinedIncorrectCvc",
 	"4000000000000119": "pm_card_chargeDeclinedProcessingError",
+	"4100000000000019": "pm_card_chargeDeclinedFraudulent",
 	"4000000000000341": "pm_card_chargeCustomerFail",
 	"4000002760003184": "pm_card_authenticationRequired",
 	"4000000000003220": "pm_card_threeDSecure2Required",

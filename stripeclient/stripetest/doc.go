@@ -8,7 +8,7 @@
 // The request pipeline follows Stripe's documented order, because the
 // daemon's correctness depends on it: authentication (Bearer or Basic,
 // secret and restricted keys; publishable keys only where Stripe.js uses
-// them, see below), then the rate
+// them, see below; the Stripe-Account header, see Connect), then the rate
 // limiter (429 code rate_limit with Stripe-Rate-Limited-Reason), then
 // parameter decoding (bracket notation, indexed and [] arrays; any unknown
 // parameter is a 400 parameter_unknown, as Stripe does), then the
@@ -25,20 +25,46 @@
 // Resources live one per file (customers.go, paymentintents.go,
 // charges.go, refunds.go, events.go, paymentmethods_api.go,
 // setupintents.go, microdeposits.go, checkout_sessions.go,
-// billingportal.go); each contributes its endpoints to the router and its
-// state to the Server. Lists (list.go) and search (search.go) are shared
-// helpers.
+// billingportal.go, accounts.go); each contributes its endpoints to the
+// router and its state to the Server. Lists (list.go) and search
+// (search.go) are shared helpers.
+//
+// # Connect
+//
+// [Server.AddConnectedAccount] registers a connected (Standard) account
+// with its charges_enabled, payouts_enabled and details_submitted; GET
+// /v1/accounts/{id} shows it to the platform (and to itself, with
+// Stripe-Account), GET /v1/account shows the account a request acts for,
+// and any other account id is the 403 Stripe answers when the key has no
+// access to it. Once an account is registered, a Stripe-Account header
+// naming any other is refused on every request with that 403 (code
+// account_invalid), before anything runs or is saved under an
+// idempotency key; before the first registration every well-formed acct_
+// id counts as an enabled account. With Stripe-Account a request sees and
+// makes only that account's objects: customers, payment methods,
+// PaymentIntents, charges, refunds (GET /v1/refunds/{id}), SetupIntents,
+// Checkout and billing portal sessions, events and search; another
+// account's (or the platform's) id is a 404 resource_missing, or a 400
+// resource_missing naming the parameter that referred to it. Events of a
+// connected account carry its id in account.
 //
 // # Payments
 //
 // PaymentIntents follow Stripe's state machine with Stripe's magic test
 // PaymentMethods (paymentmethods.go lists them): pm_card_visa,
 // pm_card_mastercard, pm_card_amex… succeed; the decline cards
-// (pm_card_visa_chargeDeclined, …InsufficientFunds, …ExpiredCard, …) fail
-// with a 402 card_error that embeds the PaymentIntent, now
-// requires_payment_method with last_payment_error;
+// (pm_card_visa_chargeDeclined, …InsufficientFunds, …LostCard,
+// …StolenCard, …VelocityLimitExceeded, pm_card_chargeDeclinedExpiredCard,
+// …IncorrectCvc, …ProcessingError, and Radar's
+// pm_card_chargeDeclinedFraudulent, blocked before the network) fail, on
+// session or off, with a 402 card_error (code, decline_code, charge,
+// payment_method) that embeds the PaymentIntent, now
+// requires_payment_method with the same error as last_payment_error;
 // pm_card_authenticationRequired needs 3D Secure (requires_action on
-// session, authentication_required off session, MOTO exempt). Every
+// session, authentication_required off session, MOTO exempt).
+// [Server.DeclineNext] makes any saved card decline its next n charges
+// with a given decline code and then pay, for testing retries of soft
+// declines (insufficient_funds) against hard ones (lost_card). Every
 // attempt makes a charge, the PaymentIntent's latest_charge. The
 // 2023-08-16 rule holds: without payment_method_types a PaymentIntent has
 // automatic payment methods and confirming needs a return_url.
@@ -46,7 +72,15 @@
 // ACH (pm_usBankAccount_success and the failing test accounts) goes
 // processing and settles only when [Server.SettleACH] is called or
 // [Options.ACHSettleAfter] has passed; pm_usBankAccount_processing never
-// settles and pm_usBankAccount_dispute is disputed once it succeeds.
+// settles and pm_usBankAccount_dispute is disputed once it succeeds. The
+// failing accounts (…insufficientFunds, …accountClosed, …noAccount,
+// …debitNotAuthorized, …invalidCurrency) fail when they settle:
+// charge.failed, payment_intent.payment_failed, the PaymentIntent back in
+// requires_payment_method with last_payment_error. [Server.ReturnACH]
+// makes the bank return any processing debit, on or off session, with a
+// NACHA code (R01, R02, R03, R10, …) and the failure code Stripe's table
+// gives it (insufficient_funds, bank_account_closed, debit_not_authorized,
+// …); a debit that succeeded is disputed instead ([Server.Dispute]).
 // Refunds (POST /v1/refunds) show on the charge. [Server.Dispute],
 // [Server.CompleteCheckout] and [Server.Pay] make happen what customers and
 // banks do outside any API call.
@@ -113,9 +147,13 @@
 // Every change records an event (api_version 2023-10-16, data.object as
 // the object was at that moment, previous_attributes on updates, the
 // request and idempotency key that caused it, account for Connect), listed
-// by GET /v1/events. Endpoints added with [Server.AddWebhookEndpoint] get
-// each event of their enabled types POSTed in the background with a real
-// Stripe-Signature ([SignPayload]), retried with backoff until a 2xx. [WebhookOptions]
+// by GET /v1/events (with Stripe-Account, that account's events only;
+// without, the platform's). Endpoints added with
+// [Server.AddWebhookEndpoint] get each platform event of their enabled
+// types POSTed in the background with a real Stripe-Signature
+// ([SignPayload]), retried with backoff until a 2xx; Connect endpoints
+// ([Server.AddConnectWebhookEndpoint], Stripe's connect=true) get the
+// events of connected accounts instead, account included. [WebhookOptions]
 // switch delivery off, duplicate it, shuffle it or bound the attempts, so
 // a consumer can be tested against what Stripe does not promise: order and
 // exactly-once delivery. [Server.Deliveries], [Server.WaitDelivered] and
@@ -160,5 +198,10 @@
 // saved, and show no saved methods; billing portal sessions never expire
 // and the portal page changes nothing. The ACH return messages and the type of an ACH
 // last_payment_error (invalid_request_error) are unverified. Webhook
-// endpoints receive the events of every account and mode.
+// endpoints receive the events of both modes. A connected account's
+// charges_enabled is reported, not enforced (charges on an account whose
+// charges are disabled succeed), its requirements are not modelled
+// (empty lists; disabled_reason requirements.past_due while charges are
+// disabled), no account.* events are emitted, and the Stripe-Account check
+// is off until the first account is registered.
 package stripetest

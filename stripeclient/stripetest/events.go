@@ -80,7 +80,7 @@ func (s *Server) emit(sc scope, o origin, typ string, object any, prev map[strin
 	rec.Account = sc.account
 	rec.Livemode = sc.livemode
 	rec.Created = s.clock()
-	pending := s.hooks.pendingPerEvent(typ)
+	pending := s.hooks.pendingPerEvent(*rec)
 	rec.Payload = mustJSON(eventJSON{
 		ID:              rec.ID,
 		Object:          "event",

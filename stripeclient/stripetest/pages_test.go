@@ -110,6 +110,11 @@ func (c *testClock) Advance(d time.Duration) {
 // pairs added to (or replacing) a USD payment of 125.00 for card and bank.
 func newSession(t *testing.T, s *Server, extra ...string) map[string]any {
 	t.Helper()
+	return mustOK(t, send(t, s, http.MethodPost, "/v1/checkout/sessions", sessionForm(extra...)))
+}
+
+// sessionForm is the form newSession sends.
+func sessionForm(extra ...string) url.Values {
 	v := url.Values{
 		"mode":                                   {"payment"},
 		"success_url":                            {"https://crm.example/paid?session_id={CHECKOUT_SESSION_ID}"},
@@ -128,7 +133,7 @@ func newSession(t *testing.T, s *Server, extra ...string) map[string]any {
 		}
 		v.Set(extra[i], extra[i+1])
 	}
-	return mustOK(t, send(t, s, http.MethodPost, "/v1/checkout/sessions", v))
+	return v
 }
 
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }

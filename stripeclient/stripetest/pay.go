@@ -38,6 +38,9 @@ func (s *Server) Pay(p PayParams) (piID string, err error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.accountFor(p.Account); err != nil {
+		return "", err
+	}
 	r, err := s.goPayment(scope{account: p.Account, livemode: p.Livemode}, f)
 	if r == nil {
 		return "", err

@@ -132,6 +132,7 @@ func (s *Server) attempt(o origin, r *intentRecord, cf confirmation) *apiError {
 	r.LastPaymentError, r.failedMethod = nil, nil
 
 	fails := tm.fails
+	authFailed := false
 	if tm.needsAuth && !cf.moto && !cf.authenticated {
 		if !cf.offSession && !cf.errorOnAction {
 			r.Status = piRequiresAction
@@ -139,6 +140,7 @@ func (s *Server) attempt(o origin, r *intentRecord, cf confirmation) *apiError {
 			return nil
 		}
 		fails = &failure{code: "authentication_required", declineCode: "authentication_required", message: msgAuth}
+		authFailed = true
 	}
 	if needsMicrodeposits(pm, cf.microdeposits) {
 		if cf.mandate && r.SetupFutureUsage != "" {
@@ -151,6 +153,12 @@ func (s *Server) attempt(o origin, r *intentRecord, cf confirmation) *apiError {
 	}
 	ch := s.newCharge(r, pm, cf.moto)
 	r.LatestCharge = ch.ID
+	if !authFailed {
+		// A decline DeclineNext asked for, once the card is authenticated.
+		if f := pm.takeDecline(); f != nil {
+			fails = f
+		}
+	}
 	switch {
 	case tm.kind == typeBankPM:
 		r.Status = piProcessing

@@ -366,10 +366,7 @@ func (s *Server) cancelIntent(c *call) (any, *apiError) {
 	if !slices.Contains(allowed, r.Status) {
 		return nil, s.unexpectedState(r, "cancel", allowed...)
 	}
-	if r.timer != nil {
-		r.timer.Stop()
-		r.timer = nil
-	}
+	r.stopSettle()
 	if ch, ok := s.pay.charges[r.LatestCharge]; ok && ch.Status == "pending" {
 		ch.fail(&failure{code: "payment_intent_canceled", message: "The PaymentIntent was canceled before the debit settled."})
 	}

@@ -3,6 +3,7 @@ package stripetest
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -19,6 +20,9 @@ const (
 // debit returned by the bank.
 type failure struct {
 	code, declineCode, message string
+	// blocked payments were stopped by Stripe's fraud screening (Radar)
+	// before they reached the card network.
+	blocked bool
 }
 
 // testMethod is one of Stripe's magic test PaymentMethod ids
@@ -62,11 +66,48 @@ func cardDecline(declineCode, message string) *failure {
 	return &failure{code: "card_declined", declineCode: declineCode, message: message}
 }
 
+// The card failures of the test cards
+// (https://stripe.com/docs/testing#declined-payments), which DeclineNext
+// also makes, by the decline code (or, without one, the error code).
+var (
+	declineGeneric      = cardDecline("generic_decline", msgDeclined)
+	declineInsufficient = cardDecline("insufficient_funds", "Your card has insufficient funds.")
+	declineLost         = cardDecline("lost_card", msgDeclined)
+	declineStolen       = cardDecline("stolen_card", msgDeclined)
+	declineVelocity     = cardDecline("card_velocity_exceeded", "Your card was declined for making repeated attempts too frequently or exceeding its amount limit.")
+	// declineFraudulent is Radar's block of 4100000000000019
+	// (https://docs.stripe.com/radar/testing); its decline_code is
+	// unverified.
+	declineFraudulent = &failure{code: "card_declined", declineCode: "fraudulent", message: msgDeclined, blocked: true}
+	declineExpired    = &failure{code: "expired_card", message: "Your card has expired."}
+	declineCVC        = &failure{code: "incorrect_cvc", message: "Your card's security code is incorrect."}
+	declineProcessing = &failure{code: "processing_error", message: "An error occurred while processing your card. Try again in a little bit."}
+)
+
+var cardDeclines = map[string]*failure{
+	"generic_decline":        declineGeneric,
+	"insufficient_funds":     declineInsufficient,
+	"lost_card":              declineLost,
+	"stolen_card":            declineStolen,
+	"card_velocity_exceeded": declineVelocity,
+	"fraudulent":             declineFraudulent,
+	"expired_card":           declineExpired,
+	"incorrect_cvc":          declineCVC,
+	"processing_error":       declineProcessing,
+}
+
 // achReturn is an ACH failure. The codes are the charge failure codes
 // Stripe documents for ACH returns; the messages are unverified.
 func achReturn(code, message string) *failure {
 	return &failure{code: code, message: message}
 }
+
+// The ACH returns that both a test account and a return code (ach.go)
+// bring.
+var (
+	achInsufficientFunds = achReturn("insufficient_funds", "The customer's account has insufficient funds to cover this payment.")
+	achNotAuthorized     = achReturn("debit_not_authorized", "The customer has notified their bank that this payment was unauthorized.")
+)
 
 var testMethods = map[string]testMethod{
 	"pm_card_visa":       {kind: typeCardPM, brand: "visa", funding: "credit", last4: "4242"},
@@ -75,25 +116,26 @@ var testMethods = map[string]testMethod{
 	"pm_card_amex":       {kind: typeCardPM, brand: "amex", funding: "credit", last4: "8431"},
 	"pm_card_discover":   {kind: typeCardPM, brand: "discover", funding: "credit", last4: "1117"},
 
-	"pm_card_visa_chargeDeclined":                      {kind: typeCardPM, brand: "visa", funding: "credit", last4: "0002", fails: cardDecline("generic_decline", msgDeclined)},
-	"pm_card_chargeDeclined":                           {kind: typeCardPM, brand: "visa", funding: "credit", last4: "0002", fails: cardDecline("generic_decline", msgDeclined)},
-	"pm_card_visa_chargeDeclinedInsufficientFunds":     {kind: typeCardPM, brand: "visa", funding: "credit", last4: "9995", fails: cardDecline("insufficient_funds", "Your card has insufficient funds.")},
-	"pm_card_chargeDeclinedInsufficientFunds":          {kind: typeCardPM, brand: "visa", funding: "credit", last4: "9995", fails: cardDecline("insufficient_funds", "Your card has insufficient funds.")},
-	"pm_card_visa_chargeDeclinedLostCard":              {kind: typeCardPM, brand: "visa", funding: "credit", last4: "9987", fails: cardDecline("lost_card", msgDeclined)},
-	"pm_card_visa_chargeDeclinedStolenCard":            {kind: typeCardPM, brand: "visa", funding: "credit", last4: "9979", fails: cardDecline("stolen_card", msgDeclined)},
-	"pm_card_visa_chargeDeclinedVelocityLimitExceeded": {kind: typeCardPM, brand: "visa", funding: "credit", last4: "6975", fails: cardDecline("card_velocity_exceeded", "Your card was declined for making repeated attempts too frequently or exceeding its amount limit.")},
-	"pm_card_chargeDeclinedExpiredCard":                {kind: typeCardPM, brand: "visa", funding: "credit", last4: "0069", fails: &failure{code: "expired_card", message: "Your card has expired."}},
-	"pm_card_chargeDeclinedIncorrectCvc":               {kind: typeCardPM, brand: "visa", funding: "credit", last4: "0127", fails: &failure{code: "incorrect_cvc", message: "Your card's security code is incorrect."}},
-	"pm_card_chargeDeclinedProcessingError":            {kind: typeCardPM, brand: "visa", funding: "credit", last4: "0119", fails: &failure{code: "processing_error", message: "An error occurred while processing your card. Try again in a little bit."}},
-	"pm_card_chargeCustomerFail":                       {kind: typeCardPM, brand: "visa", funding: "credit", last4: "0341", fails: cardDecline("generic_decline", msgDeclined), chargeOnly: true},
+	"pm_card_visa_chargeDeclined":                      {kind: typeCardPM, brand: "visa", funding: "credit", last4: "0002", fails: declineGeneric},
+	"pm_card_chargeDeclined":                           {kind: typeCardPM, brand: "visa", funding: "credit", last4: "0002", fails: declineGeneric},
+	"pm_card_visa_chargeDeclinedInsufficientFunds":     {kind: typeCardPM, brand: "visa", funding: "credit", last4: "9995", fails: declineInsufficient},
+	"pm_card_chargeDeclinedInsufficientFunds":          {kind: typeCardPM, brand: "visa", funding: "credit", last4: "9995", fails: declineInsufficient},
+	"pm_card_visa_chargeDeclinedLostCard":              {kind: typeCardPM, brand: "visa", funding: "credit", last4: "9987", fails: declineLost},
+	"pm_card_visa_chargeDeclinedStolenCard":            {kind: typeCardPM, brand: "visa", funding: "credit", last4: "9979", fails: declineStolen},
+	"pm_card_visa_chargeDeclinedVelocityLimitExceeded": {kind: typeCardPM, brand: "visa", funding: "credit", last4: "6975", fails: declineVelocity},
+	"pm_card_chargeDeclinedExpiredCard":                {kind: typeCardPM, brand: "visa", funding: "credit", last4: "0069", fails: declineExpired},
+	"pm_card_chargeDeclinedIncorrectCvc":               {kind: typeCardPM, brand: "visa", funding: "credit", last4: "0127", fails: declineCVC},
+	"pm_card_chargeDeclinedProcessingError":            {kind: typeCardPM, brand: "visa", funding: "credit", last4: "0119", fails: declineProcessing},
+	"pm_card_chargeDeclinedFraudulent":                 {kind: typeCardPM, brand: "visa", funding: "credit", last4: "0019", fails: declineFraudulent},
+	"pm_card_chargeCustomerFail":                       {kind: typeCardPM, brand: "visa", funding: "credit", last4: "0341", fails: declineGeneric, chargeOnly: true},
 	"pm_card_authenticationRequired":                   {kind: typeCardPM, brand: "visa", funding: "credit", last4: "3184", needsAuth: true},
 	"pm_card_threeDSecure2Required":                    {kind: typeCardPM, brand: "visa", funding: "credit", last4: "3220", needsAuth: true},
 
 	"pm_usBankAccount_success":            {kind: typeBankPM, last4: "6789"},
 	"pm_usBankAccount_accountClosed":      {kind: typeBankPM, last4: "1113", fails: achReturn("account_closed", "The customer's bank account has been closed.")},
 	"pm_usBankAccount_noAccount":          {kind: typeBankPM, last4: "1116", fails: achReturn("no_account", "The customer's bank account could not be located.")},
-	"pm_usBankAccount_insufficientFunds":  {kind: typeBankPM, last4: "2227", fails: achReturn("insufficient_funds", "The customer's account has insufficient funds to cover this payment.")},
-	"pm_usBankAccount_debitNotAuthorized": {kind: typeBankPM, last4: "3335", fails: achReturn("debit_not_authorized", "The customer has notified their bank that this payment was unauthorized.")},
+	"pm_usBankAccount_insufficientFunds":  {kind: typeBankPM, last4: "2227", fails: achInsufficientFunds},
+	"pm_usBankAccount_debitNotAuthorized": {kind: typeBankPM, last4: "3335", fails: achNotAuthorized},
 	"pm_usBankAccount_invalidCurrency":    {kind: typeBankPM, last4: "4440", fails: achReturn("invalid_currency", "The bank was unable to process this payment because of its currency.")},
 	"pm_usBankAccount_dispute":            {kind: typeBankPM, last4: "5559", disputed: true},
 	"pm_usBankAccount_processing":         {kind: typeBankPM, last4: "0009", neverSettles: true},
@@ -130,8 +172,12 @@ type paymentMethod struct {
 	// the API: nothing proved they are the customer's, so a debit waits
 	// for micro-deposits until one verification succeeds.
 	unverified bool
-	seq        int64
-	created    time.Time
+	// declines is how many of the next charges fail with decline
+	// (DeclineNext).
+	declines int
+	decline  *failure
+	seq      int64
+	created  time.Time
 }
 
 // resolveMethod turns a payment_method parameter into a PaymentMethod the
@@ -251,4 +297,42 @@ func (s *Server) renderMethod(pm *paymentMethod) paymentMethodJSON {
 func (tm testMethod) fingerprint() string {
 	sum := sha256.Sum256([]byte(tm.kind + ":" + tm.brand + ":" + tm.last4))
 	return hex.EncodeToString(sum[:8])
+}
+
+// DeclineNext makes the card behind PaymentMethod pmID (a pm_ id, such as
+// one saved on a customer) decline its next n charges, then charge as
+// before, so a retry schedule can be tested: each attempt, on session or
+// off, gets the 402 card_error of the test card with declineCode
+// (generic_decline, insufficient_funds, lost_card, stolen_card,
+// card_velocity_exceeded, fraudulent; or, for the declines that have no
+// decline code, expired_card, incorrect_cvc, processing_error). A card
+// that asks for 3D Secure still does so first (requires_action on
+// session, authentication_required off session), and those attempts do not
+// count. n <= 0 clears what is left.
+func (s *Server) DeclineNext(pmID string, n int, declineCode string) error {
+	f, ok := cardDeclines[declineCode]
+	if !ok {
+		return fmt.Errorf("stripetest: %q is not a card decline the emulator makes", declineCode)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pm, ok := s.pay.methods[pmID]
+	switch {
+	case !ok:
+		return fmt.Errorf("stripetest: no PaymentMethod %s", pmID)
+	case pm.method.kind != typeCardPM:
+		return fmt.Errorf("stripetest: PaymentMethod %s is a %s, not a card", pmID, pm.method.kind)
+	}
+	pm.declines, pm.decline = max(0, n), f
+	return nil
+}
+
+// takeDecline uses up one of the declines DeclineNext asked for, if any.
+// The caller holds s.mu.
+func (pm *paymentMethod) takeDecline() *failure {
+	if pm.declines == 0 {
+		return nil
+	}
+	pm.declines--
+	return pm.decline
 }

@@ -38,9 +38,6 @@ func (ps *paymentStore) next() int64 {
 // stopTimers cancels every scheduled ACH settlement.
 func (ps *paymentStore) stopTimers() {
 	for _, r := range ps.intents {
-		if r.timer != nil {
-			r.timer.Stop()
-			r.timer = nil
-		}
+		r.stopSettle()
 	}
 }

@@ -40,14 +40,32 @@ var refundFields = map[string]param{
 }
 
 func refundEndpoints() []endpoint {
-	return []endpoint{{
-		method: http.MethodPost, path: "/v1/refunds",
-		params: withCommon(refundFields),
-		notEmulated: []string{"currency", "customer", "instructions_email", "origin",
-			"refund_application_fee", "reverse_transfer"},
-		check: checkRefund,
-		run:   (*Server).createRefund,
-	}}
+	return []endpoint{
+		{
+			method: http.MethodPost, path: "/v1/refunds",
+			params: withCommon(refundFields),
+			notEmulated: []string{"currency", "customer", "instructions_email", "origin",
+				"refund_application_fee", "reverse_transfer"},
+			check: checkRefund,
+			run:   (*Server).createRefund,
+		},
+		{
+			method: http.MethodGet, path: "/v1/refunds/{id}",
+			params: withCommon(nil),
+			check:  checkNoExpand,
+			run:    (*Server).retrieveRefund,
+		},
+	}
+}
+
+func (s *Server) retrieveRefund(c *call) (any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	re, ok := s.pay.refunds[c.path["id"]]
+	if !ok || !c.scope.sees(re.Account, re.Livemode) {
+		return nil, noSuch("refund", c.path["id"])
+	}
+	return renderRefund(re), nil
 }
 
 func checkRefund(f form) *apiError {

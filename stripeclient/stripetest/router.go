@@ -26,7 +26,9 @@ type endpoint struct {
 
 // call is one request as a resource sees it.
 type call struct {
-	scope  scope
+	scope scope
+	// key is the API key, for the errors that show it masked.
+	key    string
 	params form
 	path   map[string]string
 	// requestID and idemKey identify the request in the events it causes

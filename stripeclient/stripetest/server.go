@@ -76,10 +76,12 @@ type Server struct {
 	requests  []Request
 	stats     Stats
 	customers customerStore
+	accounts  accountStore
 	pay       paymentStore
 	events    eventStore
 	httpSrv   *http.Server
 	url       string
+	started   time.Time // the created of accounts nobody registered
 }
 
 // New returns an emulator that is not listening yet: use Start, or mount
@@ -106,6 +108,7 @@ func New(opts Options) *Server {
 	if opts.RateLimit > 0 {
 		s.limiter = rate.NewLimiter(rate.Limit(opts.RateLimit), max(1, int(opts.RateLimit)))
 	}
+	s.started = s.clock()
 	s.hooks = newWebhooks(s.log, s.clock, opts.Seed)
 	s.customers.init()
 	s.pay.init()
@@ -119,6 +122,7 @@ func New(opts Options) *Server {
 	s.endpoints = append(s.endpoints, microdepositEndpoints()...)
 	s.endpoints = append(s.endpoints, checkoutSessionEndpoints(s.clock)...)
 	s.endpoints = append(s.endpoints, billingPortalEndpoints()...)
+	s.endpoints = append(s.endpoints, accountEndpoints()...)
 	s.pages = s.pageRoutes()
 	return s
 }
@@ -225,7 +229,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, rec *Request) {
 		s.writeError(w, rec, aerr)
 		return
 	}
-	sc, publishable, aerr := authenticate(r)
+	apiKey, sc, publishable, aerr := s.authenticate(r)
 	if aerr != nil {
 		s.writeError(w, rec, aerr)
 		return
@@ -302,7 +306,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, rec *Request) {
 	if f == fault500 {
 		e := internalError()
 		status, body = e.status, e.body()
-	} else if v, aerr := ep.run(s, &call{scope: sc, params: params, path: vars, requestID: rec.RequestID, idemKey: key, publishable: publishable}); aerr != nil {
+	} else if v, aerr := ep.run(s, &call{scope: sc, key: apiKey, params: params, path: vars, requestID: rec.RequestID, idemKey: key, publishable: publishable}); aerr != nil {
 		status, body = aerr.status, aerr.body()
 	} else {
 		status, body = http.StatusOK, v

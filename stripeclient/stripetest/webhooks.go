@@ -72,10 +72,16 @@ type webhookEndpoint struct {
 	secret string
 	// events are the enabled event types; nil means every type ("*").
 	events map[string]bool
+	// connect endpoints receive the events of connected accounts, the
+	// others those of the platform.
+	connect bool
 }
 
-// wants reports whether the endpoint is subscribed to events of typ.
-func (ep *webhookEndpoint) wants(typ string) bool { return ep.events == nil || ep.events[typ] }
+// wants reports whether the endpoint receives ev: one of its types, from
+// the platform or (for a Connect endpoint) from a connected account.
+func (ep *webhookEndpoint) wants(ev Event) bool {
+	return (ev.Account != "") == ep.connect && (ep.events == nil || ep.events[ev.Type])
+}
 
 // hookJob is one copy of one event on its way to one endpoint.
 type hookJob struct {
@@ -142,12 +148,25 @@ func newWebhooks(log *slog.Logger, clock func() time.Time, seed int64) *webhooks
 	return w
 }
 
-// AddWebhookEndpoint subscribes url to the events recorded from now on, of
-// every account and mode, signed with secret (whsec_…). events are the
+// AddWebhookEndpoint subscribes url to the platform's events recorded from
+// now on, of both modes, signed with secret (whsec_…). events are the
 // endpoint's enabled_events, as in Stripe's Dashboard: the event types it
 // receives (deliveries, redeliveries and pending_webhooks alike); none, or
-// "*", means every type.
+// "*", means every type. Events of connected accounts go to Connect
+// endpoints only (AddConnectWebhookEndpoint).
 func (s *Server) AddWebhookEndpoint(rawURL, secret string, events ...string) error {
+	return s.addWebhookEndpoint(false, rawURL, secret, events)
+}
+
+// AddConnectWebhookEndpoint subscribes url to the events of connected
+// accounts, as a Stripe endpoint made with connect=true: each carries the
+// account's id in account. It receives none of the platform's own events.
+// secret and events are as for AddWebhookEndpoint.
+func (s *Server) AddConnectWebhookEndpoint(rawURL, secret string, events ...string) error {
+	return s.addWebhookEndpoint(true, rawURL, secret, events)
+}
+
+func (s *Server) addWebhookEndpoint(connect bool, rawURL, secret string, events []string) error {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("stripetest: webhook endpoint %q is not an absolute http(s) URL", rawURL)
@@ -155,7 +174,7 @@ func (s *Server) AddWebhookEndpoint(rawURL, secret string, events ...string) err
 	if !strings.HasPrefix(secret, "whsec_") || len(secret) == len("whsec_") {
 		return errors.New("stripetest: a webhook secret looks like whsec_…")
 	}
-	ep := &webhookEndpoint{url: rawURL, secret: secret}
+	ep := &webhookEndpoint{url: rawURL, secret: secret, connect: connect}
 	if len(events) > 0 && !slices.Contains(events, "*") {
 		ep.events = map[string]bool{}
 		for _, typ := range events {
@@ -193,29 +212,28 @@ func (w *webhooks) setOptions(o WebhookOptions) {
 	w.startWorkers()
 }
 
-// pendingPerEvent is the pending_webhooks of an event of typ when it is
-// recorded.
-func (w *webhooks) pendingPerEvent(typ string) int {
+// pendingPerEvent is the pending_webhooks of ev when it is recorded.
+func (w *webhooks) pendingPerEvent(ev Event) int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.opts.Disabled {
 		return 0
 	}
-	return w.subscribedLocked(typ)
+	return w.subscribedLocked(ev)
 }
 
-// subscribedLocked counts the endpoints that receive events of typ.
-func (w *webhooks) subscribedLocked(typ string) int {
+// subscribedLocked counts the endpoints that receive ev.
+func (w *webhooks) subscribedLocked(ev Event) int {
 	n := 0
 	for _, ep := range w.endpoints {
-		if ep.wants(typ) {
+		if ep.wants(ev) {
 			n++
 		}
 	}
 	return n
 }
 
-// publish queues ev for every endpoint subscribed to its type, once plus
+// publish queues ev for every endpoint that receives it, once plus
 // Duplicates, unless delivery is disabled.
 func (w *webhooks) publish(ev Event) {
 	w.mu.Lock()
@@ -223,14 +241,14 @@ func (w *webhooks) publish(ev Event) {
 	if w.closed {
 		return
 	}
-	if n := w.subscribedLocked(ev.Type); n > 0 {
+	if n := w.subscribedLocked(ev); n > 0 {
 		w.undelivered[ev.ID] = n
 	}
 	if w.opts.Disabled {
 		return
 	}
 	for _, ep := range w.endpoints {
-		if !ep.wants(ev.Type) {
+		if !ep.wants(ev) {
 			continue
 		}
 		for range 1 + w.opts.Duplicates {
@@ -241,7 +259,7 @@ func (w *webhooks) publish(ev Event) {
 }
 
 // RedeliverAll sends every recorded event, oldest first, once more to
-// every endpoint subscribed to its type, whatever the options say (like
+// every endpoint that receives it, whatever the options say (like
 // resending from Stripe's Dashboard).
 func (s *Server) RedeliverAll() {
 	events := s.Events()
@@ -254,7 +272,7 @@ func (s *Server) RedeliverAll() {
 	now := time.Now()
 	for _, ev := range events {
 		for _, ep := range w.endpoints {
-			if !ep.wants(ev.Type) {
+			if !ep.wants(ev) {
 				continue
 			}
 			w.queue = append(w.queue, &hookJob{ep: ep, ev: ev, queued: now})

@@ -352,3 +352,85 @@ func TestWebhookEnabledEvents(t *testing.T) {
 		t.Errorf("after RedeliverAll the two-type endpoint got %d deliveries, want 4", n)
 	}
 }
+
+func TestConnectWebhookEndpoints(t *testing.T) {
+	s := NewServer(t, Options{})
+	if _, err := s.AddConnectedAccount(ConnectedAccount{ID: "acct_1Alpha", ChargesEnabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	platform, connect, connectPaid := newReceiver(t), newReceiver(t), newReceiver(t)
+	if err := s.AddWebhookEndpoint(platform.srv.URL, hookSecret); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddConnectWebhookEndpoint(connect.srv.URL, "whsec_connect_secret"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddConnectWebhookEndpoint(connectPaid.srv.URL, hookSecret, "payment_intent.succeeded"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddConnectWebhookEndpoint("ftp://x", hookSecret); err == nil {
+		t.Error("a Connect endpoint with a bad URL was accepted")
+	}
+	mine := mustOK(t, send(t, s, http.MethodPost, "/v1/payment_intents", cardPayment("pm_card_visa")))["id"]
+	theirs := mustOK(t, send(t, s, http.MethodPost, "/v1/payment_intents", cardPayment("pm_card_visa"), "Stripe-Account", "acct_1Alpha"))["id"]
+	waitIdle(t, s)
+
+	// paymentOf is the PaymentIntent an event is about.
+	paymentOf := func(ev map[string]any) any {
+		obj, _ := field(ev, "data", "object").(map[string]any)
+		if obj["object"] == "charge" {
+			return obj["payment_intent"]
+		}
+		return obj["id"]
+	}
+	check := func(rc *receiver, secret string, account any, pi any, want int) {
+		t.Helper()
+		got := rc.received()
+		if len(got) != want {
+			t.Errorf("%d deliveries, want %d", len(got), want)
+		}
+		for _, d := range got {
+			m := decoded(t, Event{Payload: d.body})
+			if acct, ok := m["account"]; acct != account || ok != (account != nil) {
+				t.Errorf("%s delivered with account %v (present %v), want %v", m["type"], acct, ok, account)
+			}
+			if paymentOf(m) != pi {
+				t.Errorf("%s is about %v, want %v", m["type"], paymentOf(m), pi)
+			}
+			if !verify(d.header.Get("Stripe-Signature"), d.body, secret) {
+				t.Errorf("%s: signature does not verify with the endpoint's secret", m["type"])
+			}
+		}
+	}
+	check(platform, hookSecret, nil, mine, 3)
+	check(connect, "whsec_connect_secret", "acct_1Alpha", theirs, 3)
+	check(connectPaid, hookSecret, "acct_1Alpha", theirs, 1)
+	for _, e := range s.Events() {
+		want := float64(1)
+		if e.Account != "" && e.Type == "payment_intent.succeeded" {
+			want = 2
+		}
+		if got := decoded(t, e)["pending_webhooks"]; got != want {
+			t.Errorf("%s of %q: pending_webhooks = %v, want %v", e.Type, e.Account, got, want)
+		}
+	}
+
+	// The Events API splits them the same way.
+	for acct, pi := range map[string]any{"": mine, "acct_1Alpha": theirs} {
+		list := mustOK(t, send(t, s, http.MethodGet, "/v1/events", nil, "Stripe-Account", acct))
+		if n := len(ids(list)); n != 3 {
+			t.Errorf("events of %q: %d, want 3", acct, n)
+		}
+		for _, e := range list["data"].([]any) {
+			if paymentOf(e.(map[string]any)) != pi {
+				t.Errorf("events of %q list %v", acct, e)
+			}
+		}
+	}
+
+	s.RedeliverAll()
+	waitIdle(t, s)
+	if p, c := len(platform.received()), len(connect.received()); p != 6 || c != 6 {
+		t.Errorf("after RedeliverAll: platform endpoint %d deliveries, Connect endpoint %d, want 6 each", p, c)
+	}
+}
