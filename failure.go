@@ -162,3 +162,15 @@ func NextStepFor(code string) string {
 	}
 	return "Ask the customer to call their bank or use another method, or send them a payment link."
 }
+
+// FailureDigest is the ops e-mail that reports the failures recorded
+// since the last one.
+type FailureDigest struct {
+	Failures []Failure
+	// More is how many more are due than the message lists; they come in
+	// the next one.
+	More int
+	// ConsoleURL is the base of the links to the staff console ("" for
+	// none).
+	ConsoleURL string
+}

@@ -44,6 +44,9 @@ const (
 	// JobSendPaymentLink e-mails a payment link to an invoice's billing
 	// address. Key = the request's id, so one request sends one message.
 	JobSendPaymentLink = "link.send"
+	// JobFailureDigest mails ops the failures recorded since the last
+	// digest. No payload; Key "ops", so one is pending at a time.
+	JobFailureDigest = "failure.digest"
 )
 
 // RefundNotice is everything the e-mail that announces a refund shows.

@@ -49,6 +49,13 @@ func (s *Server) routes() {
 		s.mux.HandleFunc("POST /v1/invoices/{id}/payments", s.staffOnly(s.handlePayment))
 		s.mux.HandleFunc("POST /v1/payment-methods/{id}/verify", s.staffOnly(s.handleVerify))
 	}
+	// staff, with a bearer token: the failure inbox, and what can be done
+	// about an entry.
+	if s.staff != nil && s.failures != nil {
+		s.mux.HandleFunc("GET /v1/failures", s.staffOnly(s.handleFailures))
+		s.mux.HandleFunc("GET /v1/failures/{id}", s.staffOnly(s.handleFailure))
+		s.mux.HandleFunc("POST /v1/failures/{id}/{action}", s.staffOnly(s.handleFailureAction))
+	}
 	// customers: the pay page of a payment link, the portal, and their
 	// stylesheet; the pages set their own security headers.
 	if s.pages != nil {

@@ -46,6 +46,9 @@ type Config struct {
 	// Pages serves the customers' pages under /pay/, /portal/ and
 	// /static/ (web.Handler); nil leaves them out.
 	Pages http.Handler
+	// Failures serves the failure inbox's staff routes; nil, or a nil
+	// Staff, leaves them out.
+	Failures *FailureConfig
 	// Console serves the staff console under /staff/ (console.Handler),
 	// which signs staff in itself; nil leaves it out.
 	Console http.Handler
@@ -100,6 +103,7 @@ type Server struct {
 	console   http.Handler
 	links     *LinkConfig
 	payments  *PaymentConfig
+	failures  *FailureConfig
 	mux       *http.ServeMux
 }
 
@@ -118,6 +122,7 @@ func NewServer(cfg Config) *Server {
 		console:   cfg.Console,
 		links:     cfg.Links,
 		payments:  cfg.Payments,
+		failures:  cfg.Failures,
 		mux:       http.NewServeMux(),
 	}
 	if s.logger == nil {

@@ -7,6 +7,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/stripesync/stripesync"
 )
 
 // Metrics holds the daemon's collectors. A nil *Metrics is valid and records
@@ -21,6 +23,8 @@ type Metrics struct {
 	runDuration *prometheus.HistogramVec
 	events      *prometheus.CounterVec
 	pruned      *prometheus.CounterVec
+	// paymentFailures counts the failure inbox's entries.
+	paymentFailures *prometheus.CounterVec
 }
 
 // runBuckets span a no-op run (well under a second) to a full push of a
@@ -65,6 +69,10 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "stripesync_events_total",
 			Help: "Stripe events settled, by outcome: processed (applied, or nothing to apply), retried (an attempt failed), dead (moved to the dead letters).",
 		}, []string{"outcome"}),
+		paymentFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stripesync_payment_failures_total",
+			Help: "Entries of the failure inbox, counted once each when the ops digest reports them, by source (pay page, staff, auto-pay, ACH return, verification, customer, write-back) and Stripe code.",
+		}, []string{"source", "code"}),
 		pruned: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "stripesync_inbox_pruned_total",
 			Help: "Rows the daily prune deleted from an inbox (events: processed Stripe events; triggers: settled CRM notification ids).",
@@ -78,7 +86,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		m.events.WithLabelValues(outcome)
 	}
 	reg.MustRegister(
-		m.apiCalls, m.rateLimited, m.pushed, m.skipped, m.failed, m.runs, m.runDuration, m.events, m.pruned,
+		m.apiCalls, m.rateLimited, m.pushed, m.skipped, m.failed, m.runs, m.runDuration, m.events, m.pruned, m.paymentFailures,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -132,6 +140,14 @@ func (m *Metrics) EventsSettled(processed, retried, dead int) {
 	m.events.WithLabelValues("processed").Add(float64(processed))
 	m.events.WithLabelValues("retried").Add(float64(retried))
 	m.events.WithLabelValues("dead").Add(float64(dead))
+}
+
+// FailureCounted counts one failure of the inbox by source and code.
+func (m *Metrics) FailureCounted(source stripesync.FailureSource, code string) {
+	if m == nil {
+		return
+	}
+	m.paymentFailures.WithLabelValues(string(source), code).Inc()
 }
 
 // Pruned adds the rows one prune run deleted from inbox ("events",

@@ -49,6 +49,9 @@ type Config struct {
 	Collection *Collection
 	// Links turns payment and portal links on; nil leaves them off.
 	Links *LinkConfig
+	// Failures turns the failure inbox's digest and actions on; nil
+	// leaves them off.
+	Failures *FailureConfig
 
 	// Logger receives the run log; nil discards it.
 	Logger *slog.Logger
@@ -111,6 +114,7 @@ type Engine struct {
 	audit    stripesync.StaffAudit
 	collect  *Collection
 	links    *linkIssuer // nil: links off
+	failures *FailureConfig
 	wake     wakeups
 	reads    *readLane
 	logger   *slog.Logger
@@ -148,6 +152,7 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e := &Engine{
 		links:    links,
+		failures: cfg.Failures,
 		crm:      cfg.CRM,
 		billing:  cfg.Billing,
 		ledger:   cfg.Ledger,

@@ -68,6 +68,11 @@ func (e *Engine) RunWorkers(ctx context.Context) error {
 	if e.links != nil && e.links.Mailer != nil {
 		g.Go(func() error { return e.loop(ctx, "link-mail", e.links.wake, pace{}, e.SendPaymentLinks) })
 	}
+	if e.failures != nil {
+		// Digests are due digestDelay after a failure: the idle poll
+		// finds them, no wake-up is needed.
+		g.Go(func() error { return e.loop(ctx, "failure-digest", nil, pace{}, e.SendFailureDigest) })
+	}
 	return g.Wait()
 }
 

@@ -202,11 +202,22 @@ func (a *app) buildAdapters() error {
 		Audit:         a.db,
 		Business:      a.business(),
 		Links:         linkCfg,
+		Failures:      a.failureConfig(sender),
 		Collection:    a.collection,
 		Logger:        a.logger.With("component", "sync"),
 		Observer:      a.metrics,
 	})
 	return err
+}
+
+// failureConfig turns the failure inbox on, with the ops digest when mail
+// and STRIPESYNC_OPS_EMAIL are set.
+func (a *app) failureConfig(sender *receipts.Sender) *syncer.FailureConfig {
+	cfg := &syncer.FailureConfig{Inbox: a.db, ConsoleURL: a.cfg.PublicURL, Counted: a.metrics.FailureCounted}
+	if sender != nil && a.cfg.OpsEmail != "" {
+		cfg.Notifier, cfg.OpsEmail = sender, a.cfg.OpsEmail
+	}
+	return cfg
 }
 
 // business is the seller shown on receipts and pages.
@@ -281,6 +292,12 @@ func (a *app) staffRoutes(hcfg *httpapi.Config) error {
 		if hcfg.Console, err = a.console(tokens, payments); err != nil {
 			return err
 		}
+	}
+	hcfg.Failures = &httpapi.FailureConfig{
+		List:    a.db.ListFailures,
+		Get:     a.db.Failure,
+		Retry:   a.engine.RetryFailure,
+		Dismiss: a.engine.DismissFailure,
 	}
 	if a.linkSigner == nil {
 		return nil

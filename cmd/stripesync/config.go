@@ -65,6 +65,9 @@ type Config struct {
 	StaffTokensFile string // STRIPESYNC_STAFF_TOKENS_FILE: "" turns the staff API off
 	SMTPURL         string // STRIPESYNC_SMTP_URL: smtp:// or smtps://, may hold a password; "" turns mail off
 	MailFrom        string // STRIPESYNC_MAIL_FROM
+	// OpsEmail receives the digest of payment failures
+	// (STRIPESYNC_OPS_EMAIL); "" sends none (the inbox still fills).
+	OpsEmail string
 	// SigningKey signs receipt download links and payment and portal
 	// links (STRIPESYNC_SIGNING_KEY, at least 32 characters); "" makes
 	// serve sign receipt links with a random key per process, so they do
@@ -183,6 +186,7 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, nee
 		{"STRIPESYNC_STAFF_TOKENS_FILE", "staff-tokens-file", "", "staff bearer tokens; empty turns the staff API off", &c.StaffTokensFile},
 		{"STRIPESYNC_SMTP_URL", "", "", "", &c.SMTPURL},
 		{"STRIPESYNC_MAIL_FROM", "mail-from", "", "sender address of mail", &c.MailFrom},
+		{"STRIPESYNC_OPS_EMAIL", "ops-email", "", "address the digest of payment failures is mailed to (needs STRIPESYNC_SMTP_URL)", &c.OpsEmail},
 		{"STRIPESYNC_SIGNING_KEY", "", "", "", &c.SigningKey},
 		{"STRIPESYNC_LINK_TTL", "link-ttl", "720h", "how long payment and portal links work", &linkTTL},
 		{"STRIPESYNC_AUTO_PAYMENT_LINKS", "auto-payment-links", "true", "issue a payment link for each invoice with a balance due that the CRM shows without one", &autoLinks},
@@ -446,10 +450,15 @@ func (c *Config) validate(p *problems, needs Needs, name func(field *string) str
 			p.add("%s is required when %s is set", name(&c.MailFrom), name(&c.SMTPURL))
 		}
 	}
-	if c.MailFrom != "" {
-		if _, err := mail.ParseAddress(c.MailFrom); err != nil {
-			p.add("%s: %q is not an e-mail address", name(&c.MailFrom), c.MailFrom)
+	for _, f := range []*string{&c.MailFrom, &c.OpsEmail} {
+		if *f != "" {
+			if _, err := mail.ParseAddress(*f); err != nil {
+				p.add("%s: %q is not an e-mail address", name(f), *f)
+			}
 		}
+	}
+	if c.OpsEmail != "" && c.SMTPURL == "" {
+		p.add("%s needs %s: the failure digest is mailed", name(&c.OpsEmail), name(&c.SMTPURL))
 	}
 
 	if c.LogFormat != "json" && c.LogFormat != "text" {
@@ -586,6 +595,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("staff_tokens_file", c.StaffTokensFile),
 		slog.String("smtp_url", redactURL(c.SMTPURL)),
 		slog.String("mail_from", c.MailFrom),
+		slog.String("ops_email", c.OpsEmail),
 		slog.String("signing_key", redact(c.SigningKey)),
 		slog.Duration("http_read_timeout", c.HTTPReadTimeout),
 		slog.Int("http_max_conns", c.HTTPMaxConns),

@@ -37,6 +37,10 @@ Usage:
                                      wait for their micro-deposits)
   stripesync verify --payment-method pm_… (--amounts 32,45 | --code SM11AA)
                                      report a bank account's micro-deposits; the debit starts
+  stripesync failures list [--status open|retrying|resolved|dismissed|all]
+  stripesync failures retry ID | dismiss ID [--note TEXT]
+                                     the failure inbox: list it, charge a failed payment's
+                                     invoice to the customer's default method again, or close it
   stripesync staff add NAME          make a staff API token (printed once; its hash is kept)
   stripesync staff list              the names in STRIPESYNC_STAFF_TOKENS_FILE
   stripesync staff remove NAME       delete NAME's token: it stops working at once
@@ -86,6 +90,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = cmdPay(ctx, rest, getenv, stdout, stderr)
 	case "verify":
 		err = cmdVerify(ctx, rest, getenv, stdout, stderr)
+	case "failures":
+		err = cmdFailures(ctx, rest, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "stripesync", version)
 	case "help", "-h", "-help", "--help":
