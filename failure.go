@@ -92,6 +92,9 @@ type Failures interface {
 	// Failure returns the entry with id and its history, oldest first;
 	// ENOTFOUND when there is none.
 	Failure(ctx context.Context, id int64) (Failure, []FailureChange, error)
+	// FailureByKey returns the entry with key; ENOTFOUND when there is
+	// none.
+	FailureByKey(ctx context.Context, key string) (Failure, error)
 	// ListFailures returns entries, newest first.
 	ListFailures(ctx context.Context, f FailureFilter) ([]Failure, error)
 	// SetFailureStatus moves the entry with id to status, with who and

@@ -52,6 +52,8 @@ type Config struct {
 	// Failures turns the failure inbox's digest and actions on; nil
 	// leaves them off.
 	Failures *FailureConfig
+	// AutoPay turns auto-pay on; it needs Collection and Failures.
+	AutoPay *AutoPayConfig
 
 	// Logger receives the run log; nil discards it.
 	Logger *slog.Logger
@@ -93,6 +95,9 @@ func (c Config) Validate() error {
 	if (c.Payments == nil) != (c.Queue == nil) {
 		errs = append(errs, errors.New("sync: Config.Payments and Config.Queue go together"))
 	}
+	if c.AutoPay != nil && (c.Collection == nil || c.Failures == nil || c.AutoPay.Ledger == nil) {
+		errs = append(errs, errors.New("sync: Config.AutoPay needs its Ledger, Config.Collection and Config.Failures"))
+	}
 	if c.Workers < 0 || c.BatchSize < 0 || c.EventAttempts < 0 || c.EventSettle < 0 || c.EventReadTimeout < 0 {
 		errs = append(errs, errors.New("sync: Workers, BatchSize and the Event settings must not be negative"))
 	}
@@ -115,6 +120,7 @@ type Engine struct {
 	collect  *Collection
 	links    *linkIssuer // nil: links off
 	failures *FailureConfig
+	autopay  *AutoPayConfig
 	wake     wakeups
 	reads    *readLane
 	logger   *slog.Logger
@@ -153,6 +159,7 @@ func New(cfg Config) (*Engine, error) {
 	e := &Engine{
 		links:    links,
 		failures: cfg.Failures,
+		autopay:  cfg.AutoPay,
 		crm:      cfg.CRM,
 		billing:  cfg.Billing,
 		ledger:   cfg.Ledger,

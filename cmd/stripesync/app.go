@@ -203,9 +203,12 @@ func (a *app) buildAdapters() error {
 		Business:      a.business(),
 		Links:         linkCfg,
 		Failures:      a.failureConfig(sender),
-		Collection:    a.collection,
-		Logger:        a.logger.With("component", "sync"),
-		Observer:      a.metrics,
+		AutoPay: &syncer.AutoPayConfig{
+			Ledger: a.db, Retry: a.cfg.AutoPayRetry, SendLinkOnFailure: a.cfg.AutoPaySendLink, Location: a.cfg.location(),
+		},
+		Collection: a.collection,
+		Logger:     a.logger.With("component", "sync"),
+		Observer:   a.metrics,
 	})
 	return err
 }

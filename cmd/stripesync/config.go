@@ -102,6 +102,17 @@ type Config struct {
 	BusinessName    string   // STRIPESYNC_BUSINESS_NAME: the seller on receipts
 	BusinessAddress []string // STRIPESYNC_BUSINESS_ADDRESS: lines separated by "|"
 
+	// AutoPayHour and AutoPayMinute are when the daily auto-pay runs
+	// (STRIPESYNC_AUTOPAY_AT, 06:00) in Timezone (STRIPESYNC_TIMEZONE,
+	// UTC, an IANA name checked at load), where "today" is too. AutoPayRetry is when a soft decline is
+	// tried again after the first attempt (STRIPESYNC_AUTOPAY_RETRY,
+	// 1d,3d,7d); AutoPaySendLink e-mails a payment link when auto-pay
+	// gives up (STRIPESYNC_AUTOPAY_SEND_LINK_ON_FAILURE).
+	AutoPayHour, AutoPayMinute int
+	Timezone                   string
+	AutoPayRetry               []time.Duration
+	AutoPaySendLink            bool
+
 	AccountSyncEvery time.Duration // STRIPESYNC_ACCOUNT_SYNC_EVERY
 	PaymentSyncEvery time.Duration // STRIPESYNC_PAYMENT_SYNC_EVERY
 	// EventRetention is how long processed Stripe events and settled CRM
@@ -158,6 +169,7 @@ type setting struct {
 func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, needs Needs) (Config, error) {
 	var c Config
 	var rate, accountEvery, paymentEvery, retention, address, linkTTL, autoLinks, moto, readTimeout, maxConns, maxConnsPerClient, dbWait string
+	var autoPayAt, timezone, autoPayRetry, autoPayLink string
 	settings := []setting{
 		{"STRIPESYNC_DATABASE_URL", "database-url", "sqlite:stripesync.db", "database, sqlite:PATH or postgres://…", &c.DatabaseURL},
 		{"STRIPESYNC_DB_WAIT", "db-wait", "60s", "how long serve waits for an unavailable database at start before it exits; 0 tries once", &dbWait},
@@ -193,6 +205,10 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, nee
 		{"STRIPESYNC_MOTO", "moto", "false", "flag staff phone card payments as MOTO (the Stripe account must have it enabled)", &moto},
 		{"STRIPESYNC_BUSINESS_NAME", "business-name", "", "the seller's name printed on receipts", &c.BusinessName},
 		{"STRIPESYNC_BUSINESS_ADDRESS", "business-address", "", "the seller's address on receipts, lines separated by |", &address},
+		{"STRIPESYNC_AUTOPAY_AT", "autopay-at", "06:00", "time of day (HH:MM, in STRIPESYNC_TIMEZONE) of the daily auto-pay run", &autoPayAt},
+		{"STRIPESYNC_TIMEZONE", "timezone", "UTC", "IANA time zone of the auto-pay time and of the day invoices fall due", &timezone},
+		{"STRIPESYNC_AUTOPAY_RETRY", "autopay-retry", "1d,3d,7d", "when soft auto-pay declines are tried again, after the first attempt", &autoPayRetry},
+		{"STRIPESYNC_AUTOPAY_SEND_LINK_ON_FAILURE", "autopay-send-link-on-failure", "false", "e-mail the customer a payment link when auto-pay gives up", &autoPayLink},
 		{"STRIPESYNC_ACCOUNT_SYNC_EVERY", "account-sync-every", "1h", "interval of the account push", &accountEvery},
 		{"STRIPESYNC_PAYMENT_SYNC_EVERY", "payment-sync-every", "15m", "interval of the payment pull", &paymentEvery},
 		{"STRIPESYNC_EVENT_RETENTION", "event-retention", "720h", "how long processed Stripe events and settled CRM triggers are kept, at least 96h", &retention},
@@ -246,6 +262,13 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, nee
 	c.DBWait = parseWait(&p, source[&dbWait], dbWait)
 	c.AutoPaymentLinks = parseBool(&p, source[&autoLinks], autoLinks)
 	c.MOTO = parseBool(&p, source[&moto], moto)
+	c.AutoPaySendLink = parseBool(&p, source[&autoPayLink], autoPayLink)
+	c.AutoPayHour, c.AutoPayMinute = parseTimeOfDay(&p, source[&autoPayAt], autoPayAt)
+	c.AutoPayRetry = parseRetries(&p, source[&autoPayRetry], autoPayRetry)
+	if _, err := time.LoadLocation(timezone); err != nil {
+		p.add("%s: %q is not a time zone (an IANA name such as America/New_York, or UTC)", source[&timezone], timezone)
+	}
+	c.Timezone = timezone
 	for _, line := range strings.Split(address, "|") {
 		if line = strings.TrimSpace(line); line != "" {
 			c.BusinessAddress = append(c.BusinessAddress, line)
@@ -309,6 +332,49 @@ func parseRate(p *problems, name, raw string) float64 {
 }
 
 // parseCount reads a cap: a whole number, 0 for none.
+// location is the time zone of Timezone, which loadConfig checked.
+func (c Config) location() *time.Location {
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// parseTimeOfDay reads HH:MM, 24-hour.
+func parseTimeOfDay(p *problems, name, raw string) (hour, minute int) {
+	t, err := time.Parse("15:04", raw)
+	if err != nil {
+		p.add("%s: %q is not a time of day such as 06:00", name, raw)
+		return 0, 0
+	}
+	return t.Hour(), t.Minute()
+}
+
+// parseRetries reads a comma-separated list of growing delays, each a Go
+// duration or a number of days ("3d").
+func parseRetries(p *problems, name, raw string) []time.Duration {
+	var out []time.Duration
+	for _, part := range strings.Split(raw, ",") {
+		part = strings.TrimSpace(part)
+		var d time.Duration
+		var err error
+		if days, ok := strings.CutSuffix(part, "d"); ok {
+			var n int
+			n, err = strconv.Atoi(days)
+			d = time.Duration(n) * 24 * time.Hour
+		} else {
+			d, err = time.ParseDuration(part)
+		}
+		if err != nil || d <= 0 || (len(out) > 0 && d <= out[len(out)-1]) {
+			p.add("%s: %q is not a list of growing delays such as 1d,3d,7d", name, raw)
+			return nil
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
 func parseCount(p *problems, name, raw string) int {
 	n, err := strconv.Atoi(raw)
 	if err != nil || n < 0 {
@@ -596,6 +662,10 @@ func (c Config) LogValue() slog.Value {
 		slog.String("smtp_url", redactURL(c.SMTPURL)),
 		slog.String("mail_from", c.MailFrom),
 		slog.String("ops_email", c.OpsEmail),
+		slog.String("timezone", c.Timezone),
+		slog.String("autopay_at", fmt.Sprintf("%02d:%02d", c.AutoPayHour, c.AutoPayMinute)),
+		slog.Any("autopay_retry", c.AutoPayRetry),
+		slog.Bool("autopay_send_link_on_failure", c.AutoPaySendLink),
 		slog.String("signing_key", redact(c.SigningKey)),
 		slog.Duration("http_read_timeout", c.HTTPReadTimeout),
 		slog.Int("http_max_conns", c.HTTPMaxConns),

@@ -37,6 +37,8 @@ Usage:
                                      wait for their micro-deposits)
   stripesync verify --payment-method pm_… (--amounts 32,45 | --code SM11AA)
                                      report a bank account's micro-deposits; the debit starts
+  stripesync autopay [--dry-run]     charge the invoices due today with auto-pay on, as the
+                                     daily job does; --dry-run lists what would be charged
   stripesync failures list [--status open|retrying|resolved|dismissed|all]
   stripesync failures retry ID | dismiss ID [--note TEXT]
                                      the failure inbox: list it, charge a failed payment's
@@ -92,6 +94,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = cmdVerify(ctx, rest, getenv, stdout, stderr)
 	case "failures":
 		err = cmdFailures(ctx, rest, getenv, stdout, stderr)
+	case "autopay":
+		err = cmdAutoPay(ctx, rest, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "stripesync", version)
 	case "help", "-h", "-help", "--help":

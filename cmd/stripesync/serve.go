@@ -32,6 +32,11 @@ const triggerWindow = 50 * time.Millisecond
 // and the next day's run deletes what it left.
 const pruneTimeout = 10 * time.Minute
 
+// autoPayTimeout bounds a daily auto-pay run: 10,000 due invoices take
+// under two minutes at Stripe's live rate, and a run cut short is finished
+// by the next day's under the same idempotency keys.
+const autoPayTimeout = 2 * time.Hour
+
 // httpWriteTime is how long a handler has to answer once the request is
 // read (the write deadline counts from the start of the read): a receipt
 // PDF or a pay page takes milliseconds, a webhook a group commit.
@@ -113,6 +118,14 @@ func (a *app) serve(ctx context.Context, f *front, routed func()) error {
 		return err
 	}
 	if err := sched.Every("prune", schedules.PruneEvery, pruneTimeout, prune); err != nil {
+		return err
+	}
+	err = sched.Daily("autopay", a.cfg.AutoPayHour, a.cfg.AutoPayMinute, a.cfg.location(), autoPayTimeout, func(ctx context.Context) error {
+		run, err := a.engine.AutoPay(ctx, false)
+		a.logger.InfoContext(ctx, "auto-pay run", "invoices", run.Run.Seen, "charged", run.Run.Pushed, "failed", run.Run.Failed, "skipped", run.Run.Skipped)
+		return err
+	})
+	if err != nil {
 		return err
 	}
 
