@@ -285,6 +285,13 @@ type CollectionLedger interface {
 	// BindReservation records the Checkout Session and/or PaymentIntent a
 	// reservation became ("" leaves a field as it is).
 	BindReservation(ctx context.Context, key, sessionID, paymentIntentID string) error
+	// RecordCharge records p, the PaymentIntent a charge held by the
+	// reservation with key became, as PaymentLedger.RecordPayment does,
+	// and in the same transaction binds the reservation to it (one gone
+	// is no error) and appends action, unless nil, to the staff audit
+	// trail (StaffAudit.RecordStaffAction): one commit for what would be
+	// three, all or nothing. It returns the payment as stored.
+	RecordCharge(ctx context.Context, key string, p Payment, action *StaffAction) (Payment, error)
 	// ReleaseReservation drops the reservation with key and returns it;
 	// ok is false when there was none.
 	ReleaseReservation(ctx context.Context, key string) (r Reservation, ok bool, err error)

@@ -276,6 +276,55 @@ func (db *DB) BindReservation(ctx context.Context, key, sessionID, paymentIntent
 	return oneRow(res, "reservation %s", key)
 }
 
+// RecordCharge records p, the PaymentIntent that a charge held by the
+// reservation with key became, as [DB.RecordPayment] does, and in the same
+// transaction binds the reservation to it ([DB.BindReservation]) and, when
+// action is not nil, appends action to the staff audit trail
+// ([DB.RecordStaffAction]). The three wrote a commit each, with the
+// reservation left unbound and the attempt unaudited in between; a staff
+// payment's answer waited for all three (a WAL fsync each on SQLite).
+//
+// A reservation no longer there (released, or expired and deleted) is not
+// an error: the recorded payment counts in its place. It is all or
+// nothing otherwise: an invalid payment or action (EINVALID) or a failed
+// transaction records none of the three. The reservation is bound last,
+// after the invoice rows are locked, so that on Postgres it never holds a
+// reservation row while waiting for an invoice row that Reserve holds.
+func (db *DB) RecordCharge(ctx context.Context, key string, p stripesync.Payment, action *stripesync.StaffAction) (stripesync.Payment, error) {
+	if key == "" {
+		return stripesync.Payment{}, stripesync.Errorf(stripesync.EINVALID, "store: record charge: no reservation key")
+	}
+	if action != nil {
+		if err := checkStaffAction(*action); err != nil {
+			return stripesync.Payment{}, err
+		}
+	}
+	ps, err := normalizePayments([]stripesync.Payment{p})
+	if err != nil {
+		return stripesync.Payment{}, err
+	}
+	var stored stripesync.Payment
+	err = db.transact(ctx, func(tx *sqlx.Tx) error {
+		recs, err := db.recordPayments(ctx, tx, ps)
+		if err != nil {
+			return err
+		}
+		stored = recs[0].Stored
+		const bind = "UPDATE reservations SET payment_intent_id = ? WHERE key = ?"
+		if _, err := tx.ExecContext(ctx, tx.Rebind(bind), p.ID, key); err != nil {
+			return err
+		}
+		if action == nil {
+			return nil
+		}
+		return db.insertStaffAction(ctx, tx, *action)
+	})
+	if err != nil {
+		return stripesync.Payment{}, recordError(err, ps)
+	}
+	return stored, nil
+}
+
 // ReleaseReservation deletes the reservation with key and returns it, so
 // that the caller can expire its Checkout Session; ok is false for an
 // unknown key, which is not an error.

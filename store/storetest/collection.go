@@ -269,6 +269,75 @@ func testCollection(t *testing.T, setup setupFunc) {
 		refused(t, db, r, now, stripesync.ECONFLICT, "")
 	})
 
+	t.Run("RecordCharge", func(t *testing.T) {
+		db, now := fixture(t)
+		ctx := t.Context()
+		actions := func() []stripesync.StaffAction {
+			t.Helper()
+			got, err := db.StaffActions(ctx, invoiceID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		action := stripesync.StaffAction{Staff: "carol", Action: stripesync.StaffActionPayment, InvoiceID: invoiceID,
+			PaymentID: "pi_1", Outcome: "ok", Detail: "10.00 with pm_1", At: now}
+		reserve(t, db, hold("k1", staff, 1000, now), now)
+		charged := payment("pi_1", invoiceID, usd(1000), stripesync.PaymentSucceeded, time.Minute)
+		got, err := db.RecordCharge(ctx, "k1", charged, &action)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ID != "pi_1" || got.ReceiptNumber == "" {
+			t.Errorf("RecordCharge returned %+v, want pi_1 with its receipt number", got)
+		}
+		if r := rollup(t, db, invoiceID); r.Balance != usd(2000) {
+			t.Errorf("balance after the charge = %s, want 20.00 USD", r.Balance)
+		}
+		// Bound to the recorded payment, the reservation no longer
+		// counts, and a repeat of its key finds it.
+		wantPayable(t, db, bob, now, 0, 2000)
+		if replaced := reserve(t, db, hold("k1", staff, 1000, now), now); replaced != nil {
+			t.Errorf("repeated Reserve of k1 replaced %v", replaced)
+		}
+		if a := actions(); len(a) != 1 || a[0].PaymentID != "pi_1" || a[0].Outcome != "ok" || a[0].Staff != "carol" {
+			t.Errorf("audit trail after the charge = %+v, want carol's payment pi_1", a)
+		}
+
+		// An invalid action records nothing, not even the payment.
+		reserve(t, db, hold("k2", alice, 500, now), now)
+		bad := action
+		bad.Outcome = ""
+		if _, err := db.RecordCharge(ctx, "k2", payment("pi_2", invoiceID, usd(500), stripesync.PaymentSucceeded, time.Minute), &bad); stripesync.CodeOf(err) != stripesync.EINVALID {
+			t.Errorf("RecordCharge with an action without outcome = %v, want EINVALID", err)
+		}
+		if _, err := db.Payment(ctx, "pi_2"); stripesync.CodeOf(err) != stripesync.ENOTFOUND {
+			t.Errorf("pi_2 after the refused RecordCharge: %v, want ENOTFOUND", err)
+		}
+		wantPayable(t, db, bob, now, 500, 1500)
+		if _, err := db.RecordCharge(ctx, "", charged, nil); stripesync.CodeOf(err) != stripesync.EINVALID {
+			t.Errorf("RecordCharge without a key = %v, want EINVALID", err)
+		}
+
+		// A payment the webhook recorded first changes nothing, and the
+		// reservation is bound all the same.
+		if _, err := db.RecordCharge(ctx, "k2", charged, nil); err != nil {
+			t.Fatal(err)
+		}
+		wantPayable(t, db, bob, now, 0, 2000)
+		if r, ok, err := db.ReleaseReservation(ctx, "k2"); err != nil || !ok || r.PaymentIntentID != "pi_1" {
+			t.Errorf("k2 = %+v, %v, %v; want bound to pi_1", r, ok, err)
+		}
+		// A reservation that is gone is no error: the payment counts.
+		if _, err := db.RecordCharge(ctx, "gone", payment("pi_3", invoiceID, usd(500), stripesync.PaymentSucceeded, 2*time.Minute), nil); err != nil {
+			t.Errorf("RecordCharge of a released reservation: %v", err)
+		}
+		wantPayable(t, db, bob, now, 0, 1500)
+		if a := actions(); len(a) != 1 {
+			t.Errorf("audit trail = %+v, want carol's one payment", a)
+		}
+	})
+
 	t.Run("FailedPaymentReleases", func(t *testing.T) {
 		db, now := fixture(t)
 		ctx := t.Context()
