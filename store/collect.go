@@ -83,9 +83,9 @@ func normalizeReservation(r stripesync.Reservation, now time.Time) (stripesync.R
 // or Canceled PaymentIntent is released by RecordPayments. Reservations in
 // another currency than the invoice's are not counted, as the rollup does
 // not count payments in another currency. Expired reservations count for
-// nothing and are deleted by the next Reserve of their invoice; the caller
-// must therefore not let a reservation expire before the Checkout Session
-// or charge it covers can no longer be paid.
+// nothing and are deleted by the next Reserve of their invoice that
+// stores one; the caller must therefore not let a reservation expire
+// before the Checkout Session or charge it covers can no longer be paid.
 //
 // A repeat of r.Key (a reservation with that key exists and has not
 // expired) returns nil without change; ECONFLICT if the stored reservation
@@ -124,25 +124,37 @@ func (db *DB) Reserve(ctx context.Context, r stripesync.Reservation, now time.Ti
 		if err := payable(inv, r.Amount); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind("DELETE FROM reservations WHERE invoice_id = ? AND expires_at <= ?"),
-			r.InvoiceID, db.ts(now)); err != nil {
+		// One read for the invoice's reservations (those that count, as
+		// openReservations tells them) and r.Key's, wherever it is: a
+		// statement less per payment than reading them apart.
+		var rows []struct {
+			reservationRow
+			Settled bool `db:"settled"`
+		}
+		const sel = "SELECT " + reservationColumns + ", EXISTS (SELECT 1 FROM payments p WHERE p.id = r.payment_intent_id" +
+			" AND p.invoice_id = r.invoice_id AND p.currency = r.currency AND p.status IN (?, ?, ?)) AS settled" +
+			" FROM reservations r WHERE invoice_id = ? OR key = ?"
+		if err := tx.SelectContext(ctx, &rows, tx.Rebind(sel), countingStatuses[0], countingStatuses[1], countingStatuses[2],
+			r.InvoiceID, r.Key); err != nil {
 			return err
 		}
-		var old reservationRow
-		err = tx.GetContext(ctx, &old, tx.Rebind("SELECT "+reservationColumns+" FROM reservations WHERE key = ?"), r.Key)
-		switch {
-		case err == nil:
-			if old.InvoiceID != r.InvoiceID || old.Holder != r.Holder || old.Amount != r.Amount.Amount || old.Currency != r.Amount.Currency {
-				return stripesync.Errorf(stripesync.ECONFLICT, "store: reservation %s is already held by %s for %s of invoice %s",
-					r.Key, old.Holder, old.reservation().Amount, old.InvoiceID)
+		var open []reservationRow
+		cut := utc(now) // as the statements compare it
+		for _, o := range rows {
+			live := time.Time(o.ExpiresAt).After(cut)
+			if o.Key == r.Key && (live || o.InvoiceID != r.InvoiceID) {
+				// An expired reservation of this invoice is deleted below,
+				// and so not a repeat; one of another invoice is not ours
+				// to delete.
+				if o.InvoiceID != r.InvoiceID || o.Holder != r.Holder || o.Amount != r.Amount.Amount || o.Currency != r.Amount.Currency {
+					return stripesync.Errorf(stripesync.ECONFLICT, "store: reservation %s is already held by %s for %s of invoice %s",
+						r.Key, o.Holder, o.reservation().Amount, o.InvoiceID)
+				}
+				return nil
 			}
-			return nil
-		case !errors.Is(err, sql.ErrNoRows):
-			return err
-		}
-		open, err := db.openReservations(ctx, tx, map[string]stripesync.Invoice{inv.ID: inv}, now)
-		if err != nil {
-			return err
+			if o.InvoiceID == inv.ID && live && o.Currency == inv.Total.Currency && !o.Settled {
+				open = append(open, o.reservationRow)
+			}
 		}
 		left := rollup.Balance.Amount - rollup.Pending.Amount
 		if r.Amount.Amount > left {
@@ -151,7 +163,7 @@ func (db *DB) Reserve(ctx context.Context, r stripesync.Reservation, now time.Ti
 			}
 			return stripesync.Errorf(stripesync.EINVALID, "The amount must be at most %s", money(left, inv))
 		}
-		left -= reserved(open[inv.ID], r.Holder)
+		left -= reserved(open, r.Holder)
 		if r.Amount.Amount > left {
 			if left <= 0 {
 				return stripesync.Errorf(stripesync.ECONFLICT, "Another payment of this invoice is in progress; nothing more can be paid now")
@@ -159,19 +171,23 @@ func (db *DB) Reserve(ctx context.Context, r stripesync.Reservation, now time.Ti
 			return stripesync.Errorf(stripesync.ECONFLICT, "Another payment of this invoice is in progress; at most %s can be paid now",
 				money(left, inv))
 		}
-		var mine []reservationRow
-		const del = "DELETE FROM reservations WHERE invoice_id = ? AND holder = ? RETURNING " + reservationColumns
-		if err := tx.SelectContext(ctx, &mine, tx.Rebind(del), r.InvoiceID, r.Holder); err != nil {
+		// The expired reservations of the invoice go with r.Holder's,
+		// which r replaces; only the unexpired ones are returned.
+		var gone []reservationRow
+		const del = "DELETE FROM reservations WHERE invoice_id = ? AND (expires_at <= ? OR holder = ?) RETURNING " + reservationColumns
+		if err := tx.SelectContext(ctx, &gone, tx.Rebind(del), r.InvoiceID, db.ts(now), r.Holder); err != nil {
 			return err
 		}
-		slices.SortFunc(mine, func(a, b reservationRow) int {
+		slices.SortFunc(gone, func(a, b reservationRow) int {
 			if c := time.Time(a.Created).Compare(time.Time(b.Created)); c != 0 {
 				return c
 			}
 			return strings.Compare(a.Key, b.Key)
 		})
-		for _, m := range mine {
-			replaced = append(replaced, m.reservation())
+		for _, m := range gone {
+			if m.Holder == r.Holder && time.Time(m.ExpiresAt).After(cut) {
+				replaced = append(replaced, m.reservation())
+			}
 		}
 		const ins = "INSERT INTO reservations (" + reservationColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 		_, err = tx.ExecContext(ctx, tx.Rebind(ins), r.Key, r.InvoiceID, r.Amount.Amount, r.Amount.Currency, r.Holder,
