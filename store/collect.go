@@ -433,11 +433,8 @@ func (db *DB) InvoiceView(ctx context.Context, invoiceID, holder string, now tim
 		invoiceRow
 		Reserved int64 `db:"reserved"`
 	}
-	err := db.x.GetContext(ctx, &row, db.x.Rebind("SELECT "+invoiceColumns+", COALESCE((SELECT SUM(r.amount) FROM reservations r"+
-		" WHERE r.invoice_id = invoices.id AND r.currency = invoices.currency AND r.expires_at > ? AND (? = '' OR r.holder <> ?)"+
-		" AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.id = r.payment_intent_id AND p.invoice_id = r.invoice_id"+
-		" AND p.currency = r.currency AND p.status IN (?, ?, ?))), 0) AS reserved FROM invoices WHERE id = ?"),
-		db.ts(now), holder, holder, countingStatuses[0], countingStatuses[1], countingStatuses[2], invoiceID)
+	err := db.x.GetContext(ctx, &row, db.x.Rebind("SELECT "+invoiceColumns+", "+reservedSum("invoices")+" AS reserved FROM invoices WHERE id = ?"),
+		db.reservedArgs(holder, now, invoiceID)...)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && row.Deleted) {
 		return stripesync.InvoiceView{}, stripesync.Errorf(stripesync.ENOTFOUND, "store: invoice %s does not exist", invoiceID)
 	}
@@ -449,7 +446,79 @@ func (db *DB) InvoiceView(ctx context.Context, invoiceID, holder string, now tim
 	if err != nil {
 		return stripesync.InvoiceView{}, wrap(err, "read invoice %s", invoiceID)
 	}
-	return viewOf(inv, payments[inv.ID], row.Reserved), nil
+	return viewOf(inv, stripesync.RollUp(inv, payments[inv.ID]), payments[inv.ID], row.Reserved), nil
+}
+
+// reservedSum is the SQL sum of the open reservations of the invoice in
+// table (a name or an alias of invoices) that holders other than a given
+// one hold, with the rules of openReservations; its arguments are
+// reservedArgs'.
+func reservedSum(table string) string {
+	return "COALESCE((SELECT SUM(r.amount) FROM reservations r WHERE r.invoice_id = " + table + ".id" +
+		" AND r.currency = " + table + ".currency AND r.expires_at > ? AND (? = '' OR r.holder <> ?)" +
+		" AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.id = r.payment_intent_id AND p.invoice_id = r.invoice_id" +
+		" AND p.currency = r.currency AND p.status IN (?, ?, ?))), 0)"
+}
+
+// reservedArgs are the arguments of reservedSum for holder at now, then
+// more.
+func (db *DB) reservedArgs(holder string, now time.Time, more ...any) []any {
+	return append([]any{db.ts(now), holder, holder, countingStatuses[0], countingStatuses[1], countingStatuses[2]}, more...)
+}
+
+// payerViewQuery reads an invoice, the sum of the reservations of holders
+// other than one, and its account's Stripe customer and saved methods
+// (one row a method, at least one row): the queries of InvoiceView and
+// AccountMethods in one, without the invoice's payments.
+var payerViewQuery = "SELECT " + qualified("i", invoiceColumns) + ", " + reservedSum("i") + " AS reserved," +
+	" COALESCE(a.stripe_id, '') AS stripe_id, f.fetched_at, COALESCE(m.position, 0) AS \"m.position\"," +
+	" COALESCE(m.id, '') AS \"m.id\", COALESCE(m.type, '') AS \"m.type\", COALESCE(m.brand, '') AS \"m.brand\"," +
+	" COALESCE(m.last4, '') AS \"m.last4\", COALESCE(m.exp_month, 0) AS \"m.exp_month\", COALESCE(m.exp_year, 0) AS \"m.exp_year\"," +
+	" COALESCE(m.bank_name, '') AS \"m.bank_name\", m.is_default IS TRUE AS \"m.is_default\"" +
+	" FROM invoices i LEFT JOIN account_links a ON a.crm_id = i.account_id AND a.state = ? AND a.stripe_id <> ''" +
+	" LEFT JOIN saved_method_fetches f ON f.customer_id = a.stripe_id" +
+	" LEFT JOIN saved_methods m ON m.customer_id = f.customer_id" +
+	" WHERE i.id = ? ORDER BY m.position"
+
+// qualified prefixes each of the comma-separated columns with table.
+func qualified(table, columns string) string {
+	return table + "." + strings.ReplaceAll(columns, ", ", ", "+table+".")
+}
+
+// PayerView implements [stripesync.CollectionLedger]: InvoiceView's
+// invoice, rollup and reservations, with the rollup as stored rather than
+// computed from the invoice's payments (which are not read: a payment does
+// not show them, and reading them made every payment slower than the one
+// before on a busy invoice), and AccountMethods' customer and methods.
+// One query rather than three.
+func (db *DB) PayerView(ctx context.Context, invoiceID, holder string, now time.Time) (stripesync.PayerView, error) {
+	var rows []struct {
+		invoiceRow
+		Reserved  int64          `db:"reserved"`
+		StripeID  string         `db:"stripe_id"`
+		FetchedAt dbTime         `db:"fetched_at"`
+		Method    savedMethodRow `db:"m"` // columns "m.id" and so on: the invoice has an id too
+	}
+	args := db.reservedArgs(holder, now, string(stripesync.LinkBound), invoiceID)
+	if err := db.x.SelectContext(ctx, &rows, db.x.Rebind(payerViewQuery), args...); err != nil {
+		return stripesync.PayerView{}, wrap(err, "read invoice %s", invoiceID)
+	}
+	if len(rows) == 0 || rows[0].Deleted {
+		return stripesync.PayerView{}, stripesync.Errorf(stripesync.ENOTFOUND, "store: invoice %s does not exist", invoiceID)
+	}
+	first := rows[0]
+	inv := first.invoice()
+	v := stripesync.PayerView{
+		InvoiceView:    viewOf(inv, first.rollup(), nil, first.Reserved),
+		CustomerID:     first.StripeID,
+		MethodsFetched: time.Time(first.FetchedAt),
+	}
+	for _, r := range rows {
+		if r.Method.ID != "" {
+			v.Methods = append(v.Methods, r.Method.method(v.CustomerID))
+		}
+	}
+	return v, nil
 }
 
 // AccountInvoices returns the invoices of CRM account accountID that are
@@ -496,17 +565,17 @@ func (db *DB) invoiceViews(ctx context.Context, invs []stripesync.Invoice, holde
 	}
 	views := make([]stripesync.InvoiceView, len(invs))
 	for i, inv := range invs {
-		views[i] = viewOf(inv, payments[inv.ID], reserved(open[inv.ID], holder))
+		views[i] = viewOf(inv, stripesync.RollUp(inv, payments[inv.ID]), payments[inv.ID], reserved(open[inv.ID], holder))
 	}
 	return views, nil
 }
 
-// viewOf is an invoice as a payer sees it, given its payments and what
-// other payers hold.
-func viewOf(inv stripesync.Invoice, payments []stripesync.Payment, reserved int64) stripesync.InvoiceView {
+// viewOf is an invoice as a payer sees it, given its rollup, its payments
+// and what other payers hold.
+func viewOf(inv stripesync.Invoice, rollup stripesync.Rollup, payments []stripesync.Payment, reserved int64) stripesync.InvoiceView {
 	v := stripesync.InvoiceView{
 		Invoice:  inv,
-		Rollup:   stripesync.RollUp(inv, payments),
+		Rollup:   rollup,
 		Payments: payments,
 		Reserved: money(reserved, inv),
 	}

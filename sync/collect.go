@@ -109,14 +109,44 @@ func (c *Collection) PayView(ctx context.Context, invoiceID, holder string) (Pay
 	if err != nil {
 		return PayView{}, err
 	}
-	v := PayView{InvoiceView: iv, BankAllowed: bankAllowed(iv.Invoice.Total.Currency)}
-	v.Minimum, _ = stripesync.MinimumCharge(iv.Invoice.Total.Currency)
-	v.Open = payable(iv)
+	v := newPayView(iv)
 	if !v.Open {
 		return v, nil
 	}
 	var methods []stripesync.SavedMethod
 	v.CustomerID, methods, err = c.accountMethods(ctx, iv.Invoice.AccountID)
+	return c.withMethods(v, methods, err)
+}
+
+// chargeView is PayView for a payment about to be taken (staffPay): the
+// same view, without the invoice's payments, which a payment does not
+// look at, from one read of the ledger (PayerView) rather than three.
+func (c *Collection) chargeView(ctx context.Context, invoiceID, holder string) (PayView, error) {
+	pv, err := c.ledger.PayerView(ctx, invoiceID, holder, c.now())
+	if err != nil {
+		return PayView{}, err
+	}
+	v := newPayView(pv.InvoiceView)
+	if !v.Open {
+		return v, nil
+	}
+	var methods []stripesync.SavedMethod
+	v.CustomerID, methods, err = c.freshMethods(ctx, pv.CustomerID, pv.Methods, pv.MethodsFetched)
+	return c.withMethods(v, methods, err)
+}
+
+// newPayView is the part of PayView that iv alone tells.
+func newPayView(iv stripesync.InvoiceView) PayView {
+	v := PayView{InvoiceView: iv, BankAllowed: bankAllowed(iv.Invoice.Total.Currency)}
+	v.Minimum, _ = stripesync.MinimumCharge(iv.Invoice.Total.Currency)
+	v.Open = payable(iv)
+	return v
+}
+
+// withMethods completes v, an open invoice's view whose CustomerID is
+// set (or not, with err saying why), with those of methods the invoice
+// can be paid with, as accountMethods returned them with err.
+func (c *Collection) withMethods(v PayView, methods []stripesync.SavedMethod, err error) (PayView, error) {
 	if v.CustomerID == "" {
 		return v, err
 	}
@@ -514,6 +544,13 @@ func (c *Collection) accountMethods(ctx context.Context, accountID string) (cust
 	if err != nil {
 		return "", nil, err
 	}
+	return c.freshMethods(ctx, customerID, ms, at)
+}
+
+// freshMethods is accountMethods for what the ledger said of an account:
+// its customer and its copy of the customer's methods, read from Stripe
+// at at.
+func (c *Collection) freshMethods(ctx context.Context, customerID string, ms []stripesync.SavedMethod, at time.Time) (string, []stripesync.SavedMethod, error) {
 	if customerID == "" {
 		return "", nil, errNotPushed
 	}

@@ -121,7 +121,7 @@ func (c *Collection) staffPay(ctx context.Context, r StaffPayRequest, audit *str
 		return StaffPayment{}, false, stripesync.Errorf(stripesync.EINVALID, "Give either a payment method or bank account details")
 	}
 	holder := "staff:" + r.Staff + ":" + r.RequestKey
-	v, err := c.PayView(ctx, r.InvoiceID, holder)
+	v, err := c.chargeView(ctx, r.InvoiceID, holder)
 	if err != nil {
 		return StaffPayment{}, false, err
 	}

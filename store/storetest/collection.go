@@ -531,6 +531,70 @@ func testCollection(t *testing.T, setup setupFunc) {
 		wantCode(t, "RevokeLinks(zero time)", db.RevokeLinks(ctx, invoiceID, time.Time{}), stripesync.EINVALID)
 	})
 
+	t.Run("PayerView", func(t *testing.T) {
+		db, now := fixture(t)
+		ctx := t.Context()
+		// wantPayerView checks that PayerView tells what InvoiceView and
+		// AccountMethods do, but for the payments, and returns it.
+		wantPayerView := func(what, holder string) stripesync.PayerView {
+			t.Helper()
+			got, err := db.PayerView(ctx, invoiceID, holder, now)
+			if err != nil {
+				t.Fatalf("%s: PayerView: %v", what, err)
+			}
+			iv, err := db.InvoiceView(ctx, invoiceID, holder, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			customer, methods, at, err := db.AccountMethods(ctx, iv.Invoice.AccountID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			iv.Payments = nil
+			want := stripesync.PayerView{InvoiceView: iv, CustomerID: customer, Methods: methods, MethodsFetched: at}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%s: PayerView (-InvoiceView and AccountMethods +got):\n%s", what, diff)
+			}
+			return got
+		}
+		reserve(t, db, hold("k1", alice, 1000, now), now)
+		reserve(t, db, hold("k2", bob, 500, now), now)
+		if v := wantPayerView("an account not in Stripe", alice); v.CustomerID != "" || v.Reserved != usd(500) || v.Payable != usd(2500) {
+			t.Errorf("PayerView = customer %q, reserved %s, payable %s; want none, 5.00, 25.00", v.CustomerID, v.Reserved, v.Payable)
+		}
+		account := invoice(invoiceID, 5000).AccountID
+		if err := db.SaveAccountLink(ctx, stripesync.AccountLink{CRMID: account, StripeID: "cus_1",
+			Policy: stripesync.PolicyCreate, State: stripesync.LinkBound}); err != nil {
+			t.Fatal(err)
+		}
+		if v := wantPayerView("methods never read", bob); v.CustomerID != "cus_1" || v.Methods != nil || !v.MethodsFetched.IsZero() {
+			t.Errorf("PayerView = %q, %v, %v; want cus_1 with no methods, never read", v.CustomerID, v.Methods, v.MethodsFetched)
+		}
+		card := stripesync.SavedMethod{ID: "pm_card", CustomerID: "cus_1", Type: stripesync.MethodTypeCard, Brand: "visa",
+			Last4: "4242", ExpMonth: 12, ExpYear: 2028, Default: true}
+		bank := stripesync.SavedMethod{ID: "pm_bank", CustomerID: "cus_1", Type: stripesync.MethodTypeBank, Last4: "6789", BankName: "STRIPE TEST BANK"}
+		if err := db.SaveMethods(ctx, "cus_1", []stripesync.SavedMethod{bank, card}, now); err != nil {
+			t.Fatal(err)
+		}
+		if v := wantPayerView("two methods", staff); len(v.Methods) != 2 || v.Reserved != usd(1500) {
+			t.Errorf("PayerView = %d methods, reserved %s; want 2, 15.00", len(v.Methods), v.Reserved)
+		}
+		// The stored rollup counts a payment just recorded.
+		record(t, db, payment("pi_2", invoiceID, usd(1000), stripesync.PaymentSucceeded, time.Minute), true)
+		if v := wantPayerView("after a payment", staff); v.Rollup.Balance != usd(2000) {
+			t.Errorf("PayerView balance = %s, want 20.00", v.Rollup.Balance)
+		}
+		if _, err := db.PayerView(ctx, "a0B000000000404AAA", staff, now); stripesync.CodeOf(err) != stripesync.ENOTFOUND {
+			t.Errorf("PayerView of an unknown invoice = %v, want ENOTFOUND", err)
+		}
+		deleted := invoice(invoiceID, 5000)
+		deleted.Deleted = true
+		saveInvoices(t, db, deleted)
+		if _, err := db.PayerView(ctx, invoiceID, staff, now); stripesync.CodeOf(err) != stripesync.ENOTFOUND {
+			t.Errorf("PayerView of a deleted invoice = %v, want ENOTFOUND", err)
+		}
+	})
+
 	t.Run("SavedMethods", func(t *testing.T) {
 		db, _ := setup(t)
 		ctx := t.Context()
