@@ -272,6 +272,19 @@ type InvoiceView struct {
 	Payable Money
 }
 
+// PayerView is what a payment of an invoice is decided on, read at once:
+// the invoice as InvoiceView shows it, but with the rollup the ledger
+// keeps (without Mismatched) and without its payments, and, as
+// AccountMethods returns them, the Stripe customer of its account (""
+// when the account is not bound) with the ledger's copy of the
+// customer's saved methods and when that was read from Stripe.
+type PayerView struct {
+	InvoiceView
+	CustomerID     string
+	Methods        []SavedMethod
+	MethodsFetched time.Time
+}
+
 // CollectionLedger is the ledger's side of collection. Implemented by
 // store.DB.
 type CollectionLedger interface {
@@ -285,6 +298,13 @@ type CollectionLedger interface {
 	// BindReservation records the Checkout Session and/or PaymentIntent a
 	// reservation became ("" leaves a field as it is).
 	BindReservation(ctx context.Context, key, sessionID, paymentIntentID string) error
+	// RecordCharge records p, the PaymentIntent a charge held by the
+	// reservation with key became, as PaymentLedger.RecordPayment does,
+	// and in the same transaction binds the reservation to it (one gone
+	// is no error) and appends action, unless nil, to the staff audit
+	// trail (StaffAudit.RecordStaffAction): one commit for what would be
+	// three, all or nothing. It returns the payment as stored.
+	RecordCharge(ctx context.Context, key string, p Payment, action *StaffAction) (Payment, error)
 	// ReleaseReservation drops the reservation with key and returns it;
 	// ok is false when there was none.
 	ReleaseReservation(ctx context.Context, key string) (r Reservation, ok bool, err error)
@@ -303,6 +323,10 @@ type CollectionLedger interface {
 	// InvoiceView returns the invoice with its rollup, payments and the
 	// reservations of holders other than holder (ENOTFOUND if unknown).
 	InvoiceView(ctx context.Context, invoiceID, holder string, now time.Time) (InvoiceView, error)
+	// PayerView returns what a payment of the invoice is decided on
+	// (ENOTFOUND if unknown), in one read: a payment needs less than
+	// InvoiceView and AccountMethods together, which are three.
+	PayerView(ctx context.Context, invoiceID, holder string, now time.Time) (PayerView, error)
 	// AccountInvoices returns the account's invoices with their rollups,
 	// newest due date first.
 	AccountInvoices(ctx context.Context, accountID string) ([]InvoiceView, error)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/stripesync/stripesync"
 )
 
@@ -20,12 +21,26 @@ type staffActionRow struct {
 
 // RecordStaffAction implements [stripesync.StaffAudit].
 func (db *DB) RecordStaffAction(ctx context.Context, a stripesync.StaffAction) error {
+	if err := checkStaffAction(a); err != nil {
+		return err
+	}
+	return wrap(db.insertStaffAction(ctx, db.x, a), "record staff action on invoice %s", a.InvoiceID)
+}
+
+// checkStaffAction refuses an action the trail could not show.
+func checkStaffAction(a stripesync.StaffAction) error {
 	if a.Staff == "" || a.Action == "" || a.InvoiceID == "" || a.Outcome == "" || a.At.IsZero() {
 		return stripesync.Errorf(stripesync.EINVALID, "store: a staff action needs its time, staff member, action, invoice and outcome")
 	}
+	return nil
+}
+
+// insertStaffAction appends a, checked, to the trail through ex (the
+// database, or the transaction of what a records).
+func (db *DB) insertStaffAction(ctx context.Context, ex sqlx.ExtContext, a stripesync.StaffAction) error {
 	const q = "INSERT INTO staff_actions (at, staff, action, invoice_id, payment_id, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?)"
-	_, err := db.x.ExecContext(ctx, db.x.Rebind(q), db.ts(a.At), a.Staff, a.Action, a.InvoiceID, a.PaymentID, a.Outcome, a.Detail)
-	return wrap(err, "record staff action on invoice %s", a.InvoiceID)
+	_, err := ex.ExecContext(ctx, ex.Rebind(q), db.ts(a.At), a.Staff, a.Action, a.InvoiceID, a.PaymentID, a.Outcome, a.Detail)
+	return err
 }
 
 // StaffActions implements [stripesync.StaffAudit].

@@ -83,9 +83,9 @@ func normalizeReservation(r stripesync.Reservation, now time.Time) (stripesync.R
 // or Canceled PaymentIntent is released by RecordPayments. Reservations in
 // another currency than the invoice's are not counted, as the rollup does
 // not count payments in another currency. Expired reservations count for
-// nothing and are deleted by the next Reserve of their invoice; the caller
-// must therefore not let a reservation expire before the Checkout Session
-// or charge it covers can no longer be paid.
+// nothing and are deleted by the next Reserve of their invoice that
+// stores one; the caller must therefore not let a reservation expire
+// before the Checkout Session or charge it covers can no longer be paid.
 //
 // A repeat of r.Key (a reservation with that key exists and has not
 // expired) returns nil without change; ECONFLICT if the stored reservation
@@ -124,25 +124,37 @@ func (db *DB) Reserve(ctx context.Context, r stripesync.Reservation, now time.Ti
 		if err := payable(inv, r.Amount); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind("DELETE FROM reservations WHERE invoice_id = ? AND expires_at <= ?"),
-			r.InvoiceID, db.ts(now)); err != nil {
+		// One read for the invoice's reservations (those that count, as
+		// openReservations tells them) and r.Key's, wherever it is: a
+		// statement less per payment than reading them apart.
+		var rows []struct {
+			reservationRow
+			Settled bool `db:"settled"`
+		}
+		const sel = "SELECT " + reservationColumns + ", EXISTS (SELECT 1 FROM payments p WHERE p.id = r.payment_intent_id" +
+			" AND p.invoice_id = r.invoice_id AND p.currency = r.currency AND p.status IN (?, ?, ?)) AS settled" +
+			" FROM reservations r WHERE invoice_id = ? OR key = ?"
+		if err := tx.SelectContext(ctx, &rows, tx.Rebind(sel), countingStatuses[0], countingStatuses[1], countingStatuses[2],
+			r.InvoiceID, r.Key); err != nil {
 			return err
 		}
-		var old reservationRow
-		err = tx.GetContext(ctx, &old, tx.Rebind("SELECT "+reservationColumns+" FROM reservations WHERE key = ?"), r.Key)
-		switch {
-		case err == nil:
-			if old.InvoiceID != r.InvoiceID || old.Holder != r.Holder || old.Amount != r.Amount.Amount || old.Currency != r.Amount.Currency {
-				return stripesync.Errorf(stripesync.ECONFLICT, "store: reservation %s is already held by %s for %s of invoice %s",
-					r.Key, old.Holder, old.reservation().Amount, old.InvoiceID)
+		var open []reservationRow
+		cut := utc(now) // as the statements compare it
+		for _, o := range rows {
+			live := time.Time(o.ExpiresAt).After(cut)
+			if o.Key == r.Key && (live || o.InvoiceID != r.InvoiceID) {
+				// An expired reservation of this invoice is deleted below,
+				// and so not a repeat; one of another invoice is not ours
+				// to delete.
+				if o.InvoiceID != r.InvoiceID || o.Holder != r.Holder || o.Amount != r.Amount.Amount || o.Currency != r.Amount.Currency {
+					return stripesync.Errorf(stripesync.ECONFLICT, "store: reservation %s is already held by %s for %s of invoice %s",
+						r.Key, o.Holder, o.reservation().Amount, o.InvoiceID)
+				}
+				return nil
 			}
-			return nil
-		case !errors.Is(err, sql.ErrNoRows):
-			return err
-		}
-		open, err := db.openReservations(ctx, tx, map[string]stripesync.Invoice{inv.ID: inv}, now)
-		if err != nil {
-			return err
+			if o.InvoiceID == inv.ID && live && o.Currency == inv.Total.Currency && !o.Settled {
+				open = append(open, o.reservationRow)
+			}
 		}
 		left := rollup.Balance.Amount - rollup.Pending.Amount
 		if r.Amount.Amount > left {
@@ -151,7 +163,7 @@ func (db *DB) Reserve(ctx context.Context, r stripesync.Reservation, now time.Ti
 			}
 			return stripesync.Errorf(stripesync.EINVALID, "The amount must be at most %s", money(left, inv))
 		}
-		left -= reserved(open[inv.ID], r.Holder)
+		left -= reserved(open, r.Holder)
 		if r.Amount.Amount > left {
 			if left <= 0 {
 				return stripesync.Errorf(stripesync.ECONFLICT, "Another payment of this invoice is in progress; nothing more can be paid now")
@@ -159,19 +171,23 @@ func (db *DB) Reserve(ctx context.Context, r stripesync.Reservation, now time.Ti
 			return stripesync.Errorf(stripesync.ECONFLICT, "Another payment of this invoice is in progress; at most %s can be paid now",
 				money(left, inv))
 		}
-		var mine []reservationRow
-		const del = "DELETE FROM reservations WHERE invoice_id = ? AND holder = ? RETURNING " + reservationColumns
-		if err := tx.SelectContext(ctx, &mine, tx.Rebind(del), r.InvoiceID, r.Holder); err != nil {
+		// The expired reservations of the invoice go with r.Holder's,
+		// which r replaces; only the unexpired ones are returned.
+		var gone []reservationRow
+		const del = "DELETE FROM reservations WHERE invoice_id = ? AND (expires_at <= ? OR holder = ?) RETURNING " + reservationColumns
+		if err := tx.SelectContext(ctx, &gone, tx.Rebind(del), r.InvoiceID, db.ts(now), r.Holder); err != nil {
 			return err
 		}
-		slices.SortFunc(mine, func(a, b reservationRow) int {
+		slices.SortFunc(gone, func(a, b reservationRow) int {
 			if c := time.Time(a.Created).Compare(time.Time(b.Created)); c != 0 {
 				return c
 			}
 			return strings.Compare(a.Key, b.Key)
 		})
-		for _, m := range mine {
-			replaced = append(replaced, m.reservation())
+		for _, m := range gone {
+			if m.Holder == r.Holder && time.Time(m.ExpiresAt).After(cut) {
+				replaced = append(replaced, m.reservation())
+			}
 		}
 		const ins = "INSERT INTO reservations (" + reservationColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 		_, err = tx.ExecContext(ctx, tx.Rebind(ins), r.Key, r.InvoiceID, r.Amount.Amount, r.Amount.Currency, r.Holder,
@@ -276,6 +292,55 @@ func (db *DB) BindReservation(ctx context.Context, key, sessionID, paymentIntent
 	return oneRow(res, "reservation %s", key)
 }
 
+// RecordCharge records p, the PaymentIntent that a charge held by the
+// reservation with key became, as [DB.RecordPayment] does, and in the same
+// transaction binds the reservation to it ([DB.BindReservation]) and, when
+// action is not nil, appends action to the staff audit trail
+// ([DB.RecordStaffAction]). The three wrote a commit each, with the
+// reservation left unbound and the attempt unaudited in between; a staff
+// payment's answer waited for all three (a WAL fsync each on SQLite).
+//
+// A reservation no longer there (released, or expired and deleted) is not
+// an error: the recorded payment counts in its place. It is all or
+// nothing otherwise: an invalid payment or action (EINVALID) or a failed
+// transaction records none of the three. The reservation is bound last,
+// after the invoice rows are locked, so that on Postgres it never holds a
+// reservation row while waiting for an invoice row that Reserve holds.
+func (db *DB) RecordCharge(ctx context.Context, key string, p stripesync.Payment, action *stripesync.StaffAction) (stripesync.Payment, error) {
+	if key == "" {
+		return stripesync.Payment{}, stripesync.Errorf(stripesync.EINVALID, "store: record charge: no reservation key")
+	}
+	if action != nil {
+		if err := checkStaffAction(*action); err != nil {
+			return stripesync.Payment{}, err
+		}
+	}
+	ps, err := normalizePayments([]stripesync.Payment{p})
+	if err != nil {
+		return stripesync.Payment{}, err
+	}
+	var stored stripesync.Payment
+	err = db.transact(ctx, func(tx *sqlx.Tx) error {
+		recs, err := db.recordPayments(ctx, tx, ps)
+		if err != nil {
+			return err
+		}
+		stored = recs[0].Stored
+		const bind = "UPDATE reservations SET payment_intent_id = ? WHERE key = ?"
+		if _, err := tx.ExecContext(ctx, tx.Rebind(bind), p.ID, key); err != nil {
+			return err
+		}
+		if action == nil {
+			return nil
+		}
+		return db.insertStaffAction(ctx, tx, *action)
+	})
+	if err != nil {
+		return stripesync.Payment{}, recordError(err, ps)
+	}
+	return stored, nil
+}
+
 // ReleaseReservation deletes the reservation with key and returns it, so
 // that the caller can expire its Checkout Session; ok is false for an
 // unknown key, which is not an error.
@@ -368,11 +433,8 @@ func (db *DB) InvoiceView(ctx context.Context, invoiceID, holder string, now tim
 		invoiceRow
 		Reserved int64 `db:"reserved"`
 	}
-	err := db.x.GetContext(ctx, &row, db.x.Rebind("SELECT "+invoiceColumns+", COALESCE((SELECT SUM(r.amount) FROM reservations r"+
-		" WHERE r.invoice_id = invoices.id AND r.currency = invoices.currency AND r.expires_at > ? AND (? = '' OR r.holder <> ?)"+
-		" AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.id = r.payment_intent_id AND p.invoice_id = r.invoice_id"+
-		" AND p.currency = r.currency AND p.status IN (?, ?, ?))), 0) AS reserved FROM invoices WHERE id = ?"),
-		db.ts(now), holder, holder, countingStatuses[0], countingStatuses[1], countingStatuses[2], invoiceID)
+	err := db.x.GetContext(ctx, &row, db.x.Rebind("SELECT "+invoiceColumns+", "+reservedSum("invoices")+" AS reserved FROM invoices WHERE id = ?"),
+		db.reservedArgs(holder, now, invoiceID)...)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && row.Deleted) {
 		return stripesync.InvoiceView{}, stripesync.Errorf(stripesync.ENOTFOUND, "store: invoice %s does not exist", invoiceID)
 	}
@@ -384,7 +446,79 @@ func (db *DB) InvoiceView(ctx context.Context, invoiceID, holder string, now tim
 	if err != nil {
 		return stripesync.InvoiceView{}, wrap(err, "read invoice %s", invoiceID)
 	}
-	return viewOf(inv, payments[inv.ID], row.Reserved), nil
+	return viewOf(inv, stripesync.RollUp(inv, payments[inv.ID]), payments[inv.ID], row.Reserved), nil
+}
+
+// reservedSum is the SQL sum of the open reservations of the invoice in
+// table (a name or an alias of invoices) that holders other than a given
+// one hold, with the rules of openReservations; its arguments are
+// reservedArgs'.
+func reservedSum(table string) string {
+	return "COALESCE((SELECT SUM(r.amount) FROM reservations r WHERE r.invoice_id = " + table + ".id" +
+		" AND r.currency = " + table + ".currency AND r.expires_at > ? AND (? = '' OR r.holder <> ?)" +
+		" AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.id = r.payment_intent_id AND p.invoice_id = r.invoice_id" +
+		" AND p.currency = r.currency AND p.status IN (?, ?, ?))), 0)"
+}
+
+// reservedArgs are the arguments of reservedSum for holder at now, then
+// more.
+func (db *DB) reservedArgs(holder string, now time.Time, more ...any) []any {
+	return append([]any{db.ts(now), holder, holder, countingStatuses[0], countingStatuses[1], countingStatuses[2]}, more...)
+}
+
+// payerViewQuery reads an invoice, the sum of the reservations of holders
+// other than one, and its account's Stripe customer and saved methods
+// (one row a method, at least one row): the queries of InvoiceView and
+// AccountMethods in one, without the invoice's payments.
+var payerViewQuery = "SELECT " + qualified("i", invoiceColumns) + ", " + reservedSum("i") + " AS reserved," +
+	" COALESCE(a.stripe_id, '') AS stripe_id, f.fetched_at, COALESCE(m.position, 0) AS \"m.position\"," +
+	" COALESCE(m.id, '') AS \"m.id\", COALESCE(m.type, '') AS \"m.type\", COALESCE(m.brand, '') AS \"m.brand\"," +
+	" COALESCE(m.last4, '') AS \"m.last4\", COALESCE(m.exp_month, 0) AS \"m.exp_month\", COALESCE(m.exp_year, 0) AS \"m.exp_year\"," +
+	" COALESCE(m.bank_name, '') AS \"m.bank_name\", m.is_default IS TRUE AS \"m.is_default\"" +
+	" FROM invoices i LEFT JOIN account_links a ON a.crm_id = i.account_id AND a.state = ? AND a.stripe_id <> ''" +
+	" LEFT JOIN saved_method_fetches f ON f.customer_id = a.stripe_id" +
+	" LEFT JOIN saved_methods m ON m.customer_id = f.customer_id" +
+	" WHERE i.id = ? ORDER BY m.position"
+
+// qualified prefixes each of the comma-separated columns with table.
+func qualified(table, columns string) string {
+	return table + "." + strings.ReplaceAll(columns, ", ", ", "+table+".")
+}
+
+// PayerView implements [stripesync.CollectionLedger]: InvoiceView's
+// invoice, rollup and reservations, with the rollup as stored rather than
+// computed from the invoice's payments (which are not read: a payment does
+// not show them, and reading them made every payment slower than the one
+// before on a busy invoice), and AccountMethods' customer and methods.
+// One query rather than three.
+func (db *DB) PayerView(ctx context.Context, invoiceID, holder string, now time.Time) (stripesync.PayerView, error) {
+	var rows []struct {
+		invoiceRow
+		Reserved  int64          `db:"reserved"`
+		StripeID  string         `db:"stripe_id"`
+		FetchedAt dbTime         `db:"fetched_at"`
+		Method    savedMethodRow `db:"m"` // columns "m.id" and so on: the invoice has an id too
+	}
+	args := db.reservedArgs(holder, now, string(stripesync.LinkBound), invoiceID)
+	if err := db.x.SelectContext(ctx, &rows, db.x.Rebind(payerViewQuery), args...); err != nil {
+		return stripesync.PayerView{}, wrap(err, "read invoice %s", invoiceID)
+	}
+	if len(rows) == 0 || rows[0].Deleted {
+		return stripesync.PayerView{}, stripesync.Errorf(stripesync.ENOTFOUND, "store: invoice %s does not exist", invoiceID)
+	}
+	first := rows[0]
+	inv := first.invoice()
+	v := stripesync.PayerView{
+		InvoiceView:    viewOf(inv, first.rollup(), nil, first.Reserved),
+		CustomerID:     first.StripeID,
+		MethodsFetched: time.Time(first.FetchedAt),
+	}
+	for _, r := range rows {
+		if r.Method.ID != "" {
+			v.Methods = append(v.Methods, r.Method.method(v.CustomerID))
+		}
+	}
+	return v, nil
 }
 
 // AccountInvoices returns the invoices of CRM account accountID that are
@@ -431,17 +565,17 @@ func (db *DB) invoiceViews(ctx context.Context, invs []stripesync.Invoice, holde
 	}
 	views := make([]stripesync.InvoiceView, len(invs))
 	for i, inv := range invs {
-		views[i] = viewOf(inv, payments[inv.ID], reserved(open[inv.ID], holder))
+		views[i] = viewOf(inv, stripesync.RollUp(inv, payments[inv.ID]), payments[inv.ID], reserved(open[inv.ID], holder))
 	}
 	return views, nil
 }
 
-// viewOf is an invoice as a payer sees it, given its payments and what
-// other payers hold.
-func viewOf(inv stripesync.Invoice, payments []stripesync.Payment, reserved int64) stripesync.InvoiceView {
+// viewOf is an invoice as a payer sees it, given its rollup, its payments
+// and what other payers hold.
+func viewOf(inv stripesync.Invoice, rollup stripesync.Rollup, payments []stripesync.Payment, reserved int64) stripesync.InvoiceView {
 	v := stripesync.InvoiceView{
 		Invoice:  inv,
-		Rollup:   stripesync.RollUp(inv, payments),
+		Rollup:   rollup,
 		Payments: payments,
 		Reserved: money(reserved, inv),
 	}

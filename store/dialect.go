@@ -50,10 +50,14 @@ func connect(t target) (*sqlx.DB, error) {
 		// timeout instead of one failing when it upgrades a read lock.
 		dsn := fmt.Sprintf("%s?_busy_timeout=%d&_foreign_keys=1&_journal_mode=WAL&_txlock=immediate",
 			t.path, sqliteBusyTimeout.Milliseconds())
-		x, err := sqlx.Open(DialectSQLite, dsn)
+		// sql.Open connects to nothing; it finds the registered driver,
+		// whose connections stmtCacheConnector wraps.
+		registered, err := sql.Open(DialectSQLite, dsn)
 		if err != nil {
 			return nil, err
 		}
+		x := sqlx.NewDb(sql.OpenDB(stmtCacheConnector{driver: registered.Driver(), dsn: dsn}), DialectSQLite)
+		_ = registered.Close()
 		// One connection: SQLite has a single writer, and one connection
 		// serialises this process's calls without SQLITE_BUSY between them.
 		x.SetMaxOpenConns(1)

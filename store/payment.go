@@ -153,133 +153,160 @@ func (db *DB) RecordPayment(ctx context.Context, p stripesync.Payment) (stored s
 // invoice involved, each set in key order, as RecordPayment does for one,
 // so that concurrent batches never wait on each other in a cycle.
 func (db *DB) RecordPayments(ctx context.Context, ps []stripesync.Payment) ([]stripesync.PaymentRecord, error) {
+	ps, err := normalizePayments(ps)
+	if err != nil {
+		return nil, err
+	}
+	var recs []stripesync.PaymentRecord
+	err = db.transact(ctx, func(tx *sqlx.Tx) (err error) {
+		recs, err = db.recordPayments(ctx, tx, ps)
+		return err
+	})
+	if err != nil {
+		return nil, recordError(err, ps)
+	}
+	return recs, nil
+}
+
+// normalizePayments returns a copy of ps, each normalized
+// (normalizePayment), or the first one's error.
+func normalizePayments(ps []stripesync.Payment) ([]stripesync.Payment, error) {
 	ps = slices.Clone(ps)
-	locks := make([]string, len(ps))
-	ids := make([]string, len(ps))
 	for i := range ps {
 		var err error
 		if ps[i], err = normalizePayment(ps[i]); err != nil {
 			return nil, err
 		}
-		ids[i] = ps[i].ID
-		locks[i] = "payment:" + ps[i].ID
+	}
+	return ps, nil
+}
+
+// recordError names what failed to be recorded.
+func recordError(err error, ps []stripesync.Payment) error {
+	if len(ps) == 1 {
+		return wrap(err, "record payment %s", ps[0].ID)
+	}
+	return wrap(err, "record %d payments", len(ps))
+}
+
+// recordPayments is RecordPayments inside tx, for normalized ps: the
+// locks, the states, the receipt numbers, the rollups and the jobs.
+func (db *DB) recordPayments(ctx context.Context, tx *sqlx.Tx, ps []stripesync.Payment) ([]stripesync.PaymentRecord, error) {
+	locks := make([]string, len(ps))
+	ids := make([]string, len(ps))
+	for i, p := range ps {
+		ids[i] = p.ID
+		locks[i] = "payment:" + p.ID
 	}
 	now := db.now()
-	var recs []stripesync.PaymentRecord
-	err := db.transact(ctx, func(tx *sqlx.Tx) error {
-		if err := db.lockNames(ctx, tx, locks...); err != nil {
-			return err
-		}
-		stored, err := db.paymentsByID(ctx, tx, ids)
-		if err != nil {
-			return err
-		}
-		var invoiceLocks []string
-		for _, p := range ps {
-			for _, id := range []string{stored[p.ID].InvoiceID, p.InvoiceID} {
-				if id != "" {
-					invoiceLocks = append(invoiceLocks, invoiceLock(id))
-				}
-			}
-		}
-		if err := db.lockNames(ctx, tx, invoiceLocks...); err != nil {
-			return err
-		}
-		// Decide each payment against the state before it, in order, so
-		// that a payment twice in ps ends as two calls would leave it.
-		recs = make([]stripesync.PaymentRecord, len(ps))
-		final := map[string]*paymentOutcome{}
-		var order, rollups []string
-		for i, p := range ps {
-			cur := stored[p.ID]
-			if o := final[p.ID]; o != nil {
-				cur = o.next
-			}
-			next, ok := nextPayment(p, cur)
-			if !ok {
-				recs[i] = stripesync.PaymentRecord{Stored: cur}
-				continue
-			}
-			o := final[p.ID]
-			if o == nil {
-				o = &paymentOutcome{}
-				final[p.ID] = o
-				order = append(order, p.ID)
-			}
-			o.next = next
-			o.firstSuccess = o.firstSuccess || (next.Status == stripesync.PaymentSucceeded &&
-				cur.Status != stripesync.PaymentSucceeded && next.ReceiptNumber == "")
-			recs[i] = stripesync.PaymentRecord{Stored: next, Changed: true}
-			for _, id := range []string{stored[p.ID].InvoiceID, next.InvoiceID} {
-				if id != "" && !slices.Contains(rollups, id) {
-					rollups = append(rollups, id)
-				}
-			}
-		}
-		if len(order) == 0 {
-			return nil
-		}
-		receipts := 0
-		for _, o := range final {
-			if o.firstSuccess {
-				receipts++
-			}
-		}
-		var numbers []int64
-		if receipts > 0 {
-			if numbers, err = db.nextNumbers(ctx, tx, counterReceipts, receipts); err != nil {
-				return err
-			}
-		}
-		var jobs []stripesync.Job
-		nexts := make([]stripesync.Payment, len(order))
-		for k, id := range order {
-			o := final[id]
-			jobs = append(jobs, refJob(stripesync.JobCRMPayment, id, ""))
-			if o.firstSuccess {
-				o.next.ReceiptNumber = receiptNumber(numbers[0])
-				numbers = numbers[1:]
-				jobs = append(jobs, refJob(stripesync.JobSendReceipt, id, id))
-			}
-			if o.next.Refunded > stored[id].Refunded {
-				key := id + ":refunded:" + strconv.FormatInt(o.next.Refunded, 10)
-				jobs = append(jobs, refJob(stripesync.JobSendRefundNotice, id, key))
-			}
-			nexts[k] = o.next
-		}
-		if err := db.upsertPayments(ctx, tx, nexts, now); err != nil {
-			return err
-		}
-		for i := range recs {
-			r := &recs[i].Stored
-			if recs[i].Changed && r.Status == stripesync.PaymentSucceeded && r.ReceiptNumber == "" {
-				r.ReceiptNumber = final[r.ID].next.ReceiptNumber
-			}
-		}
-		slices.Sort(rollups) // lock the invoice rows in one order everywhere
-		var numbered []stripesync.Payment
-		for _, o := range final {
-			if o.firstSuccess {
-				numbered = append(numbered, o.next)
-			}
-		}
-		live, err := db.rollUpInvoices(ctx, tx, rollups, numbered, now)
-		if err != nil {
-			return err
-		}
-		if err := db.releaseFailedReservations(ctx, tx, nexts); err != nil {
-			return err
-		}
-		for _, id := range live {
-			jobs = append(jobs, refJob(stripesync.JobCRMInvoice, id, ""))
-		}
-		return db.enqueueAll(ctx, tx, jobs)
-	})
+	if err := db.lockNames(ctx, tx, locks...); err != nil {
+		return nil, err
+	}
+	stored, err := db.paymentsByID(ctx, tx, ids)
 	if err != nil {
-		if len(ps) == 1 {
-			return nil, wrap(err, "record payment %s", ps[0].ID)
+		return nil, err
+	}
+	var invoiceLocks []string
+	for _, p := range ps {
+		for _, id := range []string{stored[p.ID].InvoiceID, p.InvoiceID} {
+			if id != "" {
+				invoiceLocks = append(invoiceLocks, invoiceLock(id))
+			}
 		}
-		return nil, wrap(err, "record %d payments", len(ps))
+	}
+	if err := db.lockNames(ctx, tx, invoiceLocks...); err != nil {
+		return nil, err
+	}
+	// Decide each payment against the state before it, in order, so
+	// that a payment twice in ps ends as two calls would leave it.
+	recs := make([]stripesync.PaymentRecord, len(ps))
+	final := map[string]*paymentOutcome{}
+	var order, rollups []string
+	for i, p := range ps {
+		cur := stored[p.ID]
+		if o := final[p.ID]; o != nil {
+			cur = o.next
+		}
+		next, ok := nextPayment(p, cur)
+		if !ok {
+			recs[i] = stripesync.PaymentRecord{Stored: cur}
+			continue
+		}
+		o := final[p.ID]
+		if o == nil {
+			o = &paymentOutcome{}
+			final[p.ID] = o
+			order = append(order, p.ID)
+		}
+		o.next = next
+		o.firstSuccess = o.firstSuccess || (next.Status == stripesync.PaymentSucceeded &&
+			cur.Status != stripesync.PaymentSucceeded && next.ReceiptNumber == "")
+		recs[i] = stripesync.PaymentRecord{Stored: next, Changed: true}
+		for _, id := range []string{stored[p.ID].InvoiceID, next.InvoiceID} {
+			if id != "" && !slices.Contains(rollups, id) {
+				rollups = append(rollups, id)
+			}
+		}
+	}
+	if len(order) == 0 {
+		return recs, nil
+	}
+	receipts := 0
+	for _, o := range final {
+		if o.firstSuccess {
+			receipts++
+		}
+	}
+	var numbers []int64
+	if receipts > 0 {
+		if numbers, err = db.nextNumbers(ctx, tx, counterReceipts, receipts); err != nil {
+			return nil, err
+		}
+	}
+	var jobs []stripesync.Job
+	nexts := make([]stripesync.Payment, len(order))
+	for k, id := range order {
+		o := final[id]
+		jobs = append(jobs, refJob(stripesync.JobCRMPayment, id, ""))
+		if o.firstSuccess {
+			o.next.ReceiptNumber = receiptNumber(numbers[0])
+			numbers = numbers[1:]
+			jobs = append(jobs, refJob(stripesync.JobSendReceipt, id, id))
+		}
+		if o.next.Refunded > stored[id].Refunded {
+			key := id + ":refunded:" + strconv.FormatInt(o.next.Refunded, 10)
+			jobs = append(jobs, refJob(stripesync.JobSendRefundNotice, id, key))
+		}
+		nexts[k] = o.next
+	}
+	if err := db.upsertPayments(ctx, tx, nexts, now); err != nil {
+		return nil, err
+	}
+	for i := range recs {
+		r := &recs[i].Stored
+		if recs[i].Changed && r.Status == stripesync.PaymentSucceeded && r.ReceiptNumber == "" {
+			r.ReceiptNumber = final[r.ID].next.ReceiptNumber
+		}
+	}
+	slices.Sort(rollups) // lock the invoice rows in one order everywhere
+	var numbered []stripesync.Payment
+	for _, o := range final {
+		if o.firstSuccess {
+			numbered = append(numbered, o.next)
+		}
+	}
+	live, err := db.rollUpInvoices(ctx, tx, rollups, numbered, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.releaseFailedReservations(ctx, tx, nexts); err != nil {
+		return nil, err
+	}
+	for _, id := range live {
+		jobs = append(jobs, refJob(stripesync.JobCRMInvoice, id, ""))
+	}
+	if err := db.enqueueAll(ctx, tx, jobs); err != nil {
+		return nil, err
 	}
 	return recs, nil
 }

@@ -18,28 +18,35 @@ type requestRow struct {
 	Body        []byte `db:"body"`
 }
 
-// ClaimRequest implements [stripesync.IdempotentRequests]. The insert and
-// the takeover of an abandoned attempt are one transaction, so of two
-// concurrent requests with one key exactly one is claimed.
+// ClaimRequest implements [stripesync.IdempotentRequests]. A new key is
+// claimed by one insert, on its own: of two concurrent requests with one
+// key exactly one inserts it. The read of a key already there and the
+// takeover of an abandoned attempt are one transaction, so that exactly
+// one of two retries takes it over. A new key, every payment's case, thus
+// costs one statement rather than a transaction of three (on Postgres,
+// three round trips).
 func (db *DB) ClaimRequest(ctx context.Context, scope, key, fingerprint string, now time.Time, staleAfter time.Duration) (stripesync.StoredResponse, bool, error) {
 	if scope == "" || key == "" || fingerprint == "" {
 		return stripesync.StoredResponse{}, false, stripesync.Errorf(stripesync.EINVALID, "store: a request needs a scope, a key and a fingerprint")
+	}
+	const ins = "INSERT INTO idempotent_requests (scope, key, fingerprint, started_at) VALUES (?, ?, ?, ?) ON CONFLICT (scope, key) DO NOTHING"
+	res, err := db.x.ExecContext(ctx, db.x.Rebind(ins), scope, key, fingerprint, db.ts(now))
+	var n int64
+	if err == nil {
+		n, err = res.RowsAffected()
+	}
+	if err != nil {
+		return stripesync.StoredResponse{}, false, wrap(err, "claim request %s", key)
+	}
+	if n == 1 {
+		return stripesync.StoredResponse{}, true, nil
 	}
 	var (
 		prev    stripesync.StoredResponse
 		claimed bool
 	)
-	err := db.transact(ctx, func(tx *sqlx.Tx) error {
+	err = db.transact(ctx, func(tx *sqlx.Tx) error {
 		prev, claimed = stripesync.StoredResponse{}, false
-		const ins = "INSERT INTO idempotent_requests (scope, key, fingerprint, started_at) VALUES (?, ?, ?, ?) ON CONFLICT (scope, key) DO NOTHING"
-		res, err := tx.ExecContext(ctx, tx.Rebind(ins), scope, key, fingerprint, db.ts(now))
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 1 {
-			claimed = err == nil
-			return err
-		}
 		var row requestRow
 		const sel = "SELECT fingerprint, started_at, completed_at, status, body FROM idempotent_requests WHERE scope = ? AND key = ?"
 		if err := tx.GetContext(ctx, &row, tx.Rebind(sel+db.forUpdate()), scope, key); err != nil {

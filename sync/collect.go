@@ -47,7 +47,10 @@ type CollectionConfig struct {
 	Payments stripesync.PaymentLedger
 	Accounts stripesync.Ledger
 	// Audit keeps the trail of staff actions; nil keeps none (the pay
-	// page alone needs none).
+	// page alone needs none). A staff card payment that went through is
+	// written to the trail by Ledger.RecordCharge, in the transaction that
+	// records the payment, so Audit must be the Ledger's own trail
+	// (store.DB is both).
 	Audit  stripesync.StaffAudit
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -106,14 +109,44 @@ func (c *Collection) PayView(ctx context.Context, invoiceID, holder string) (Pay
 	if err != nil {
 		return PayView{}, err
 	}
-	v := PayView{InvoiceView: iv, BankAllowed: bankAllowed(iv.Invoice.Total.Currency)}
-	v.Minimum, _ = stripesync.MinimumCharge(iv.Invoice.Total.Currency)
-	v.Open = payable(iv)
+	v := newPayView(iv)
 	if !v.Open {
 		return v, nil
 	}
 	var methods []stripesync.SavedMethod
 	v.CustomerID, methods, err = c.accountMethods(ctx, iv.Invoice.AccountID)
+	return c.withMethods(v, methods, err)
+}
+
+// chargeView is PayView for a payment about to be taken (staffPay): the
+// same view, without the invoice's payments, which a payment does not
+// look at, from one read of the ledger (PayerView) rather than three.
+func (c *Collection) chargeView(ctx context.Context, invoiceID, holder string) (PayView, error) {
+	pv, err := c.ledger.PayerView(ctx, invoiceID, holder, c.now())
+	if err != nil {
+		return PayView{}, err
+	}
+	v := newPayView(pv.InvoiceView)
+	if !v.Open {
+		return v, nil
+	}
+	var methods []stripesync.SavedMethod
+	v.CustomerID, methods, err = c.freshMethods(ctx, pv.CustomerID, pv.Methods, pv.MethodsFetched)
+	return c.withMethods(v, methods, err)
+}
+
+// newPayView is the part of PayView that iv alone tells.
+func newPayView(iv stripesync.InvoiceView) PayView {
+	v := PayView{InvoiceView: iv, BankAllowed: bankAllowed(iv.Invoice.Total.Currency)}
+	v.Minimum, _ = stripesync.MinimumCharge(iv.Invoice.Total.Currency)
+	v.Open = payable(iv)
+	return v
+}
+
+// withMethods completes v, an open invoice's view whose CustomerID is
+// set (or not, with err saying why), with those of methods the invoice
+// can be paid with, as accountMethods returned them with err.
+func (c *Collection) withMethods(v PayView, methods []stripesync.SavedMethod, err error) (PayView, error) {
 	if v.CustomerID == "" {
 		return v, err
 	}
@@ -231,17 +264,21 @@ func (c *Collection) chargeSaved(ctx context.Context, v PayView, r PayRequest) (
 	if method.Type == stripesync.MethodTypeBank {
 		req.Mandate = r.Mandate
 	}
-	p, err := c.charge(ctx, v, key, req, stripesync.IdempotencyKey("pay", v.Invoice.ID, r.Nonce), c.repeatError)
+	p, err := c.charge(ctx, v, key, req, stripesync.IdempotencyKey("pay", v.Invoice.ID, r.Nonce), c.repeatError, nil)
 	return PayResult{Payment: p}, err
 }
 
 // charge charges req against the reservation key already held for it and
-// records the payment. A decline or a refused request releases the
+// records the payment, bound to the reservation, with audit (unless nil:
+// the staff action that asked for the charge, recorded with outcome "ok")
+// in the same transaction. A decline or a refused request releases the
 // reservation; an unknown outcome keeps it until the webhook or the pull
 // tells, or the hold lapses; a repeat Stripe refused under stripeKey is
 // answered by repeat. The payment is returned with the error when it was
-// charged but not recorded (the webhook records it).
-func (c *Collection) charge(ctx context.Context, v PayView, key string, req stripesync.ChargeRequest, stripeKey string, repeat func(error, string) error) (stripesync.Payment, error) {
+// charged but not recorded (the webhook records it); audit is recorded
+// only when the error is nil.
+func (c *Collection) charge(ctx context.Context, v PayView, key string, req stripesync.ChargeRequest, stripeKey string,
+	repeat func(error, string) error, audit *stripesync.StaffAction) (stripesync.Payment, error) {
 	p, err := c.collector.Charge(ctx, req, stripeKey)
 	switch stripesync.CodeOf(err) {
 	case "":
@@ -262,23 +299,29 @@ func (c *Collection) charge(ctx context.Context, v PayView, key string, req stri
 		c.release(ctx, key)
 		return stripesync.Payment{}, c.payerError(err, "charge a saved method")
 	}
-	if err := c.ledger.BindReservation(ctx, key, "", p.ID); err != nil {
-		c.logger.Warn("bind reservation", "key", key, "stripe_id", p.ID, "error", err)
-	}
 	if p.InvoiceID == "" {
 		p.InvoiceID = v.Invoice.ID
 	}
 	if p.AccountID == "" {
 		p.AccountID = v.Invoice.AccountID
 	}
+	if audit != nil {
+		a := *audit
+		a.At, a.Outcome, a.PaymentID = c.now(), "ok", p.ID
+		audit = &a
+	}
 	// The reservation stays, bound to the PaymentIntent: the ledger no
 	// longer counts it once the payment is recorded, and a repeat of the
 	// request finds it and replays the same charge instead of being
 	// measured against the balance this charge lowered.
-	stored, _, err := c.payments.RecordPayment(ctx, p)
+	stored, err := c.ledger.RecordCharge(ctx, key, p, audit)
 	if err != nil {
 		// Charged but not recorded: the webhook records it; the
-		// reservation keeps the amount from being paid twice meanwhile.
+		// reservation, bound on its own, keeps the amount from being
+		// paid twice meanwhile.
+		if berr := c.ledger.BindReservation(ctx, key, "", p.ID); berr != nil {
+			c.logger.Warn("bind reservation", "key", key, "stripe_id", p.ID, "error", berr)
+		}
 		return p, fmt.Errorf("record payment %s: %w", p.ID, err)
 	}
 	return stored, nil
@@ -501,6 +544,13 @@ func (c *Collection) accountMethods(ctx context.Context, accountID string) (cust
 	if err != nil {
 		return "", nil, err
 	}
+	return c.freshMethods(ctx, customerID, ms, at)
+}
+
+// freshMethods is accountMethods for what the ledger said of an account:
+// its customer and its copy of the customer's methods, read from Stripe
+// at at.
+func (c *Collection) freshMethods(ctx context.Context, customerID string, ms []stripesync.SavedMethod, at time.Time) (string, []stripesync.SavedMethod, error) {
 	if customerID == "" {
 		return "", nil, errNotPushed
 	}

@@ -53,14 +53,22 @@ type StaffPayment struct {
 // and nothing is charged.
 //
 // Every attempt that names an invoice is written to the audit trail with
-// its outcome, refusals included.
+// its outcome, refusals included. A card payment that went through is
+// written in the transaction that records it and binds its reservation
+// (Collection.charge), so that its answer waits for one commit where it
+// waited for three; any other outcome is written afterwards.
 func (c *Collection) StaffPay(ctx context.Context, r StaffPayRequest) (StaffPayment, error) {
-	p, err := c.staffPay(ctx, r)
-	if r.Staff != "" && r.InvoiceID != "" && stripesync.CodeOf(err) != stripesync.ENOTFOUND {
-		recordStaffAction(ctx, c.audit, c.logger, c.now(), stripesync.StaffAction{
-			Staff: r.Staff, Action: stripesync.StaffActionPayment, InvoiceID: r.InvoiceID, PaymentID: p.ID,
-			Detail: r.detail(),
-		}, err)
+	var audit *stripesync.StaffAction
+	if r.Staff != "" && r.InvoiceID != "" && c.audit != nil {
+		audit = &stripesync.StaffAction{
+			Staff: r.Staff, Action: stripesync.StaffActionPayment, InvoiceID: r.InvoiceID, Detail: r.detail(),
+		}
+	}
+	p, audited, err := c.staffPay(ctx, r, audit)
+	if audit != nil && !audited && stripesync.CodeOf(err) != stripesync.ENOTFOUND {
+		a := *audit
+		a.PaymentID = p.ID
+		recordStaffAction(ctx, c.audit, c.logger, c.now(), a, err)
 	}
 	return p, err
 }
@@ -103,42 +111,45 @@ func (c *Collection) StaffView(ctx context.Context, invoiceID, staff string) (Pa
 	return v, actions, err
 }
 
-func (c *Collection) staffPay(ctx context.Context, r StaffPayRequest) (StaffPayment, error) {
+// staffPay takes the payment StaffPay describes; audited reports that
+// audit (unless nil) was recorded with it.
+func (c *Collection) staffPay(ctx context.Context, r StaffPayRequest, audit *stripesync.StaffAction) (_ StaffPayment, audited bool, _ error) {
 	if r.Staff == "" || r.RequestKey == "" {
-		return StaffPayment{}, stripesync.Errorf(stripesync.EINVALID, "a staff payment needs the staff member and an Idempotency-Key")
+		return StaffPayment{}, false, stripesync.Errorf(stripesync.EINVALID, "a staff payment needs the staff member and an Idempotency-Key")
 	}
 	if (r.PaymentMethodID == "") == (r.Bank == nil) {
-		return StaffPayment{}, stripesync.Errorf(stripesync.EINVALID, "Give either a payment method or bank account details")
+		return StaffPayment{}, false, stripesync.Errorf(stripesync.EINVALID, "Give either a payment method or bank account details")
 	}
 	holder := "staff:" + r.Staff + ":" + r.RequestKey
-	v, err := c.PayView(ctx, r.InvoiceID, holder)
+	v, err := c.chargeView(ctx, r.InvoiceID, holder)
 	if err != nil {
-		return StaffPayment{}, err
+		return StaffPayment{}, false, err
 	}
 	switch {
 	case v.Open:
 	case v.Rollup.Status == stripesync.InvoicePaid || v.Rollup.Balance.Amount <= 0:
 		// The answer of a payment that came too late is the one of a
 		// payment that does not fit, whichever payment it lost to.
-		return StaffPayment{}, stripesync.Errorf(stripesync.ECONFLICT, "Only %s is left to pay on %s: it is %s",
+		return StaffPayment{}, false, stripesync.Errorf(stripesync.ECONFLICT, "Only %s is left to pay on %s: it is %s",
 			stripesync.Money{Currency: v.Invoice.Total.Currency}, v.Invoice.Number, v.Rollup.Status)
 	default:
-		return StaffPayment{}, stripesync.Errorf(stripesync.ECONFLICT, "Invoice %s cannot be paid: it is %s", v.Invoice.Number, v.Rollup.Status)
+		return StaffPayment{}, false, stripesync.Errorf(stripesync.ECONFLICT, "Invoice %s cannot be paid: it is %s", v.Invoice.Number, v.Rollup.Status)
 	}
 	amount, err := stripesync.ParseMoney(r.Amount, v.Invoice.Total.Currency)
 	if err != nil {
-		return StaffPayment{}, stripesync.WrapError(stripesync.EINVALID, err,
+		return StaffPayment{}, false, stripesync.WrapError(stripesync.EINVALID, err,
 			"The amount %q is not an amount of %s, such as 25.00", r.Amount, v.Invoice.Total.Currency)
 	}
 	if err := checkCharge(v, amount); err != nil {
-		return StaffPayment{}, err
+		return StaffPayment{}, false, err
 	}
 	if v.CustomerID == "" {
-		return StaffPayment{}, stripesync.Errorf(stripesync.ECONFLICT,
+		return StaffPayment{}, false, stripesync.Errorf(stripesync.ECONFLICT,
 			"The account of %s is not in Stripe yet; try again after the next account sync", v.Invoice.Number)
 	}
 	if r.Bank != nil {
-		return c.staffBankPay(ctx, r, v, holder, amount)
+		p, err := c.staffBankPay(ctx, r, v, holder, amount)
+		return p, false, err
 	}
 	req := stripesync.ChargeRequest{
 		CustomerID: v.CustomerID, PaymentMethodID: r.PaymentMethodID, InvoiceID: v.Invoice.ID,
@@ -152,16 +163,16 @@ func (c *Collection) staffPay(ctx context.Context, r StaffPayRequest) (StaffPaym
 	if i := slices.IndexFunc(v.Methods, func(m stripesync.SavedMethod) bool { return m.ID == r.PaymentMethodID }); i >= 0 {
 		req.MOTO = r.MOTO && v.Methods[i].Type == stripesync.MethodTypeCard
 	} else if !strings.HasPrefix(r.PaymentMethodID, "pm_") {
-		return StaffPayment{}, stripesync.Errorf(stripesync.EINVALID, "%q is not a payment method id (pm_…)", r.PaymentMethodID)
+		return StaffPayment{}, false, stripesync.Errorf(stripesync.EINVALID, "%q is not a payment method id (pm_…)", r.PaymentMethodID)
 	}
 	if err := c.reserve(ctx, stripesync.Reservation{
 		Key: holder, InvoiceID: v.Invoice.ID, Amount: amount, Holder: holder,
 		ExpiresAt: c.now().Add(chargeHold),
 	}); err != nil {
-		return StaffPayment{}, c.shortfall(ctx, err, v, holder)
+		return StaffPayment{}, false, c.shortfall(ctx, err, v, holder)
 	}
-	p, err := c.charge(ctx, v, holder, req, stripesync.IdempotencyKey("staffpay", v.Invoice.ID, r.Staff, r.RequestKey), staffRepeat)
-	return StaffPayment{Payment: p, PaymentMethodID: req.PaymentMethodID}, err
+	p, err := c.charge(ctx, v, holder, req, stripesync.IdempotencyKey("staffpay", v.Invoice.ID, r.Staff, r.RequestKey), staffRepeat, audit)
+	return StaffPayment{Payment: p, PaymentMethodID: req.PaymentMethodID}, audit != nil && err == nil, err
 }
 
 // staffBankPay takes a payment from bank details read out on the phone:
@@ -204,7 +215,7 @@ func (c *Collection) staffBankPay(ctx context.Context, r StaffPayRequest, v PayV
 		// the same key match them.
 		Mandate:       &stripesync.MandateAcceptance{Offline: true},
 		Microdeposits: true,
-	}, stripeKey, staffRepeat)
+	}, stripeKey, staffRepeat, nil)
 	if err == nil && p.Status == stripesync.PaymentAwaitingVerification {
 		err = c.ledger.AwaitVerification(ctx, stripesync.PendingVerification{
 			PaymentMethodID: method.ID, PaymentIntentID: p.ID, InvoiceID: v.Invoice.ID, Created: c.now(),

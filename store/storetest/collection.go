@@ -269,6 +269,75 @@ func testCollection(t *testing.T, setup setupFunc) {
 		refused(t, db, r, now, stripesync.ECONFLICT, "")
 	})
 
+	t.Run("RecordCharge", func(t *testing.T) {
+		db, now := fixture(t)
+		ctx := t.Context()
+		actions := func() []stripesync.StaffAction {
+			t.Helper()
+			got, err := db.StaffActions(ctx, invoiceID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		action := stripesync.StaffAction{Staff: "carol", Action: stripesync.StaffActionPayment, InvoiceID: invoiceID,
+			PaymentID: "pi_1", Outcome: "ok", Detail: "10.00 with pm_1", At: now}
+		reserve(t, db, hold("k1", staff, 1000, now), now)
+		charged := payment("pi_1", invoiceID, usd(1000), stripesync.PaymentSucceeded, time.Minute)
+		got, err := db.RecordCharge(ctx, "k1", charged, &action)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ID != "pi_1" || got.ReceiptNumber == "" {
+			t.Errorf("RecordCharge returned %+v, want pi_1 with its receipt number", got)
+		}
+		if r := rollup(t, db, invoiceID); r.Balance != usd(2000) {
+			t.Errorf("balance after the charge = %s, want 20.00 USD", r.Balance)
+		}
+		// Bound to the recorded payment, the reservation no longer
+		// counts, and a repeat of its key finds it.
+		wantPayable(t, db, bob, now, 0, 2000)
+		if replaced := reserve(t, db, hold("k1", staff, 1000, now), now); replaced != nil {
+			t.Errorf("repeated Reserve of k1 replaced %v", replaced)
+		}
+		if a := actions(); len(a) != 1 || a[0].PaymentID != "pi_1" || a[0].Outcome != "ok" || a[0].Staff != "carol" {
+			t.Errorf("audit trail after the charge = %+v, want carol's payment pi_1", a)
+		}
+
+		// An invalid action records nothing, not even the payment.
+		reserve(t, db, hold("k2", alice, 500, now), now)
+		bad := action
+		bad.Outcome = ""
+		if _, err := db.RecordCharge(ctx, "k2", payment("pi_2", invoiceID, usd(500), stripesync.PaymentSucceeded, time.Minute), &bad); stripesync.CodeOf(err) != stripesync.EINVALID {
+			t.Errorf("RecordCharge with an action without outcome = %v, want EINVALID", err)
+		}
+		if _, err := db.Payment(ctx, "pi_2"); stripesync.CodeOf(err) != stripesync.ENOTFOUND {
+			t.Errorf("pi_2 after the refused RecordCharge: %v, want ENOTFOUND", err)
+		}
+		wantPayable(t, db, bob, now, 500, 1500)
+		if _, err := db.RecordCharge(ctx, "", charged, nil); stripesync.CodeOf(err) != stripesync.EINVALID {
+			t.Errorf("RecordCharge without a key = %v, want EINVALID", err)
+		}
+
+		// A payment the webhook recorded first changes nothing, and the
+		// reservation is bound all the same.
+		if _, err := db.RecordCharge(ctx, "k2", charged, nil); err != nil {
+			t.Fatal(err)
+		}
+		wantPayable(t, db, bob, now, 0, 2000)
+		if r, ok, err := db.ReleaseReservation(ctx, "k2"); err != nil || !ok || r.PaymentIntentID != "pi_1" {
+			t.Errorf("k2 = %+v, %v, %v; want bound to pi_1", r, ok, err)
+		}
+		// A reservation that is gone is no error: the payment counts.
+		if _, err := db.RecordCharge(ctx, "gone", payment("pi_3", invoiceID, usd(500), stripesync.PaymentSucceeded, 2*time.Minute), nil); err != nil {
+			t.Errorf("RecordCharge of a released reservation: %v", err)
+		}
+		wantPayable(t, db, bob, now, 0, 1500)
+		if a := actions(); len(a) != 1 {
+			t.Errorf("audit trail = %+v, want carol's one payment", a)
+		}
+	})
+
 	t.Run("FailedPaymentReleases", func(t *testing.T) {
 		db, now := fixture(t)
 		ctx := t.Context()
@@ -460,6 +529,70 @@ func testCollection(t *testing.T, setup setupFunc) {
 			t.Errorf("LinksRevokedAt = %v, want the latest, %v (UTC)", at, want)
 		}
 		wantCode(t, "RevokeLinks(zero time)", db.RevokeLinks(ctx, invoiceID, time.Time{}), stripesync.EINVALID)
+	})
+
+	t.Run("PayerView", func(t *testing.T) {
+		db, now := fixture(t)
+		ctx := t.Context()
+		// wantPayerView checks that PayerView tells what InvoiceView and
+		// AccountMethods do, but for the payments, and returns it.
+		wantPayerView := func(what, holder string) stripesync.PayerView {
+			t.Helper()
+			got, err := db.PayerView(ctx, invoiceID, holder, now)
+			if err != nil {
+				t.Fatalf("%s: PayerView: %v", what, err)
+			}
+			iv, err := db.InvoiceView(ctx, invoiceID, holder, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			customer, methods, at, err := db.AccountMethods(ctx, iv.Invoice.AccountID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			iv.Payments = nil
+			want := stripesync.PayerView{InvoiceView: iv, CustomerID: customer, Methods: methods, MethodsFetched: at}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%s: PayerView (-InvoiceView and AccountMethods +got):\n%s", what, diff)
+			}
+			return got
+		}
+		reserve(t, db, hold("k1", alice, 1000, now), now)
+		reserve(t, db, hold("k2", bob, 500, now), now)
+		if v := wantPayerView("an account not in Stripe", alice); v.CustomerID != "" || v.Reserved != usd(500) || v.Payable != usd(2500) {
+			t.Errorf("PayerView = customer %q, reserved %s, payable %s; want none, 5.00, 25.00", v.CustomerID, v.Reserved, v.Payable)
+		}
+		account := invoice(invoiceID, 5000).AccountID
+		if err := db.SaveAccountLink(ctx, stripesync.AccountLink{CRMID: account, StripeID: "cus_1",
+			Policy: stripesync.PolicyCreate, State: stripesync.LinkBound}); err != nil {
+			t.Fatal(err)
+		}
+		if v := wantPayerView("methods never read", bob); v.CustomerID != "cus_1" || v.Methods != nil || !v.MethodsFetched.IsZero() {
+			t.Errorf("PayerView = %q, %v, %v; want cus_1 with no methods, never read", v.CustomerID, v.Methods, v.MethodsFetched)
+		}
+		card := stripesync.SavedMethod{ID: "pm_card", CustomerID: "cus_1", Type: stripesync.MethodTypeCard, Brand: "visa",
+			Last4: "4242", ExpMonth: 12, ExpYear: 2028, Default: true}
+		bank := stripesync.SavedMethod{ID: "pm_bank", CustomerID: "cus_1", Type: stripesync.MethodTypeBank, Last4: "6789", BankName: "STRIPE TEST BANK"}
+		if err := db.SaveMethods(ctx, "cus_1", []stripesync.SavedMethod{bank, card}, now); err != nil {
+			t.Fatal(err)
+		}
+		if v := wantPayerView("two methods", staff); len(v.Methods) != 2 || v.Reserved != usd(1500) {
+			t.Errorf("PayerView = %d methods, reserved %s; want 2, 15.00", len(v.Methods), v.Reserved)
+		}
+		// The stored rollup counts a payment just recorded.
+		record(t, db, payment("pi_2", invoiceID, usd(1000), stripesync.PaymentSucceeded, time.Minute), true)
+		if v := wantPayerView("after a payment", staff); v.Rollup.Balance != usd(2000) {
+			t.Errorf("PayerView balance = %s, want 20.00", v.Rollup.Balance)
+		}
+		if _, err := db.PayerView(ctx, "a0B000000000404AAA", staff, now); stripesync.CodeOf(err) != stripesync.ENOTFOUND {
+			t.Errorf("PayerView of an unknown invoice = %v, want ENOTFOUND", err)
+		}
+		deleted := invoice(invoiceID, 5000)
+		deleted.Deleted = true
+		saveInvoices(t, db, deleted)
+		if _, err := db.PayerView(ctx, invoiceID, staff, now); stripesync.CodeOf(err) != stripesync.ENOTFOUND {
+			t.Errorf("PayerView of a deleted invoice = %v, want ENOTFOUND", err)
+		}
 	})
 
 	t.Run("SavedMethods", func(t *testing.T) {
