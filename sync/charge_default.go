@@ -71,7 +71,7 @@ func (c *Collection) ChargeDefault(ctx context.Context, r DefaultCharge) (stripe
 		CustomerID: v.CustomerID, PaymentMethodID: method.ID, InvoiceID: v.Invoice.ID,
 		Amount: amount, Channel: r.Channel, Description: "Invoice " + v.Invoice.Number, OffSession: true,
 	}
-	return c.charge(ctx, v, holder, req, stripesync.IdempotencyKey("default", r.Key), c.repeatError)
+	return c.charge(ctx, v, holder, req, stripesync.IdempotencyKey("default", r.Key), c.repeatError, nil)
 }
 
 // retryFailure tries again what failure f is about (see RetryFailure).
