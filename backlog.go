@@ -15,8 +15,9 @@ type Backlog struct {
 	// when there is none). Received, not Created: an event the pull finds
 	// days after Stripe created it has not waited that long here.
 	OldestEvent time.Time
-	// Jobs are the queued CRM write-backs and receipts not yet done
-	// (dead ones not counted).
+	// Jobs are the queued CRM write-backs, mails and digests not yet
+	// done: due, running or being retried (dead ones, and ones planned
+	// for later and never tried, not counted).
 	Jobs     int64
 	Triggers int64 // records with a pending trigger
 	// OldestTrigger is when the oldest pending trigger was received (zero

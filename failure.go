@@ -2,6 +2,7 @@ package stripesync
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -80,7 +81,10 @@ type FailureFilter struct {
 	Limit     int           // at most this many, newest first; 0 means 100
 }
 
-// Failures is the failure inbox. Implemented by store.DB.
+// Failures is the failure inbox. Implemented by store.DB, whose
+// RecordPayment also records the payments that fail (PaymentFailure) and
+// resolves an invoice's open entries when a payment makes it Paid, in the
+// payment's transaction.
 type Failures interface {
 	// RecordFailure adds f (f.Created is when it happened), or updates
 	// the entry with f's key: its details, one more occurrence, and the
@@ -100,9 +104,6 @@ type Failures interface {
 	// SetFailureStatus moves the entry with id to status, with who and
 	// why in its history; ENOTFOUND when there is none.
 	SetFailureStatus(ctx context.Context, id int64, status FailureStatus, staff, note string, now time.Time) (Failure, error)
-	// ResolveInvoiceFailures resolves every open or retrying entry of an
-	// invoice that has been paid, and returns how many it resolved.
-	ResolveInvoiceFailures(ctx context.Context, invoiceID string, now time.Time) (int, error)
 	// DueFailures returns up to limit entries the ops digest has not
 	// reported yet, oldest first; MarkNotified records that it has.
 	DueFailures(ctx context.Context, limit int) ([]Failure, error)
@@ -152,6 +153,7 @@ var nextSteps = map[string]string{
 	"verification_failed":     "The bank account could not be verified: ask the customer for another method, or send a payment link.",
 	"no_payment_method":       "The customer has no default payment method: send the customer a payment link.",
 	"customer_missing":        "The Stripe customer of this account is missing or deleted: check the account's Stripe mapping, then run the account push.",
+	"mapping_invalid":         "The Stripe customer named in the account's Stripe_Customer_Id__c belongs to another account: correct the id in the CRM.",
 	"write_back_failed":       "The CRM did not accept the update: check the record in the CRM, then retry.",
 }
 
@@ -176,4 +178,76 @@ type FailureDigest struct {
 	// ConsoleURL is the base of the links to the staff console ("" for
 	// none).
 	ConsoleURL string
+}
+
+// FailureStripe is a payment made outside the daemon (in Stripe's
+// Dashboard, say) that failed.
+const FailureStripe FailureSource = "stripe"
+
+// FailureDigestJob is the job that mails ops the failures recorded with
+// it: one pending at a time (its Key is fixed), due FailureDigestDelay
+// after the failure that enqueued it, so that a storm of failures is one
+// message and any failure is mailed within a minute.
+func FailureDigestJob(now time.Time) Job {
+	return Job{Kind: JobFailureDigest, Key: "ops", RunAt: now.Add(FailureDigestDelay)}
+}
+
+// FailureDigestDelay is how long a failure waits for the others of its
+// storm before the digest reports them.
+const FailureDigestDelay = 30 * time.Second
+
+// PaymentFailure is the failure inbox's entry for payment p, which has
+// just become failed from status before; false when p did not fail, or
+// when its failure is recorded elsewhere (an auto-pay card decline is
+// recorded by the auto-pay run, which knows its retry schedule). A failed
+// debit that was processing is an ACH return; one that waited for its
+// micro-deposits failed its verification. Auto-pay's entries are keyed by
+// invoice and due date (autoPayKey), so that a returned auto-pay debit
+// stops the invoice's auto-pay until a person acts.
+func PaymentFailure(p Payment, before PaymentStatus, dueDate time.Time, now time.Time) (Failure, bool) {
+	if p.Status != PaymentFailed || before == PaymentFailed {
+		return Failure{}, false
+	}
+	code, message, found := strings.Cut(p.FailureReason, ": ")
+	if !found {
+		code, message = "", p.FailureReason
+	}
+	f := Failure{
+		Key: "payment:" + p.ID, InvoiceID: p.InvoiceID, AccountID: p.AccountID, PaymentID: p.ID,
+		Amount: p.Amount, Code: code, Message: message, NextStep: NextStepFor(code), Status: FailureOpen, Created: now,
+	}
+	switch p.Channel {
+	case ChannelPhone:
+		f.Source = FailureStaff
+	case ChannelPaymentLink:
+		f.Source = FailurePayPage
+	case ChannelAutoPay:
+		if p.Method != MethodACH {
+			return Failure{}, false
+		}
+		f.Source = FailureAutoPay
+		if p.InvoiceID != "" && !dueDate.IsZero() {
+			f.Key = AutoPayFailureKey(p.InvoiceID, dueDate)
+		}
+	default:
+		f.Source = FailureStripe
+	}
+	switch before {
+	case PaymentProcessing:
+		if p.Method == MethodACH {
+			f.Source = FailureACHReturn
+		}
+	case PaymentAwaitingVerification:
+		f.Source = FailureVerification
+		if f.Code == "" {
+			f.Code, f.NextStep = "verification_failed", NextStepFor("verification_failed")
+		}
+	}
+	return f, true
+}
+
+// AutoPayFailureKey names an invoice's auto-pay for one due date in the
+// failure inbox, and in the idempotency keys of its attempts.
+func AutoPayFailureKey(invoiceID string, dueDate time.Time) string {
+	return "autopay:" + invoiceID + ":" + dueDate.UTC().Format(time.DateOnly)
 }

@@ -54,6 +54,9 @@ type Config struct {
 	// Verifications lists an invoice's bank payments that wait for their
 	// micro-deposits (store.DB.PendingVerifications).
 	Verifications func(ctx context.Context, invoiceID string) ([]stripesync.PendingVerification, error)
+	// Failures are the failure inbox's functions (the staff API's); nil
+	// leaves the console's failures page out.
+	Failures *httpapi.FailureConfig
 	// SendLink issues a new payment link and e-mails it to the
 	// customer for staff member staff, returning where it went; nil
 	// hides the action (links or mail are off).
@@ -129,6 +132,10 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("POST /staff/invoices/{id}/payment-link", h.signedIn(h.sendLink))
 	h.mux.HandleFunc("POST /staff/invoices/{id}/verify", h.signedIn(h.verify))
 	h.mux.HandleFunc("POST /staff/invoices/{id}/receipts", h.signedIn(h.resendReceipt))
+	if h.cfg.Failures != nil {
+		h.mux.HandleFunc("GET /staff/failures", h.signedIn(h.failuresPage))
+		h.mux.HandleFunc("POST /staff/failures/{id}/{action}", h.signedIn(h.failureAction))
+	}
 	h.mux.Handle("GET /staff/static/", http.StripPrefix("/staff/static/", staticFiles()))
 	h.mux.HandleFunc("/staff/", func(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusNotFound, "message", message{Title: "Page not found", Text: "There is no console page at this address."})

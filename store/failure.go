@@ -56,49 +56,107 @@ func (db *DB) RecordFailure(ctx context.Context, f stripesync.Failure, jobs ...s
 		f.Status = stripesync.FailureOpen
 	}
 	var out stripesync.Failure
-	err := db.transact(ctx, func(tx *sqlx.Tx) error {
-		var prev failureRow
-		err := tx.GetContext(ctx, &prev, tx.Rebind("SELECT "+failureColumns+" FROM failures WHERE dedup_key = ?"+db.forUpdate()), f.Key)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			const q = "INSERT INTO failures (dedup_key, source, invoice_id, account_id, payment_id, amount, currency, code," +
-				" message, next_step, status, occurrences, retry_at, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)" +
-				" RETURNING " + failureColumns
-			var row failureRow
-			err = tx.GetContext(ctx, &row, tx.Rebind(q), f.Key, f.Source, f.InvoiceID, f.AccountID, f.PaymentID, f.Amount.Amount,
-				f.Amount.Currency, clip(f.Code), clip(f.Message), f.NextStep, f.Status, db.ts(f.RetryAt), db.ts(f.Created), db.ts(f.Created))
-			if err != nil {
-				return err
-			}
-			out = row.failure()
-		case err != nil:
-			return err
-		default:
-			// Seen again: the latest details, and due in the next digest
-			// only when it opens again, so that retries of one failure do
-			// not mail ops each time.
-			reopened := f.Status == stripesync.FailureOpen && prev.Status != string(stripesync.FailureOpen)
-			const q = "UPDATE failures SET source = ?, invoice_id = ?, account_id = ?, payment_id = ?, amount = ?, currency = ?," +
-				" code = ?, message = ?, next_step = ?, status = ?, occurrences = occurrences + 1, retry_at = ?, updated = ?," +
-				" notified = CASE WHEN ? THEN NULL ELSE notified END WHERE id = ? RETURNING " + failureColumns
-			var row failureRow
-			err = tx.GetContext(ctx, &row, tx.Rebind(q), f.Source, f.InvoiceID, f.AccountID, f.PaymentID, f.Amount.Amount,
-				f.Amount.Currency, clip(f.Code), clip(f.Message), f.NextStep, f.Status, db.ts(f.RetryAt), db.ts(f.Created),
-				reopened, prev.ID)
-			if err != nil {
-				return err
-			}
-			out = row.failure()
-			if prev.Status == string(f.Status) {
-				return db.enqueueAll(ctx, tx, jobs)
-			}
-		}
-		if err := db.addFailureChange(ctx, tx, out.ID, stripesync.FailureChange{At: f.Created, Status: f.Status, Note: f.Message}); err != nil {
+	err := db.transact(ctx, func(tx *sqlx.Tx) (err error) {
+		if out, err = db.recordFailure(ctx, tx, f); err != nil {
 			return err
 		}
 		return db.enqueueAll(ctx, tx, jobs)
 	})
 	return out, wrap(err, "record failure %s", f.Key)
+}
+
+// recordFailure is RecordFailure's upsert, inside tx, for a valid f with a
+// status.
+func (db *DB) recordFailure(ctx context.Context, tx *sqlx.Tx, f stripesync.Failure) (stripesync.Failure, error) {
+	var prev failureRow
+	err := tx.GetContext(ctx, &prev, tx.Rebind("SELECT "+failureColumns+" FROM failures WHERE dedup_key = ?"+db.forUpdate()), f.Key)
+	var row failureRow
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		const q = "INSERT INTO failures (dedup_key, source, invoice_id, account_id, payment_id, amount, currency, code," +
+			" message, next_step, status, occurrences, retry_at, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)" +
+			" RETURNING " + failureColumns
+		err = tx.GetContext(ctx, &row, tx.Rebind(q), f.Key, f.Source, f.InvoiceID, f.AccountID, f.PaymentID, f.Amount.Amount,
+			f.Amount.Currency, clip(f.Code), clip(f.Message), f.NextStep, f.Status, db.ts(f.RetryAt), db.ts(f.Created), db.ts(f.Created))
+	case err != nil:
+		return stripesync.Failure{}, err
+	default:
+		// Seen again: the latest details, and due in the next digest
+		// only when it opens again, so that retries of one failure do
+		// not mail ops each time.
+		reopened := f.Status == stripesync.FailureOpen && prev.Status != string(stripesync.FailureOpen)
+		const q = "UPDATE failures SET source = ?, invoice_id = ?, account_id = ?, payment_id = ?, amount = ?, currency = ?," +
+			" code = ?, message = ?, next_step = ?, status = ?, occurrences = occurrences + 1, retry_at = ?, updated = ?," +
+			" notified = CASE WHEN ? THEN NULL ELSE notified END WHERE id = ? RETURNING " + failureColumns
+		err = tx.GetContext(ctx, &row, tx.Rebind(q), f.Source, f.InvoiceID, f.AccountID, f.PaymentID, f.Amount.Amount,
+			f.Amount.Currency, clip(f.Code), clip(f.Message), f.NextStep, f.Status, db.ts(f.RetryAt), db.ts(f.Created),
+			reopened, prev.ID)
+	}
+	if err != nil {
+		return stripesync.Failure{}, err
+	}
+	out := row.failure()
+	if prev.ID != 0 && prev.Status == string(f.Status) {
+		return out, nil
+	}
+	return out, db.addFailureChange(ctx, tx, out.ID, stripesync.FailureChange{At: f.Created, Status: f.Status, Note: f.Message})
+}
+
+// recordPaymentFailures puts in the failure inbox the payments of a
+// RecordPayments batch that have just failed, and resolves the entries of
+// the invoices a success in it paid, in the batch's transaction: a payment
+// recorded failed is a failure recorded. It returns the digest's job when
+// it recorded any.
+func (db *DB) recordPaymentFailures(ctx context.Context, tx *sqlx.Tx, stored map[string]stripesync.Payment, nexts []stripesync.Payment, rollups []string, now time.Time) ([]stripesync.Job, error) {
+	var jobs []stripesync.Job
+	paid := false
+	for _, p := range nexts {
+		paid = paid || p.Status == stripesync.PaymentSucceeded
+		var due time.Time
+		if p.Status == stripesync.PaymentFailed && p.Channel == stripesync.ChannelAutoPay && p.InvoiceID != "" {
+			var d dbTime
+			err := tx.GetContext(ctx, &d, tx.Rebind("SELECT due_date FROM invoices WHERE id = ?"), p.InvoiceID)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return nil, err
+			}
+			due = time.Time(d)
+		}
+		f, ok := stripesync.PaymentFailure(p, stored[p.ID].Status, due, now)
+		if !ok {
+			continue
+		}
+		if _, err := db.recordFailure(ctx, tx, f); err != nil {
+			return nil, err
+		}
+		jobs = []stripesync.Job{stripesync.FailureDigestJob(now)}
+	}
+	if paid {
+		for _, id := range rollups {
+			if err := db.resolvePaidInvoice(ctx, tx, id, now); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return jobs, nil
+}
+
+// resolvePaidInvoice resolves the open entries of invoice id if its rollup
+// now says Paid.
+func (db *DB) resolvePaidInvoice(ctx context.Context, tx *sqlx.Tx, id string, now time.Time) error {
+	const q = "UPDATE failures SET status = ?, updated = ?, retry_at = NULL WHERE invoice_id = ? AND status IN (?, ?)" +
+		" AND EXISTS (SELECT 1 FROM invoices WHERE id = ? AND status = ?) RETURNING id"
+	var ids []int64
+	if err := tx.SelectContext(ctx, &ids, tx.Rebind(q), stripesync.FailureResolved, db.ts(now), id,
+		stripesync.FailureOpen, stripesync.FailureRetrying, id, stripesync.InvoicePaid); err != nil {
+		return err
+	}
+	for _, fid := range ids {
+		c := stripesync.FailureChange{At: now, Status: stripesync.FailureResolved, Note: "The invoice was paid."}
+		if err := db.addFailureChange(ctx, tx, fid, c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (db *DB) addFailureChange(ctx context.Context, tx *sqlx.Tx, id int64, c stripesync.FailureChange) error {
@@ -183,31 +241,6 @@ func (db *DB) SetFailureStatus(ctx context.Context, id int64, status stripesync.
 		return db.addFailureChange(ctx, tx, id, stripesync.FailureChange{At: now, Status: status, Staff: staff, Note: note})
 	})
 	return out, wrap(err, "set the status of failure %d", id)
-}
-
-// ResolveInvoiceFailures implements [stripesync.Failures].
-func (db *DB) ResolveInvoiceFailures(ctx context.Context, invoiceID string, now time.Time) (int, error) {
-	if invoiceID == "" {
-		return 0, nil
-	}
-	var n int
-	err := db.transact(ctx, func(tx *sqlx.Tx) error {
-		var ids []int64
-		const q = "UPDATE failures SET status = ?, updated = ?, retry_at = NULL WHERE invoice_id = ? AND status IN (?, ?) RETURNING id"
-		if err := tx.SelectContext(ctx, &ids, tx.Rebind(q), stripesync.FailureResolved, db.ts(now), invoiceID,
-			stripesync.FailureOpen, stripesync.FailureRetrying); err != nil {
-			return err
-		}
-		for _, id := range ids {
-			c := stripesync.FailureChange{At: now, Status: stripesync.FailureResolved, Note: "The invoice was paid."}
-			if err := db.addFailureChange(ctx, tx, id, c); err != nil {
-				return err
-			}
-		}
-		n = len(ids)
-		return nil
-	})
-	return n, wrap(err, "resolve the failures of invoice %s", invoiceID)
 }
 
 // DueFailures implements [stripesync.Failures].

@@ -302,6 +302,11 @@ func (db *DB) recordPayments(ctx context.Context, tx *sqlx.Tx, ps []stripesync.P
 	if err := db.releaseFailedReservations(ctx, tx, nexts); err != nil {
 		return nil, err
 	}
+	failed, err := db.recordPaymentFailures(ctx, tx, stored, nexts, rollups, now)
+	if err != nil {
+		return nil, err
+	}
+	jobs = append(jobs, failed...)
 	for _, id := range live {
 		jobs = append(jobs, refJob(stripesync.JobCRMInvoice, id, ""))
 	}

@@ -338,7 +338,27 @@ func (p *pusher) fail(ctx context.Context, err error) outcome {
 	if p.a.SyncError != msg {
 		o.writeBack = &stripesync.AccountSyncUpdate{AccountID: p.a.ID, SyncError: msg}
 	}
+	if code := customerProblem(err); o.handled && code != "" {
+		// The account cannot be paid until a person fixes its mapping.
+		_, _ = p.e.RecordFailure(ctx, stripesync.Failure{
+			Key: "customer:" + p.a.ID, Source: stripesync.FailureCustomer, AccountID: p.a.ID, Code: code, Message: msg,
+		})
+	}
 	return o
+}
+
+// customerProblem is the failure inbox's code for a push that failed on
+// the account's Stripe customer: one that is missing or deleted, or one an
+// Existing mapping names that belongs to another account; "" for any other
+// failure.
+func customerProblem(err error) string {
+	switch stripesync.CodeOf(err) {
+	case stripesync.ENOTFOUND:
+		return "customer_missing"
+	case stripesync.ECONFLICT:
+		return "mapping_invalid"
+	}
+	return ""
 }
 
 func truncate(s string, n int) string {

@@ -164,10 +164,9 @@ func (e *Engine) autoPayAll(ctx context.Context, now time.Time, dryRun bool) ([]
 	}
 }
 
-// autoPayKey names an invoice's auto-pay for one due date, in the failure
-// inbox and in the idempotency keys of its attempts.
+// autoPayKey names an invoice's auto-pay for its due date.
 func autoPayKey(inv stripesync.Invoice) string {
-	return "autopay:" + inv.ID + ":" + inv.DueDate.UTC().Format(time.DateOnly)
+	return stripesync.AutoPayFailureKey(inv.ID, inv.DueDate)
 }
 
 // autoPayOne charges one due invoice (or says what it would do).

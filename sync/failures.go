@@ -27,22 +27,12 @@ type FailureNotifier interface {
 	SendFailureDigest(ctx context.Context, to string, d stripesync.FailureDigest) error
 }
 
-// The digest's job: one pending at a time (its key is fixed), due
-// digestDelay after the failure that enqueued it, so that a storm of
-// failures is one message, and any failure is mailed within a minute.
 const (
-	digestKey   = "ops"
-	digestDelay = 30 * time.Second
 	// digestMost is the most failures one message lists; it says how
 	// many more there are.
 	digestMost  = 200
 	digestLease = 2 * time.Minute
 )
-
-// digestJob is the job that mails the failures recorded with it.
-func digestJob(now time.Time) stripesync.Job {
-	return stripesync.Job{Kind: stripesync.JobFailureDigest, Key: digestKey, RunAt: now.Add(digestDelay)}
-}
 
 // RecordFailure puts f in the failure inbox, with its next step, and has
 // it mailed to ops in the next digest. A failure to record is logged and
@@ -58,7 +48,7 @@ func (e *Engine) RecordFailure(ctx context.Context, f stripesync.Failure) (strip
 	if f.NextStep == "" {
 		f.NextStep = stripesync.NextStepFor(f.Code)
 	}
-	stored, err := e.failures.Inbox.RecordFailure(context.WithoutCancel(ctx), f, digestJob(now))
+	stored, err := e.failures.Inbox.RecordFailure(context.WithoutCancel(ctx), f, stripesync.FailureDigestJob(now))
 	if err != nil {
 		e.logger.WarnContext(ctx, "record failure", "key", f.Key, "source", f.Source, "error", err)
 		return f, err
@@ -144,7 +134,7 @@ func (e *Engine) enqueueLateDigest(ctx context.Context) error {
 	if err != nil || len(late) == 0 {
 		return err
 	}
-	_, err = e.queue.Enqueue(ctx, digestJob(e.now()))
+	_, err = e.queue.Enqueue(ctx, stripesync.FailureDigestJob(e.now()))
 	return err
 }
 

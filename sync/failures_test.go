@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stripesync/stripesync"
+	"github.com/stripesync/stripesync/crm/crmtest"
 	"github.com/stripesync/stripesync/receipts"
 	"github.com/stripesync/stripesync/receipts/smtptest"
 	"github.com/stripesync/stripesync/store/storetest"
@@ -139,5 +140,34 @@ func TestFailureDigestRetriesMail(t *testing.T) {
 	w.digest(t)
 	if msgs := w.mail.Messages(); len(msgs) != 1 || !strings.Contains(msgs[0].Text, "auto-pay, expired_card") {
 		t.Errorf("after the retry: %d messages", len(msgs))
+	}
+}
+
+// TestDeadWriteBackInInbox: a CRM write-back that used its last attempt is
+// a dead letter and an entry of the failure inbox.
+func TestDeadWriteBackInInbox(t *testing.T) {
+	w := newWorld(t)
+	w.tune = func(c *syncer.Config) { c.Failures = &syncer.FailureConfig{Inbox: w.db} }
+	w.rebuild(t)
+	ctx := t.Context()
+	account := w.seed(1, nil)[0]
+	w.push(t)
+	inv := w.sf.Insert("Invoice__c", map[string]any{
+		"Name": "INV-9901", "Account__c": account, "Amount__c": "10.00", "CurrencyIsoCode": "USD", "Status__c": "Open",
+	})
+	if _, err := w.engine.PullInvoices(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.db.Enqueue(ctx, stripesync.Job{Kind: stripesync.JobCRMInvoice, Payload: []byte(`{"id":"` + inv + `"}`), MaxAttempts: 1}); err != nil {
+		t.Fatal(err)
+	}
+	w.sf.InjectFault(crmtest.Fault{Kind: crmtest.FaultHTML503})
+	for range 3 {
+		_, _ = w.engine.WriteBack(ctx) // the 503 is the expected failure
+	}
+	failures, err := w.db.ListFailures(ctx, stripesync.FailureFilter{Status: stripesync.FailureOpen})
+	if err != nil || len(failures) != 1 || failures[0].Source != stripesync.FailureWriteBack || failures[0].InvoiceID != inv ||
+		failures[0].Code != "write_back_failed" || failures[0].NextStep != stripesync.NextStepFor("write_back_failed") {
+		t.Errorf("the failure inbox holds %+v, %v; want the dead write-back of %s", failures, err, inv)
 	}
 }

@@ -226,6 +226,8 @@ func TestPushCreatesOnceThenSkipsThenUpdatesOnlyChanged(t *testing.T) {
 
 func TestPushExistingPolicy(t *testing.T) {
 	w := newWorld(t)
+	w.tune = func(c *syncer.Config) { c.Failures = &syncer.FailureConfig{Inbox: w.db} }
+	w.rebuild(t)
 	known := w.st.CreateCustomer(stripetest.Customer{Name: "Pre-existing"})
 	good := w.seed(1, map[string]any{"Stripe_Mapping__c": "Existing", "Stripe_Customer_Id__c": known})[0]
 	bad := w.seed(1, map[string]any{"Stripe_Mapping__c": "Existing", "Stripe_Customer_Id__c": "cus_doesnotexist"})[0]
@@ -251,6 +253,11 @@ func TestPushExistingPolicy(t *testing.T) {
 	}
 	if got := len(w.st.Customers()); got != 11 {
 		t.Errorf("Stripe has %d customers, want 11 (1 existing + 10 created)", got)
+	}
+	// The account waits for a person in the failure inbox.
+	if f, err := w.db.FailureByKey(t.Context(), "customer:"+bad); err != nil || f.Source != stripesync.FailureCustomer ||
+		f.Code != "customer_missing" || f.AccountID != bad || !strings.Contains(f.Message, "cus_doesnotexist") {
+		t.Errorf("the failure inbox holds %+v, %v; want the missing customer", f, err)
 	}
 	w.assertOneCustomerEach(t, others)
 

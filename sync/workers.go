@@ -2,8 +2,10 @@ package sync
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -69,7 +71,7 @@ func (e *Engine) RunWorkers(ctx context.Context) error {
 		g.Go(func() error { return e.loop(ctx, "link-mail", e.links.wake, pace{}, e.SendPaymentLinks) })
 	}
 	if e.failures != nil {
-		// Digests are due digestDelay after a failure: the idle poll
+		// Digests are due FailureDigestDelay after a failure: the idle poll
 		// finds them, no wake-up is needed.
 		g.Go(func() error { return e.loop(ctx, "failure-digest", nil, pace{}, e.SendFailureDigest) })
 	}
@@ -138,13 +140,37 @@ func (e *Engine) retryAt(attempts int) time.Time {
 	return e.now().Add(d)
 }
 
-// failJobs records a failed attempt for each job.
+// failJobs records a failed attempt for each job. A CRM write-back that
+// used its last attempt goes to the dead letters and, for a person to act
+// on, to the failure inbox.
 func (e *Engine) failJobs(ctx context.Context, jobs []stripesync.Job, cause error) {
 	for _, j := range jobs {
 		if err := e.queue.Fail(context.WithoutCancel(ctx), j.ID, cause, e.retryAt(j.Attempts)); err != nil {
 			e.logger.Error("record job failure", "job_id", j.ID, "kind", j.Kind, "error", err)
+			continue
+		}
+		if j.Attempts >= j.MaxAttempts && (j.Kind == stripesync.JobCRMPayment || j.Kind == stripesync.JobCRMInvoice) {
+			e.writeBackDead(ctx, j, cause)
 		}
 	}
+}
+
+// writeBackDead records a CRM write-back given up on in the failure inbox.
+func (e *Engine) writeBackDead(ctx context.Context, j stripesync.Job, cause error) {
+	var ref struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(j.Payload, &ref) // a malformed payload names nothing
+	f := stripesync.Failure{
+		Key: "job:" + strconv.FormatInt(j.ID, 10), Source: stripesync.FailureWriteBack,
+		Code: "write_back_failed", Message: stripesync.MessageOf(cause),
+	}
+	if j.Kind == stripesync.JobCRMPayment {
+		f.PaymentID = ref.ID
+	} else {
+		f.InvoiceID = ref.ID
+	}
+	_, _ = e.RecordFailure(ctx, f)
 }
 
 // deferJobs makes jobs due again at until without counting the attempt.

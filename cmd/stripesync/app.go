@@ -213,6 +213,15 @@ func (a *app) buildAdapters() error {
 	return err
 }
 
+// location is the time zone of Timezone, which loadConfig checked.
+func (c Config) location() *time.Location {
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
 // failureConfig turns the failure inbox on, with the ops digest when mail
 // and STRIPESYNC_OPS_EMAIL are set.
 func (a *app) failureConfig(sender *receipts.Sender) *syncer.FailureConfig {
@@ -267,6 +276,12 @@ func (a *app) staffRoutes(hcfg *httpapi.Config) error {
 		return err
 	}
 	hcfg.Staff = tokens.Authenticate
+	hcfg.Failures = &httpapi.FailureConfig{
+		List:    a.db.ListFailures,
+		Get:     a.db.Failure,
+		Retry:   a.engine.RetryFailure,
+		Dismiss: a.engine.DismissFailure,
+	}
 	if a.collection != nil {
 		payments := &httpapi.PaymentConfig{
 			View: func(ctx context.Context, invoiceID, staff string) (httpapi.InvoiceDetail, error) {
@@ -292,16 +307,11 @@ func (a *app) staffRoutes(hcfg *httpapi.Config) error {
 			FingerprintKey: a.subKey("stripesync request fingerprints"),
 		}
 		hcfg.Payments = payments
-		if hcfg.Console, err = a.console(tokens, payments); err != nil {
+		if hcfg.Console, err = a.console(tokens, payments, hcfg.Failures); err != nil {
 			return err
 		}
 	}
-	hcfg.Failures = &httpapi.FailureConfig{
-		List:    a.db.ListFailures,
-		Get:     a.db.Failure,
-		Retry:   a.engine.RetryFailure,
-		Dismiss: a.engine.DismissFailure,
-	}
+
 	if a.linkSigner == nil {
 		return nil
 	}
@@ -321,10 +331,10 @@ func (a *app) staffRoutes(hcfg *httpapi.Config) error {
 
 // console builds the staff console on the staff API's functions. Sending
 // payment links from it needs links and mail.
-func (a *app) console(tokens *staff.File, payments *httpapi.PaymentConfig) (*console.Handler, error) {
+func (a *app) console(tokens *staff.File, payments *httpapi.PaymentConfig, failures *httpapi.FailureConfig) (*console.Handler, error) {
 	cfg := console.Config{
 		Authenticate: tokens.Authenticate, Known: tokens.Known, Sessions: a.db,
-		Payments: payments, Search: a.db.SearchInvoices, Verifications: a.db.PendingVerifications,
+		Payments: payments, Failures: failures, Search: a.db.SearchInvoices, Verifications: a.db.PendingVerifications,
 		StripeJSURL: a.cfg.StripeJSURL, PublishableKey: a.cfg.StripePublishableKey, StripeAccount: a.cfg.StripeAccount,
 		Business: a.business(), PublicURL: a.cfg.PublicURL, Logger: a.logger.With("component", "console"),
 	}

@@ -332,15 +332,6 @@ func parseRate(p *problems, name, raw string) float64 {
 }
 
 // parseCount reads a cap: a whole number, 0 for none.
-// location is the time zone of Timezone, which loadConfig checked.
-func (c Config) location() *time.Location {
-	loc, err := time.LoadLocation(c.Timezone)
-	if err != nil {
-		return time.UTC
-	}
-	return loc
-}
-
 // parseTimeOfDay reads HH:MM, 24-hour.
 func parseTimeOfDay(p *problems, name, raw string) (hour, minute int) {
 	t, err := time.Parse("15:04", raw)

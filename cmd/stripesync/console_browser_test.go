@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/stripesync/stripesync"
 	"github.com/stripesync/stripesync/internal/browsertest"
 )
 
@@ -101,6 +102,23 @@ func TestStaffConsoleInChromium(t *testing.T) {
 		t.Errorf("after the decline %s can be taken, want 50.00 USD: the decline left a reservation", got)
 	}
 
+	// The decline is in the failure inbox, on the console's failures
+	// page, once its webhook is in; dismissed there, it leaves the list.
+	waitFor(t, "the decline on the failures page", func() bool {
+		browsertest.Open(t, b.ctx, proxy.URL+"/staff/failures")
+		return strings.Contains(b.text(t), "generic_decline")
+	})
+	browsertest.Screenshot(t, b.ctx, "failures")
+	browsertest.AssertAccessible(t, b.ctx)
+	if page := b.text(t); !strings.Contains(page, "staff, 20.00 USD") || !strings.Contains(page, stripesync.NextStepFor("generic_decline")) {
+		t.Errorf("the failures page shows:\n%s", page)
+	}
+	b.do(t, "dismiss the decline", chromedp.Click(chromedp.CSS(`#failures form[action$="/dismiss"] button`)))
+	b.waitText(t, "was dismissed")
+	if page := b.text(t); !strings.Contains(page, "No open failures") {
+		t.Errorf("after the dismissal the open list shows:\n%s", page)
+	}
+	browsertest.Open(t, b.ctx, invoicePage)
 	b.payByNewCard(t, "20.00", "4242 4242 4242 4242")
 	b.waitText(t, "The payment of 20.00 USD by Visa •••• 4242 went through")
 	browsertest.Screenshot(t, b.ctx, "card-paid")

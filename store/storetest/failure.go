@@ -94,28 +94,55 @@ func testFailures(t *testing.T, setup setupFunc) {
 	if _, err := db.SetFailureStatus(ctx, 999999, stripesync.FailureDismissed, "alice", "", at(5*time.Hour)); stripesync.CodeOf(err) != stripesync.ENOTFOUND {
 		t.Errorf("dismiss an unknown failure: %v, want ENOTFOUND", err)
 	}
-	// Paying the invoice resolves its open entries, not another's, and
-	// not a dismissed one.
-	if _, err := db.RecordFailure(ctx, stripesync.Failure{Key: "payment:pi_10", Source: stripesync.FailureStaff, InvoiceID: "a0B2", Created: at(6 * time.Hour)}); err != nil {
+	// A payment recorded failed is in the inbox, with its code and next
+	// step; paying the invoice then resolves its open entries (the
+	// auto-pay one too), not another invoice's, and not a dismissed one.
+	saveInvoices(t, db, invoice("a0B000000000001AAA", 5000))
+	declined := payment("pi_10", "a0B000000000001AAA", usd(5000), stripesync.PaymentFailed, time.Minute)
+	declined.FailureReason = "expired_card: Your card has expired."
+	record(t, db, declined, true)
+	if _, err := db.RecordFailure(ctx, stripesync.Failure{Key: "autopay:a0B000000000001AAA:2026-03-14", Source: stripesync.FailureAutoPay,
+		InvoiceID: "a0B000000000001AAA", Status: stripesync.FailureRetrying, Created: at(6 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := db.ResolveInvoiceFailures(ctx, "a0B1", at(7*time.Hour)); err != nil || n != 1 {
-		t.Errorf("resolve a0B1: %d, %v; want 1", n, err)
+	entry, err := db.FailureByKey(ctx, "payment:pi_10")
+	if err != nil || entry.Source != stripesync.FailurePayPage || entry.Code != "expired_card" || entry.Message != "Your card has expired." ||
+		entry.NextStep != stripesync.NextStepFor("expired_card") || entry.Amount != usd(5000) || entry.Status != stripesync.FailureOpen {
+		t.Errorf("the declined payment's entry: %+v, %v", entry, err)
 	}
-	if got := list(stripesync.FailureFilter{Status: stripesync.FailureOpen}); len(got) != 1 || got[0] != "payment:pi_10" {
-		t.Errorf("open after a0B1 was paid: %q", got)
+	if _, err := db.FailureByKey(ctx, "payment:pi_none"); stripesync.CodeOf(err) != stripesync.ENOTFOUND {
+		t.Errorf("an unknown key: %v, want ENOTFOUND", err)
+	}
+	record(t, db, payment("pi_11", "a0B000000000001AAA", usd(5000), stripesync.PaymentSucceeded, 2*time.Minute), true)
+	for _, key := range []string{"payment:pi_10", "autopay:a0B000000000001AAA:2026-03-14"} {
+		if f, err := db.FailureByKey(ctx, key); err != nil || f.Status != stripesync.FailureResolved {
+			t.Errorf("%s after the invoice was paid: %+v, %v", key, f, err)
+		}
+	}
+	if got := list(stripesync.FailureFilter{Status: stripesync.FailureOpen}); len(got) != 1 || got[0] != decline.Key {
+		t.Errorf("open after a0B000000000001AAA was paid: %q, want only the other invoice's", got)
+	}
+	if f, _ := db.FailureByKey(ctx, "payment:pi_9"); f.Status != stripesync.FailureDismissed {
+		t.Errorf("the dismissed entry is %s", f.Status)
+	}
+	if due, _ := db.DueFailures(ctx, 10); len(due) == 0 {
+		t.Error("the declined payment's entry is not due in the digest")
+	}
+	if jobs, err := db.Claim(ctx, stripesync.JobFailureDigest, 10, time.Minute); err != nil || len(jobs) != 0 {
+		// Due 30 s after the failure, on the store's clock.
+		t.Errorf("the digest job was due at once: %+v, %v", jobs, err)
 	}
 
 	f, history, err := db.Failure(ctx, first.ID)
-	if err != nil || f.Status != stripesync.FailureResolved {
+	if err != nil || f.Status != stripesync.FailureOpen {
 		t.Fatalf("read back: %+v, %v", f, err)
 	}
 	var statuses []stripesync.FailureStatus
 	for _, h := range history {
 		statuses = append(statuses, h.Status)
 	}
-	want := []stripesync.FailureStatus{stripesync.FailureRetrying, stripesync.FailureOpen, stripesync.FailureResolved}
-	if len(statuses) != len(want) || statuses[0] != want[0] || statuses[1] != want[1] || statuses[2] != want[2] {
+	want := []stripesync.FailureStatus{stripesync.FailureRetrying, stripesync.FailureOpen}
+	if len(statuses) != len(want) || statuses[0] != want[0] || statuses[1] != want[1] {
 		t.Errorf("history %v, want %v", statuses, want)
 	}
 	if _, h, _ := db.Failure(ctx, dismissed.ID); len(h) != 2 || h[1].Staff != "alice" || h[1].Note != "the customer paid by cheque" {
