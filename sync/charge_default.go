@@ -17,6 +17,11 @@ type DefaultCharge struct {
 	// however often it is asked ("autopay:<invoice>:<due date>:<attempt>").
 	Key     string
 	Channel string // stripesync.ChannelAutoPay, …
+	// FreshMethods reads the customer's methods from Stripe rather than
+	// the ledger's copy: a retry staff ask for right after the customer
+	// set a new default must charge that one, whereas auto-pay's daily
+	// run trusts the copy the webhooks keep (and saves a call a charge).
+	FreshMethods bool
 }
 
 // errNoDefaultMethod is the decline of a customer who has no default
@@ -50,9 +55,19 @@ func (c *Collection) ChargeDefault(ctx context.Context, r DefaultCharge) (stripe
 		return stripesync.Payment{}, stripesync.Errorf(stripesync.ECONFLICT,
 			"Nothing is left to charge on %s: its balance is covered by payments on their way", v.Invoice.Number)
 	}
+	if r.FreshMethods {
+		fresh, err := c.collector.SavedMethods(ctx, v.CustomerID)
+		if err != nil {
+			return stripesync.Payment{}, err
+		}
+		if err := c.ledger.SaveMethods(ctx, v.CustomerID, fresh, c.now()); err != nil {
+			c.logger.Warn("save methods", "customer_id", v.CustomerID, "error", err)
+		}
+		v.Methods = fresh
+	}
 	var method *stripesync.SavedMethod
 	for i, m := range v.Methods {
-		if m.Default {
+		if m.Default && (m.Type == stripesync.MethodTypeCard || v.BankAllowed) {
 			method = &v.Methods[i]
 		}
 	}
@@ -86,7 +101,7 @@ func (e *Engine) retryFailure(ctx context.Context, f stripesync.Failure, staff s
 		// at once charges once, a later one is a new attempt (with the
 		// method the customer may have changed meanwhile).
 		key := "retry:" + f.Key + ":" + strconv.FormatInt(e.now().Unix(), 10)
-		_, err := e.collect.ChargeDefault(ctx, DefaultCharge{InvoiceID: f.InvoiceID, Key: key, Channel: channel})
+		_, err := e.collect.ChargeDefault(ctx, DefaultCharge{InvoiceID: f.InvoiceID, Key: key, Channel: channel, FreshMethods: true})
 		return err
 	}
 	return stripesync.Errorf(stripesync.EINVALID, "A %s failure cannot be retried from here: %s", f.Source, f.NextStep)

@@ -18,7 +18,10 @@ type autoPayWorld struct {
 
 func newAutoPayWorld(t *testing.T, postgres bool, extra ...string) *autoPayWorld {
 	t.Helper()
-	env := append([]string{"STRIPESYNC_OPS_EMAIL=ops@acme.test", "STRIPESYNC_AUTOPAY_RETRY=2s,4s,8s"}, extra...)
+	// The daemon's own daily run is set half a day away, so that only
+	// the test's runs charge.
+	away := time.Now().UTC().Add(12 * time.Hour).Format("15:04")
+	env := append([]string{"STRIPESYNC_OPS_EMAIL=ops@acme.test", "STRIPESYNC_AUTOPAY_RETRY=2s,4s,8s", "STRIPESYNC_AUTOPAY_AT=" + away}, extra...)
 	return &autoPayWorld{newPayWorld(t, postgres, env...)}
 }
 
@@ -81,7 +84,7 @@ func TestAutoPay(t *testing.T) {
 	if err := w.emu.st.DeclineNext(softCard, 2, "insufficient_funds"); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.emu.st.DeclineNext(hardCard, 1, "lost_card"); err != nil {
+	if err := w.emu.st.DeclineNext(hardCard, 5, "lost_card"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -169,6 +172,16 @@ func TestAutoPay(t *testing.T) {
 		rec, ok := w.emu.sf.GetByExternalID("Payment__c", "Stripe_Payment_Id__c", pis[0].ID)
 		return ok && rec["Status__c"] == string(stripesync.PaymentFailed) && strings.Contains(rec["Failure_Reason__c"].(string), "lost_card")
 	})
+	// The customer gives a new card: a retry from the inbox charges it.
+	id, _, _ := strings.Cut(strings.TrimSpace(lineWith(list, hard)), " ")
+	sw := &staffWorld{payWorld: w.payWorld}
+	customer := w.intentsOf(hard)[0].Customer
+	newCard := sw.postStripe(t, emuStripeKey, "/v1/payment_methods/pm_card_mastercard/attach", url.Values{"customer": {customer}})
+	sw.postStripe(t, emuStripeKey, "/v1/customers/"+customer, url.Values{"invoice_settings[default_payment_method]": {newCard}})
+	if out := w.run(t, "failures", "retry", id); !strings.Contains(out, "resolved") {
+		t.Errorf("failures retry %s:\n%s", id, out)
+	}
+	waitFor(t, "INV-5005 Paid after the retry", func() bool { return w.crmInvoice(t, hard)["Status__c"] == "Paid" })
 }
 
 // lineWith is the line of out that mentions s.
