@@ -140,35 +140,43 @@ func (c *stmtCacheConn) drop(s *cachedStmt) {
 	}
 }
 
-func (c *stmtCacheConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+// run runs query through its kept statement with cached, or with
+// uncached when it is not kept, and returns the kept statement it ran
+// (nil for none). A kept statement that fails is dropped: the driver
+// resets it, and compiling it afresh next time costs little and assumes
+// nothing about that.
+func run[R any](ctx context.Context, c *stmtCacheConn, query string,
+	uncached func() (R, error), cached func(runnableStmt) (R, error)) (R, *cachedStmt, error) {
+	var zero R
 	s, err := c.stmt(ctx, query)
 	if err != nil {
-		return nil, err
+		return zero, nil, err
 	}
 	if s == nil {
-		return c.sqliteConn.ExecContext(ctx, query, args)
+		r, err := uncached()
+		return r, nil, err
 	}
-	res, err := s.stmt.(runnableStmt).ExecContext(ctx, args)
+	r, err := cached(s.stmt.(runnableStmt))
 	if err != nil {
-		// The driver resets a statement that failed; compiling it afresh
-		// next time costs little and assumes nothing about that.
 		c.drop(s)
+		return zero, nil, err
 	}
+	return r, s, nil
+}
+
+func (c *stmtCacheConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	res, _, err := run(ctx, c, query,
+		func() (driver.Result, error) { return c.sqliteConn.ExecContext(ctx, query, args) },
+		func(s runnableStmt) (driver.Result, error) { return s.ExecContext(ctx, args) })
 	return res, err
 }
 
 func (c *stmtCacheConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	s, err := c.stmt(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	if s == nil {
-		return c.sqliteConn.QueryContext(ctx, query, args)
-	}
-	rows, err := s.stmt.(runnableStmt).QueryContext(ctx, args)
-	if err != nil {
-		c.drop(s)
-		return nil, err
+	rows, s, err := run(ctx, c, query,
+		func() (driver.Rows, error) { return c.sqliteConn.QueryContext(ctx, query, args) },
+		func(s runnableStmt) (driver.Rows, error) { return s.QueryContext(ctx, args) })
+	if err != nil || s == nil {
+		return rows, err
 	}
 	s.busy = true
 	return &cachedRows{Rows: rows, conn: c, stmt: s}, nil
