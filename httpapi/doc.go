@@ -6,7 +6,9 @@
 //     cached for a second) and GET /metrics (Prometheus);
 //   - Stripe: POST /stripe/webhook, whose signature is checked
 //     (Stripe-Signature, HMAC-SHA256 with a tolerance) and whose event is
-//     stored in the inbox before the 200, so nothing acknowledged is lost;
+//     stored in the inbox before the 200, so nothing acknowledged is lost
+//     (an event of another Stripe account than the daemon's is
+//     acknowledged and dropped: WebhookConfig.Account);
 //   - Salesforce: POST /salesforce/outbound/{secret} (Outbound Messages,
 //     SOAP, answered with the Ack only once the notifications are stored)
 //     and POST /v1/triggers (Apex callouts, JSON signed with HMAC-SHA256,

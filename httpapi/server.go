@@ -105,6 +105,10 @@ type Server struct {
 	payments  *PaymentConfig
 	failures  *FailureConfig
 	mux       *http.ServeMux
+
+	// otherAccounts are the accounts whose ignored webhook events were
+	// logged.
+	otherAccounts accountLog
 }
 
 // NewServer builds the handler with every route registered.

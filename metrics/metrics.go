@@ -25,6 +25,9 @@ type Metrics struct {
 	pruned      *prometheus.CounterVec
 	// paymentFailures counts the failure inbox's entries.
 	paymentFailures *prometheus.CounterVec
+	// eventsIgnored counts the webhook events acknowledged but not
+	// applied.
+	eventsIgnored *prometheus.CounterVec
 }
 
 // runBuckets span a no-op run (well under a second) to a full push of a
@@ -73,6 +76,10 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "stripesync_payment_failures_total",
 			Help: "Entries of the failure inbox, counted once each when the ops digest reports them, by source (pay page, staff, auto-pay, ACH return, verification, customer, write-back) and Stripe code.",
 		}, []string{"source", "code"}),
+		eventsIgnored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stripesync_events_ignored_total",
+			Help: "Stripe webhook events acknowledged but neither stored nor applied, by reason (other_account: an event of another Stripe account than STRIPE_ACCOUNT, the platform's included).",
+		}, []string{"reason"}),
 		pruned: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "stripesync_inbox_pruned_total",
 			Help: "Rows the daily prune deleted from an inbox (events: processed Stripe events; triggers: settled CRM notification ids).",
@@ -85,8 +92,9 @@ func New(reg prometheus.Registerer) *Metrics {
 	for _, outcome := range []string{"processed", "retried", "dead"} {
 		m.events.WithLabelValues(outcome)
 	}
+	m.eventsIgnored.WithLabelValues(IgnoredOtherAccount)
 	reg.MustRegister(
-		m.apiCalls, m.rateLimited, m.pushed, m.skipped, m.failed, m.runs, m.runDuration, m.events, m.pruned, m.paymentFailures,
+		m.apiCalls, m.rateLimited, m.pushed, m.skipped, m.failed, m.runs, m.runDuration, m.events, m.pruned, m.paymentFailures, m.eventsIgnored,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -140,6 +148,19 @@ func (m *Metrics) EventsSettled(processed, retried, dead int) {
 	m.events.WithLabelValues("processed").Add(float64(processed))
 	m.events.WithLabelValues("retried").Add(float64(retried))
 	m.events.WithLabelValues("dead").Add(float64(dead))
+}
+
+// IgnoredOtherAccount is the reason of an event of another Stripe account
+// than the one the daemon acts for.
+const IgnoredOtherAccount = "other_account"
+
+// EventIgnored counts one webhook event acknowledged but not applied, for
+// reason (IgnoredOtherAccount).
+func (m *Metrics) EventIgnored(reason string) {
+	if m == nil {
+		return
+	}
+	m.eventsIgnored.WithLabelValues(reason).Inc()
 }
 
 // FailureCounted counts one failure of the inbox by source and code.

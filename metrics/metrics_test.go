@@ -63,6 +63,27 @@ stripesync_accounts_skipped_total 10
 	}
 }
 
+// TestEventIgnored: the series shows from the start at 0, so that an
+// alert on its rate has data before the first ignored event.
+func TestEventIgnored(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg)
+	want := func(n string) string {
+		return `
+# HELP stripesync_events_ignored_total Stripe webhook events acknowledged but neither stored nor applied, by reason (other_account: an event of another Stripe account than STRIPE_ACCOUNT, the platform's included).
+# TYPE stripesync_events_ignored_total counter
+stripesync_events_ignored_total{reason="other_account"} ` + n + "\n"
+	}
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want("0")), "stripesync_events_ignored_total"); err != nil {
+		t.Error(err)
+	}
+	m.EventIgnored(metrics.IgnoredOtherAccount)
+	m.EventIgnored(metrics.IgnoredOtherAccount)
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want("2")), "stripesync_events_ignored_total"); err != nil {
+		t.Error(err)
+	}
+}
+
 func TestRunFinished(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg)
@@ -116,6 +137,7 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 	m.AccountsHandled(1, 2, 3)
 	m.RunFinished("accounts", "succeeded", time.Second)
 	m.Pruned("events", 1)
+	m.EventIgnored(metrics.IgnoredOtherAccount)
 }
 
 // scrape fetches the exposition text over real HTTP from Handler.

@@ -70,8 +70,8 @@ func TestChargeCardMOTO(t *testing.T) {
 			t.Errorf("%s %s: Stripe-Account = %q", r.Method, r.Path, a)
 		}
 	}
-	if k := reqs[1].Header.Get("Idempotency-Key"); k != "stripesync:charge:a01000000000001AAA:phone-7" {
-		t.Errorf("Idempotency-Key = %q, want the caller's", k)
+	if k := reqs[1].Header.Get("Idempotency-Key"); k != "acct_1Connected:stripesync:charge:a01000000000001AAA:phone-7" {
+		t.Errorf("Idempotency-Key = %q, want the caller's scoped to the account", k)
 	}
 	wantForm := map[string]string{
 		"amount":                             "12500",

@@ -58,8 +58,8 @@ func TestCreateCheckoutSessionPayment(t *testing.T) {
 		t.Fatalf("%d requests, want 1", len(reqs))
 	}
 	r := reqs[0]
-	if k := r.Header.Get("Idempotency-Key"); k != "stripesync:checkout:a01000000000001AAA:r1" {
-		t.Errorf("Idempotency-Key = %q, want the caller's", k)
+	if k := r.Header.Get("Idempotency-Key"); k != "acct_1Connected:stripesync:checkout:a01000000000001AAA:r1" {
+		t.Errorf("Idempotency-Key = %q, want the caller's scoped to the account", k)
 	}
 	if a := r.Header.Get("Stripe-Account"); a != "acct_1Connected" {
 		t.Errorf("Stripe-Account = %q, want acct_1Connected", a)

@@ -21,7 +21,9 @@ type Config struct {
 	BaseURL string
 	// Account is an optional connected account (acct_…): every request then
 	// carries Stripe-Account and acts on that account (Connect direct
-	// charges).
+	// charges), and its Idempotency-Key is prefixed with the account (see
+	// accountKey). Only Client.Account, the platform's read of a connected
+	// account, goes without the header.
 	Account string
 	// HTTPClient sends the requests; nil means a client with an 80 s timeout
 	// (stripe-go's default). Its Transport is wrapped, not replaced.

@@ -23,7 +23,10 @@
 //     the *stripe.Error. Nothing this package logs or returns contains the
 //     API key.
 //   - Connect: with Config.Account set, every request carries
-//     Stripe-Account.
+//     Stripe-Account and an Idempotency-Key that starts with the account,
+//     so one logical write never shares a key across accounts. Account
+//     reads a connected account for the daemon's start check (can it act
+//     for it, can it take charges).
 //
 // EventSnapshot decodes the PaymentIntent or charge an event carries, for
 // the engine to apply through the ledger's state precedence; it refuses a

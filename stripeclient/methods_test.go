@@ -147,7 +147,7 @@ func TestBillingPortalURL(t *testing.T) {
 	if diff := cmp.Diff(map[string]string{"customer": "cus_PaYer0001", "return_url": "https://pay.example/portal/done"}, flat(r.Form)); diff != "" {
 		t.Errorf("form (-want +got):\n%s", diff)
 	}
-	if r.Header.Get("Stripe-Account") != "acct_1Connected" || !strings.HasPrefix(r.Header.Get("Idempotency-Key"), "stripesync:create-billing-portal-session:cus_PaYer0001:") {
+	if r.Header.Get("Stripe-Account") != "acct_1Connected" || !strings.HasPrefix(r.Header.Get("Idempotency-Key"), "acct_1Connected:stripesync:create-billing-portal-session:cus_PaYer0001:") {
 		t.Errorf("headers Stripe-Account %q, Idempotency-Key %q", r.Header.Get("Stripe-Account"), r.Header.Get("Idempotency-Key"))
 	}
 	if _, err := c.BillingPortalURL(t.Context(), "", ""); stripesync.CodeOf(err) != stripesync.EINVALID {

@@ -139,6 +139,9 @@ func TestStripeMockContract(t *testing.T) {
 		t.Fatal(err)
 	}
 	contractCollect(t, connected)
+	if _, err := connected.Account(ctx, "acct_123"); err != nil {
+		t.Errorf("Account: %v", err)
+	}
 }
 
 // contractCollect sends the Collector's request shapes: Checkout Sessions

@@ -2,6 +2,8 @@ package stripeclient
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,7 +15,8 @@ import (
 
 // transport wraps the HTTP transport that stripe-go uses. Sitting below the
 // library, it sees every attempt: it paces them, adds Stripe-Account,
-// reports each to OnCall, and records what the response said for the retry
+// scopes the Idempotency-Key to that account (accountKey), reports each
+// attempt to OnCall, and records what the response said for the retry
 // loop (which only gets stripe-go's error value back).
 type transport struct {
 	base    http.RoundTripper
@@ -31,9 +34,12 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
-	if t.account != "" {
+	if t.account != "" && !platformCall(ctx) {
 		req = req.Clone(ctx)
 		req.Header.Set("Stripe-Account", t.account)
+		if k := req.Header.Get("Idempotency-Key"); k != "" {
+			req.Header.Set("Idempotency-Key", accountKey(t.account, k))
+		}
 	}
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
@@ -71,6 +77,42 @@ func outcome(status int) string {
 		return "client_error"
 	}
 	return "ok"
+}
+
+// accountKey is the Idempotency-Key of a request made for a connected
+// account: the account's id, a colon, then the caller's key, hashed (as
+// stripesync.IdempotencyKey does) when the whole would exceed Stripe's 255
+// characters. It is deterministic, so retries and restarts send the same
+// key as before.
+//
+// Stripe already keeps keys per account, so this changes nothing Stripe
+// does; it makes the key say which account it was for. The daemon derives
+// keys from its own ids (a CRM account id, an invoice id), and the same
+// logical request made for two accounts (two daemons of one platform, or
+// one daemon moved to another STRIPE_ACCOUNT) would otherwise carry the
+// same key: told apart only by the header, in Stripe's logs, the platform's
+// dashboard, an event's request.idempotency_key, or a proxy or emulator
+// that does not scope keys by account.
+func accountKey(account, key string) string {
+	k := account + ":" + key
+	if len(k) <= maxIdempotencyKey {
+		return k
+	}
+	sum := sha256.Sum256([]byte(key))
+	return account + ":h:" + hex.EncodeToString(sum[:])
+}
+
+// platformKey marks a request the platform makes about its connected
+// accounts (Account), which the transport sends without Stripe-Account.
+type platformKey struct{}
+
+func asPlatform(ctx context.Context) context.Context {
+	return context.WithValue(ctx, platformKey{}, true)
+}
+
+func platformCall(ctx context.Context) bool {
+	on, _ := ctx.Value(platformKey{}).(bool)
+	return on
 }
 
 // attempt is what the transport learned about one HTTP attempt. It travels

@@ -81,16 +81,21 @@ func openApp(ctx context.Context, cfg Config, logger *slog.Logger) (*app, error)
 	if err != nil {
 		return nil, err
 	}
-	return newApp(cfg, logger, db)
+	return newApp(ctx, cfg, logger, db)
 }
 
-// newApp builds the adapters and the engine on an open, migrated db. It
+// newApp builds the adapters and the engine on an open, migrated db, and
+// checks STRIPE_ACCOUNT when cfg asks for it (checkStripeAccount). It
 // closes db when it fails; otherwise the caller closes the app.
-func newApp(cfg Config, logger *slog.Logger, db *store.DB) (*app, error) {
+func newApp(ctx context.Context, cfg Config, logger *slog.Logger, db *store.DB) (*app, error) {
 	a := &app{cfg: cfg, logger: logger, registry: prometheus.NewRegistry(), db: db}
 	a.metrics = metrics.New(a.registry)
 	a.registry.MustRegister(metrics.NewBacklogCollector(db.InboxBacklog, nil))
-	if err := a.buildAdapters(); err != nil {
+	err := a.buildAdapters()
+	if err == nil && cfg.CheckStripeAccount {
+		err = checkStripeAccount(ctx, a.billing, cfg.StripeAccount, logger.With("component", "stripe"))
+	}
+	if err != nil {
 		a.Close()
 		return nil, err
 	}

@@ -51,6 +51,10 @@ type Config struct {
 	// cards in the console off. Not a secret: every browser sees it.
 	StripePublishableKey string
 	StripeJSURL          string
+	// CheckStripeAccount is set by loadConfig when STRIPE_ACCOUNT is set
+	// and the command uses Stripe (Needs.Stripe): the app then checks the
+	// account at start (checkStripeAccount).
+	CheckStripeAccount bool
 
 	SalesforceLoginURL       string // SALESFORCE_LOGIN_URL
 	SalesforceClientID       string // SALESFORCE_CLIENT_ID: the connected app's consumer key
@@ -278,6 +282,7 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, nee
 	if len(p.list) > 0 {
 		return Config{}, &ConfigError{Problems: p.list, err: errors.Join(p.errs...)}
 	}
+	c.CheckStripeAccount = needs.Stripe && c.StripeAccount != ""
 	return c, nil
 }
 

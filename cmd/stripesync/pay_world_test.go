@@ -44,11 +44,33 @@ const (
 // Invoices are added with invoice and pulled with sync.
 func newPayWorld(t testing.TB, postgres bool, extra ...string) *payWorld {
 	t.Helper()
+	return setUpPayWorld(t, postgres, payWorldSetup{}, extra...)
+}
+
+// payWorldSetup changes how a pay world is set up.
+type payWorldSetup struct {
+	// prepare, if set, runs on the emulators before the first command and
+	// returns more of the daemon's environment.
+	prepare func(t testing.TB, emu *emulators) []string
+	// webhooks, if set, subscribes the daemon's webhook URL to the
+	// Stripe emulator's events in its place of a platform endpoint.
+	webhooks func(emu *emulators, url, secret string) error
+}
+
+// setUpPayWorld is newPayWorld as setup says.
+func setUpPayWorld(t testing.TB, postgres bool, setup payWorldSetup, extra ...string) *payWorld {
+	t.Helper()
 	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "ledger.db")
 	if postgres {
 		dbURL = storetest.PostgresURL(t)
 	}
 	emu, env := emulatorEnv(t, dbURL, 0)
+	if setup.prepare != nil {
+		env = append(env, setup.prepare(t, emu)...)
+	}
+	if setup.webhooks == nil {
+		setup.webhooks = func(emu *emulators, url, secret string) error { return emu.st.AddWebhookEndpoint(url, secret) }
+	}
 	mail := smtptest.NewServer(t, smtptest.Options{})
 	addr := freeAddr(t)
 	w := &payWorld{emu: emu, mail: mail, base: "http://" + addr}
@@ -64,7 +86,7 @@ func newPayWorld(t testing.TB, postgres bool, extra ...string) *payWorld {
 	w.d = startDaemon(t, w.env)
 	// Every pay world's run log must be what a log pipeline can parse.
 	t.Cleanup(func() { checkJSONLog(t, w.d.log.From(0)) })
-	if err := emu.st.AddWebhookEndpoint(w.base+"/stripe/webhook", payWebhookSecret); err != nil {
+	if err := setup.webhooks(emu, w.base+"/stripe/webhook", payWebhookSecret); err != nil {
 		t.Fatal(err)
 	}
 	return w

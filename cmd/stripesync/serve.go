@@ -72,7 +72,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		return err
 	}
-	a, err := newApp(cfg, logger, db)
+	a, err := newApp(ctx, cfg, logger, db)
 	if err != nil {
 		return err
 	}
@@ -153,6 +153,10 @@ func (a *app) serve(ctx context.Context, f *front, routed func()) error {
 			},
 			Accept:   a.db.AcceptEvent,
 			Accepted: a.engine.NotifyEvents,
+			// The events of other Stripe accounts (a Connect endpoint
+			// sends every connected account's) are dropped, and counted.
+			Account: a.cfg.StripeAccount,
+			Ignored: func(string) { a.metrics.EventIgnored(metrics.IgnoredOtherAccount) },
 		}
 	} else {
 		a.logger.Warn("STRIPE_WEBHOOK_SECRET is not set: POST /stripe/webhook is off; payments arrive with the pull only")
