@@ -132,10 +132,16 @@ type CheckoutSession struct {
 type ChargeRequest struct {
 	CustomerID      string
 	PaymentMethodID string
-	InvoiceID       string // metadata.crm_invoice_id
-	Amount          Money
-	Channel         string // metadata.channel
-	Description     string
+	// MethodType is the method's type (MethodTypeCard, MethodTypeBank)
+	// when the caller knows it as one of the customer's saved methods:
+	// Charge then skips the read that checks the method's customer and
+	// type, a Stripe call saved per charge (auto-pay's rate floor). ""
+	// for a method the caller knows nothing of (one Stripe.js just made).
+	MethodType  string
+	InvoiceID   string // metadata.crm_invoice_id
+	Amount      Money
+	Channel     string // metadata.channel
+	Description string
 	// OffSession marks a merchant-initiated charge (auto-pay): the
 	// customer is not there to authenticate.
 	OffSession bool

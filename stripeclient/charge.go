@@ -57,15 +57,19 @@ func (c *Client) Charge(ctx context.Context, r stripesync.ChargeRequest, idempot
 	if err := checkChargeRequest(r, idempotencyKey); err != nil {
 		return stripesync.Payment{}, err
 	}
-	pm, err := c.paymentMethod(ctx, r.PaymentMethodID)
-	if err != nil {
-		return stripesync.Payment{}, err
+	methodType := r.MethodType
+	if methodType == "" {
+		pm, err := c.paymentMethod(ctx, r.PaymentMethodID)
+		if err != nil {
+			return stripesync.Payment{}, err
+		}
+		if pm.Customer != nil && pm.Customer.ID != r.CustomerID {
+			return stripesync.Payment{}, stripesync.Errorf(stripesync.EINVALID,
+				"Payment method %s belongs to another customer", r.PaymentMethodID)
+		}
+		methodType = string(pm.Type)
 	}
-	if pm.Customer != nil && pm.Customer.ID != r.CustomerID {
-		return stripesync.Payment{}, stripesync.Errorf(stripesync.EINVALID,
-			"Payment method %s belongs to another customer", r.PaymentMethodID)
-	}
-	params, err := chargeParams(r, string(pm.Type))
+	params, err := chargeParams(r, methodType)
 	if err != nil {
 		return stripesync.Payment{}, err
 	}

@@ -83,7 +83,7 @@ func (c *Collection) ChargeDefault(ctx context.Context, r DefaultCharge) (stripe
 		return stripesync.Payment{}, err
 	}
 	req := stripesync.ChargeRequest{
-		CustomerID: v.CustomerID, PaymentMethodID: method.ID, InvoiceID: v.Invoice.ID,
+		CustomerID: v.CustomerID, PaymentMethodID: method.ID, MethodType: method.Type, InvoiceID: v.Invoice.ID,
 		Amount: amount, Channel: r.Channel, Description: "Invoice " + v.Invoice.Number, OffSession: true,
 	}
 	return c.charge(ctx, v, holder, req, stripesync.IdempotencyKey("default", r.Key), c.repeatError, nil)

@@ -257,7 +257,7 @@ func (c *Collection) chargeSaved(ctx context.Context, v PayView, r PayRequest) (
 		return PayResult{}, err
 	}
 	req := stripesync.ChargeRequest{
-		CustomerID: v.CustomerID, PaymentMethodID: method.ID, InvoiceID: v.Invoice.ID,
+		CustomerID: v.CustomerID, PaymentMethodID: method.ID, MethodType: method.Type, InvoiceID: v.Invoice.ID,
 		Amount: r.Amount, Channel: stripesync.ChannelPaymentLink,
 		Description: "Invoice " + v.Invoice.Number,
 	}

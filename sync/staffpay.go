@@ -162,6 +162,8 @@ func (c *Collection) staffPay(ctx context.Context, r StaffPayRequest, audit *str
 	}
 	if i := slices.IndexFunc(v.Methods, func(m stripesync.SavedMethod) bool { return m.ID == r.PaymentMethodID }); i >= 0 {
 		req.MOTO = r.MOTO && v.Methods[i].Type == stripesync.MethodTypeCard
+		// A saved method is the customer's: no read to check it.
+		req.MethodType = v.Methods[i].Type
 	} else if !strings.HasPrefix(r.PaymentMethodID, "pm_") {
 		return StaffPayment{}, false, stripesync.Errorf(stripesync.EINVALID, "%q is not a payment method id (pm_…)", r.PaymentMethodID)
 	}
