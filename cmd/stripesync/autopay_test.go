@@ -40,6 +40,14 @@ func (w *autoPayWorld) customer(t *testing.T, name, number, amount, due, card st
 	customer := w.customerOf(t, account)
 	sw := &staffWorld{payWorld: w.payWorld}
 	pm = sw.postStripe(t, emuStripeKey, "/v1/payment_methods/"+card+"/attach", url.Values{"customer": {customer}})
+	if strings.HasPrefix(card, "pm_usBankAccount") {
+		// A bank account is debited off session under the mandate it
+		// was set up with, as Checkout's setup mode leaves it.
+		sw.postStripe(t, emuStripeKey, "/v1/setup_intents", url.Values{
+			"customer": {customer}, "payment_method": {pm}, "payment_method_types[]": {"us_bank_account"},
+			"confirm": {"true"}, "usage": {"off_session"}, "mandate_data[customer_acceptance][type]": {"offline"},
+		})
+	}
 	if dflt {
 		sw.postStripe(t, emuStripeKey, "/v1/customers/"+customer, url.Values{"invoice_settings[default_payment_method]": {pm}})
 	}
@@ -221,5 +229,60 @@ func TestAutoPayOnTwoProcesses(t *testing.T) {
 		if pis := w.intentsOf(inv); len(pis) != 1 || pis[0].Status != "succeeded" {
 			t.Errorf("invoice %s has PaymentIntents %+v, want one succeeded", inv, pis)
 		}
+	}
+}
+
+// TestAutoPayBankDebitAndLink: a bank debit is pending until it settles,
+// and a returned one stops the invoice's auto-pay; a hard card decline,
+// with STRIPESYNC_AUTOPAY_SEND_LINK_ON_FAILURE, e-mails the customer a
+// payment link and says so in the inbox.
+func TestAutoPayBankDebitAndLink(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the serve binary")
+	}
+	w := newAutoPayWorld(t, false, "STRIPESYNC_AUTOPAY_SEND_LINK_ON_FAILURE=true")
+	today := time.Now().UTC().Format(time.DateOnly)
+	bank, _ := w.customer(t, "Vandelay", "INV-7001", "25.00", today, "pm_usBankAccount_success", true)
+	card, cardPM := w.customer(t, "Kramerica", "INV-7002", "35.00", today, "pm_card_visa", true)
+	if err := w.emu.st.DeclineNext(cardPM, 5, "stolen_card"); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := w.autopay(t)
+	if !strings.Contains(line(out, "INV-7001"), "processing") || !strings.Contains(line(out, "INV-7002"), "failed") {
+		t.Fatalf("the run:\n%s", out)
+	}
+	waitFor(t, "the payment link mailed to the card's customer", func() bool {
+		for _, m := range w.mail.Messages() {
+			if m.To[0] == "ap@kramerica.test" && strings.Contains(m.Subject, "INV-7002") {
+				return true
+			}
+		}
+		return false
+	})
+	if got := lineWith(w.run(t, "failures", "list"), card); !strings.Contains(got, "A payment link was e-mailed to ap@kramerica.test") {
+		t.Errorf("the card's failure: %q", got)
+	}
+
+	// The bank returns the debit: the invoice's auto-pay stops, with the
+	// return in the inbox.
+	pis := w.intentsOf(bank)
+	if len(pis) != 1 || pis[0].Status != "processing" {
+		t.Fatalf("the bank debit: %+v", pis)
+	}
+	if err := w.emu.st.ReturnACH(pis[0].ID, "R01"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the ACH return in the inbox", func() bool {
+		return strings.Contains(lineWith(w.run(t, "failures", "list"), bank), "ACH return")
+	})
+	if got := lineWith(w.run(t, "failures", "list"), bank); !strings.Contains(got, "insufficient_funds") {
+		t.Errorf("the return's entry: %q", got)
+	}
+	out, _ = w.autopay(t)
+	if !strings.Contains(line(out, "INV-7001"), "auto-pay stopped (open)") {
+		t.Errorf("after the return, the run:\n%s", out)
+	}
+	if n := len(w.intentsOf(bank)); n != 1 {
+		t.Errorf("the returned invoice was debited %d times, want once", n)
 	}
 }
