@@ -244,11 +244,13 @@ func TestAutoPayBankDebitAndLink(t *testing.T) {
 	today := time.Now().UTC().Format(time.DateOnly)
 	bank, _ := w.customer(t, "Vandelay", "INV-7001", "25.00", today, "pm_usBankAccount_success", true)
 	card, cardPM := w.customer(t, "Kramerica", "INV-7002", "35.00", today, "pm_card_visa", true)
+	auth, _ := w.customer(t, "Pendant", "INV-7003", "45.00", today, "pm_card_authenticationRequired", true)
 	if err := w.emu.st.DeclineNext(cardPM, 5, "stolen_card"); err != nil {
 		t.Fatal(err)
 	}
 	out, _ := w.autopay(t)
-	if !strings.Contains(line(out, "INV-7001"), "processing") || !strings.Contains(line(out, "INV-7002"), "failed") {
+	if !strings.Contains(line(out, "INV-7001"), "processing") || !strings.Contains(line(out, "INV-7002"), "failed") ||
+		!strings.Contains(line(out, "INV-7003"), "failed") {
 		t.Fatalf("the run:\n%s", out)
 	}
 	waitFor(t, "the payment link mailed to the card's customer", func() bool {
@@ -259,8 +261,14 @@ func TestAutoPayBankDebitAndLink(t *testing.T) {
 		}
 		return false
 	})
-	if got := lineWith(w.run(t, "failures", "list"), card); !strings.Contains(got, "A payment link was e-mailed to ap@kramerica.test") {
+	list := w.run(t, "failures", "list")
+	if got := lineWith(list, card); !strings.Contains(got, "A payment link was e-mailed to ap@kramerica.test") {
 		t.Errorf("the card's failure: %q", got)
+	}
+	// A card that asks for 3-D Secure cannot be charged off session: no
+	// retry, the customer is sent a link to pay on session.
+	if got := lineWith(list, auth); !strings.Contains(got, "open") || !strings.Contains(got, "authentication_required") {
+		t.Errorf("the 3-D Secure card's failure: %q\n%s", got, list)
 	}
 
 	// The bank returns the debit: the invoice's auto-pay stops, with the
