@@ -9,6 +9,7 @@ import (
 	"github.com/stripesync/stripesync"
 	"github.com/stripesync/stripesync/crm"
 	"github.com/stripesync/stripesync/crm/crmtest"
+	"github.com/stripesync/stripesync/store"
 	"github.com/stripesync/stripesync/store/storetest"
 	"github.com/stripesync/stripesync/stripeclient"
 	"github.com/stripesync/stripesync/stripeclient/stripetest"
@@ -32,58 +33,8 @@ func BenchmarkAutoPayPacedByStripe(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		ctx := b.Context()
-		st := stripetest.NewServer(b, stripetest.Options{RateLimit: rate})
-		sf := crmtest.NewServer(b, crmtest.Options{ClientID: "cid", ClientSecret: "csecret"})
-		db := storetest.OpenSQLite(b)
-		now := time.Now()
-		due := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -1)
-		batch := make([]stripesync.Invoice, 0, 500)
-		for i := range invoices {
-			account := fmt.Sprintf("001B%014d", i)
-			cus := st.CreateCustomer(stripetest.Customer{Name: "Auto " + account, Metadata: map[string]string{stripesync.MetadataAccountID: account}})
-			pm, err := st.AttachTestMethod(cus, "pm_card_visa", true)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := db.SaveAccountLink(ctx, stripesync.AccountLink{CRMID: account, StripeID: cus, Policy: stripesync.PolicyCreate, State: stripesync.LinkBound, UpdatedAt: now}); err != nil {
-				b.Fatal(err)
-			}
-			method := stripesync.SavedMethod{ID: pm, CustomerID: cus, Type: stripesync.MethodTypeCard, Brand: "visa", Last4: "4242", ExpMonth: 12, ExpYear: 2034, Default: true}
-			if err := db.SaveMethods(ctx, cus, []stripesync.SavedMethod{method}, now); err != nil {
-				b.Fatal(err)
-			}
-			batch = append(batch, stripesync.Invoice{
-				ID: fmt.Sprintf("a0B%015d", i), Number: fmt.Sprintf("INV-A%05d", i), AccountID: account,
-				Total: stripesync.Money{Amount: 1000, Currency: "USD"}, AmountPaid: stripesync.Money{Currency: "USD"},
-				DueDate: due, AutoPay: true, Status: stripesync.InvoiceOpen, ModStamp: now,
-			})
-			if len(batch) == cap(batch) || i == invoices-1 {
-				if err := db.SaveInvoices(ctx, batch); err != nil {
-					b.Fatal(err)
-				}
-				batch = batch[:0]
-			}
-		}
-		bill, err := stripeclient.New(stripeclient.Config{Key: "sk_test_bench", BaseURL: st.URL(), RatePerSecond: rate})
-		if err != nil {
-			b.Fatal(err)
-		}
-		c, err := crm.New(crm.Config{LoginURL: sf.URL(), ClientID: "cid", ClientSecret: "csecret"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		coll, err := syncer.NewCollection(syncer.CollectionConfig{Collector: bill, Billing: bill, Ledger: db, Payments: db, Accounts: db})
-		if err != nil {
-			b.Fatal(err)
-		}
-		e, err := syncer.New(syncer.Config{
-			CRM: c, Billing: bill, Ledger: db, Payments: db, Queue: db, Collection: coll,
-			Failures: &syncer.FailureConfig{Inbox: db},
-			AutoPay:  &syncer.AutoPayConfig{Ledger: db, Retry: syncer.DefaultAutoPayRetry},
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
+		f := newAutoPayFixture(b, invoices, rate, time.Now)
+		st, e := f.st, f.engine
 		st.ResetRequests()
 		b.StartTimer()
 		start := time.Now()
@@ -104,4 +55,77 @@ func BenchmarkAutoPayPacedByStripe(b *testing.B) {
 		b.ReportMetric(float64(len(st.Requests())), "stripe-calls")
 		b.ReportMetric(float64(ru.Maxrss)/1024, "peak-rss-MiB")
 	}
+}
+
+// autoPayFixture is n invoices due yesterday, each of its own customer
+// with a default Visa that the ledger knows, and an engine with auto-pay
+// on the default retry schedule, against a Stripe emulator allowing rate
+// requests a second (the client paced the same), on the clock now.
+type autoPayFixture struct {
+	st       *stripetest.Server
+	db       *store.DB
+	engine   *syncer.Engine
+	methods  []string // the customers' default cards, by invoice
+	invoices []string
+}
+
+func newAutoPayFixture(tb testing.TB, n int, rate float64, now func() time.Time) *autoPayFixture {
+	tb.Helper()
+	ctx := tb.Context()
+	f := &autoPayFixture{
+		st: stripetest.NewServer(tb, stripetest.Options{RateLimit: rate}),
+		db: storetest.OpenSQLite(tb).WithClock(now),
+	}
+	sf := crmtest.NewServer(tb, crmtest.Options{ClientID: "cid", ClientSecret: "csecret"})
+	t0 := now()
+	due := time.Date(t0.Year(), t0.Month(), t0.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -1)
+	batch := make([]stripesync.Invoice, 0, 500)
+	for i := range n {
+		account := fmt.Sprintf("001B%014d", i)
+		cus := f.st.CreateCustomer(stripetest.Customer{Name: "Auto " + account, Metadata: map[string]string{stripesync.MetadataAccountID: account}})
+		pm, err := f.st.AttachTestMethod(cus, "pm_card_visa", true)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if err := f.db.SaveAccountLink(ctx, stripesync.AccountLink{CRMID: account, StripeID: cus, Policy: stripesync.PolicyCreate, State: stripesync.LinkBound, UpdatedAt: t0}); err != nil {
+			tb.Fatal(err)
+		}
+		method := stripesync.SavedMethod{ID: pm, CustomerID: cus, Type: stripesync.MethodTypeCard, Brand: "visa", Last4: "4242", ExpMonth: 12, ExpYear: 2034, Default: true}
+		if err := f.db.SaveMethods(ctx, cus, []stripesync.SavedMethod{method}, t0); err != nil {
+			tb.Fatal(err)
+		}
+		inv := stripesync.Invoice{
+			ID: fmt.Sprintf("a0B%015d", i), Number: fmt.Sprintf("INV-A%05d", i), AccountID: account,
+			Total: stripesync.Money{Amount: 1000, Currency: "USD"}, AmountPaid: stripesync.Money{Currency: "USD"},
+			DueDate: due, AutoPay: true, Status: stripesync.InvoiceOpen, ModStamp: t0,
+		}
+		f.methods, f.invoices = append(f.methods, pm), append(f.invoices, inv.ID)
+		if batch = append(batch, inv); len(batch) == cap(batch) || i == n-1 {
+			if err := f.db.SaveInvoices(ctx, batch); err != nil {
+				tb.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	bill, err := stripeclient.New(stripeclient.Config{Key: "sk_test_bench", BaseURL: f.st.URL(), RatePerSecond: rate})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c, err := crm.New(crm.Config{LoginURL: sf.URL(), ClientID: "cid", ClientSecret: "csecret"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	coll, err := syncer.NewCollection(syncer.CollectionConfig{Collector: bill, Billing: bill, Ledger: f.db, Payments: f.db, Accounts: f.db, Now: now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f.engine, err = syncer.New(syncer.Config{
+		CRM: c, Billing: bill, Ledger: f.db, Payments: f.db, Queue: f.db, Collection: coll, Now: now,
+		Failures: &syncer.FailureConfig{Inbox: f.db},
+		AutoPay:  &syncer.AutoPayConfig{Ledger: f.db, Retry: syncer.DefaultAutoPayRetry},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return f
 }
