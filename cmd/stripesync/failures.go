@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -34,8 +33,8 @@ func cmdFailures(ctx context.Context, args []string, getenv func(string) string,
 	switch {
 	case verb == "list" && fs.NArg() == 0:
 	case (verb == "retry" || verb == "dismiss") && fs.NArg() == 1:
-		if id, err = strconv.ParseInt(fs.Arg(0), 10, 64); err != nil || id < 1 {
-			return fmt.Errorf("%w: %q is not a failure id (a number, as failures list shows)", errUsage, fs.Arg(0))
+		if id, err = parseID(fs.Arg(0), "a failure id (a number, as failures list shows)"); err != nil {
+			return err
 		}
 	default:
 		return fmt.Errorf("%w: %s", errUsage, usageLine)

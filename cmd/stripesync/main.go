@@ -43,6 +43,9 @@ Usage:
   stripesync failures retry ID | dismiss ID [--note TEXT]
                                      the failure inbox: list it, charge a failed payment's
                                      invoice to the customer's default method again, or close it
+  stripesync jobs list [--kind KIND] | retry ID | retry --all KIND | drop ID
+                                     the queue's dead letters (attempts, last error): back in
+                                     the queue, or dropped for good
   stripesync staff add NAME          make a staff API token (printed once; its hash is kept)
   stripesync staff list              the names in STRIPESYNC_STAFF_TOKENS_FILE
   stripesync staff remove NAME       delete NAME's token: it stops working at once
@@ -96,6 +99,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = cmdFailures(ctx, rest, getenv, stdout, stderr)
 	case "autopay":
 		err = cmdAutoPay(ctx, rest, getenv, stdout, stderr)
+	case "jobs":
+		err = cmdJobs(ctx, rest, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "stripesync", version)
 	case "help", "-h", "-help", "--help":

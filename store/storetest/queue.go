@@ -45,6 +45,7 @@ func testQueue(t *testing.T, setup setupFunc) {
 	t.Run("ExpiredFinalLeaseDeadLetters", func(t *testing.T) { testQueueExpiredFinalLeaseDeadLetters(t, setup) })
 	t.Run("FailDefaultsAndLongErrors", func(t *testing.T) { testQueueFailDefaultsAndLongErrors(t, setup) })
 	t.Run("DeadJobsOrderAndFilter", func(t *testing.T) { testQueueDeadJobsOrderAndFilter(t, setup) })
+	t.Run("DeadLetters", func(t *testing.T) { testQueueDeadLetters(t, setup) })
 	t.Run("Invalid", func(t *testing.T) { testQueueInvalid(t, setup) })
 	t.Run("ConcurrentClaimers", func(t *testing.T) { testQueueConcurrentClaimers(t, setup) })
 }

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"errors"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stripesync/stripesync"
+	"github.com/stripesync/stripesync/store"
+)
+
+// TestJobsCLI lists, retries and drops dead letters with the binary, on a
+// ledger where two write-backs died.
+func TestJobsCLI(t *testing.T) {
+	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "ledger.db")
+	db, err := store.Open(t.Context(), dbURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"pi_1", "pi_2"} {
+		if _, err := db.Enqueue(t.Context(), stripesync.Job{Kind: stripesync.JobCRMPayment, Key: key, Payload: []byte(`{"id":"` + key + `"}`), MaxAttempts: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	jobs, err := db.Claim(t.Context(), stripesync.JobCRMPayment, 10, time.Minute)
+	if err != nil || len(jobs) != 2 {
+		t.Fatalf("claim: %v, %v", jobs, err)
+	}
+	for _, j := range jobs {
+		if err := db.Fail(t.Context(), j.ID, errors.New("INVALID_FIELD: Amount__c"), time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	jobsCmd := func(args ...string) (string, error) {
+		cmd := exec.CommandContext(t.Context(), binary, append([]string{"jobs"}, args...)...)
+		cmd.Env = []string{"HOME=" + t.TempDir(), "STRIPESYNC_DATABASE_URL=" + dbURL, "STRIPESYNC_LOG_FORMAT=text"}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := jobsCmd("list")
+	if err != nil || strings.Count(out, "crm.payment") != 2 || !strings.Contains(out, "INVALID_FIELD: Amount__c") {
+		t.Fatalf("jobs list: %v\n%s", err, out)
+	}
+	first := strconv.FormatInt(jobs[0].ID, 10)
+	if out, err := jobsCmd("retry", first); err != nil || !strings.Contains(out, "back in the queue") {
+		t.Errorf("jobs retry: %v\n%s", err, out)
+	}
+	if out, err := jobsCmd("drop", strconv.FormatInt(jobs[1].ID, 10)); err != nil || !strings.Contains(out, "dropped") {
+		t.Errorf("jobs drop: %v\n%s", err, out)
+	}
+	if out, _ := jobsCmd("list"); strings.Contains(out, "crm.payment") {
+		t.Errorf("dead letters left:\n%s", out)
+	}
+	// A job that is not a dead letter is neither retried nor dropped.
+	out, err = jobsCmd("drop", first)
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(out, "does not exist") {
+		t.Errorf("dropping a live job: %v\n%s", err, out)
+	}
+	if out, err = jobsCmd("retry"); !errors.As(err, &exit) || exit.ExitCode() != 2 {
+		t.Errorf("jobs retry without an id: %v\n%s", err, out)
+	}
+}
