@@ -25,10 +25,10 @@ const staffBenchWarmup = 20
 // unpaced restarts the world's daemon with the Stripe client's pacing
 // lifted, as bench_test.go runs its syncs. newStaffWorld starts it as the
 // tests do, with a test-mode key, which the client paces to 25 Stripe
-// requests a second with a burst of one; a staff payment makes two (the
-// saved method, then the PaymentIntent), so a benchmark of that daemon
-// would measure the pacer: 40 ms a payment one after another, 1.6 s for
-// the 20 charges of the 50-way race.
+// requests a second with a burst of one; a staff payment by a saved card
+// makes one (the PaymentIntent), so a benchmark of that daemon would
+// measure the pacer: 40 ms a payment one after another, 0.8 s for the 20
+// charges of the 50-way race.
 func (w *staffWorld) unpaced(b *testing.B) {
 	b.Helper()
 	w.d.stop()
