@@ -130,29 +130,31 @@ func (db *DB) recordPaymentFailures(ctx context.Context, tx *sqlx.Tx, stored map
 		}
 		jobs = []stripesync.Job{stripesync.FailureDigestJob(now)}
 	}
-	if paid {
-		for _, id := range rollups {
-			if err := db.resolvePaidInvoice(ctx, tx, id, now); err != nil {
-				return nil, err
-			}
+	if paid && len(rollups) > 0 {
+		if err := db.resolvePaidInvoices(ctx, tx, rollups, now); err != nil {
+			return nil, err
 		}
 	}
 	return jobs, nil
 }
 
-// resolvePaidInvoice resolves the open entries of invoice id if its rollup
-// now says Paid.
-func (db *DB) resolvePaidInvoice(ctx context.Context, tx *sqlx.Tx, id string, now time.Time) error {
-	const q = "UPDATE failures SET status = ?, updated = ?, retry_at = NULL WHERE invoice_id = ? AND status IN (?, ?)" +
-		" AND EXISTS (SELECT 1 FROM invoices WHERE id = ? AND status = ?) RETURNING id"
-	var ids []int64
-	if err := tx.SelectContext(ctx, &ids, tx.Rebind(q), stripesync.FailureResolved, db.ts(now), id,
-		stripesync.FailureOpen, stripesync.FailureRetrying, id, stripesync.InvoicePaid); err != nil {
+// resolvePaidInvoices resolves the open entries of those of invoices whose
+// rollup now says Paid, in one statement (a batch of events touches many
+// invoices, and most have no entry at all).
+func (db *DB) resolvePaidInvoices(ctx context.Context, tx *sqlx.Tx, invoices []string, now time.Time) error {
+	q, args, err := sqlx.In("UPDATE failures SET status = ?, updated = ?, retry_at = NULL WHERE status IN (?, ?)"+
+		" AND invoice_id IN (SELECT id FROM invoices WHERE id IN (?) AND status = ?) RETURNING id",
+		stripesync.FailureResolved, db.ts(now), stripesync.FailureOpen, stripesync.FailureRetrying, invoices, stripesync.InvoicePaid)
+	if err != nil {
 		return err
 	}
-	for _, fid := range ids {
+	var ids []int64
+	if err := tx.SelectContext(ctx, &ids, tx.Rebind(q), args...); err != nil {
+		return err
+	}
+	for _, id := range ids {
 		c := stripesync.FailureChange{At: now, Status: stripesync.FailureResolved, Note: "The invoice was paid."}
-		if err := db.addFailureChange(ctx, tx, fid, c); err != nil {
+		if err := db.addFailureChange(ctx, tx, id, c); err != nil {
 			return err
 		}
 	}
