@@ -56,6 +56,10 @@ func (s *Server) routes() {
 		s.mux.HandleFunc("GET /v1/failures/{id}", s.staffOnly(s.handleFailure))
 		s.mux.HandleFunc("POST /v1/failures/{id}/{action}", s.staffOnly(s.handleFailureAction))
 	}
+	// staff and operators, with a bearer token: the status report.
+	if s.staff != nil && s.status != nil {
+		s.mux.HandleFunc("GET /v1/status", s.staffOnly(s.handleStatus))
+	}
 	// customers: the pay page of a payment link, the portal, and their
 	// stylesheet; the pages set their own security headers.
 	if s.pages != nil {

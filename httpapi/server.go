@@ -49,6 +49,9 @@ type Config struct {
 	// Failures serves the failure inbox's staff routes; nil, or a nil
 	// Staff, leaves them out.
 	Failures *FailureConfig
+	// Status serves GET /v1/status to staff; nil, or a nil Staff, leaves
+	// it out.
+	Status *StatusConfig
 	// Console serves the staff console under /staff/ (console.Handler),
 	// which signs staff in itself; nil leaves it out.
 	Console http.Handler
@@ -104,6 +107,7 @@ type Server struct {
 	links     *LinkConfig
 	payments  *PaymentConfig
 	failures  *FailureConfig
+	status    *StatusConfig
 	mux       *http.ServeMux
 
 	// otherAccounts are the accounts whose ignored webhook events were
@@ -127,6 +131,7 @@ func NewServer(cfg Config) *Server {
 		links:     cfg.Links,
 		payments:  cfg.Payments,
 		failures:  cfg.Failures,
+		status:    cfg.Status,
 		mux:       http.NewServeMux(),
 	}
 	if s.logger == nil {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -67,5 +69,39 @@ func TestJobsCLI(t *testing.T) {
 	}
 	if out, err = jobsCmd("retry"); !errors.As(err, &exit) || exit.ExitCode() != 2 {
 		t.Errorf("jobs retry without an id: %v\n%s", err, out)
+	}
+}
+
+// TestStatusOfServe reads GET /v1/status from the serve binary with a
+// staff token: the account push the world ran is its last accounts run.
+func TestStatusOfServe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the serve binary")
+	}
+	w := newStaffWorld(t, false, "INV-8001", "10.00")
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", w.base+"/v1/status", nil)
+	req.Header.Set("Authorization", "Bearer "+w.tokens["alice"])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Version string `json:"version"`
+		Runs    []struct {
+			Kind   string `json:"kind"`
+			Status string `json:"status"`
+		} `json:"runs"`
+		Inbox map[string]float64 `json:"inbox"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || resp.StatusCode != http.StatusOK || st.Version == "" || st.Inbox == nil {
+		t.Fatalf("status: %d %+v %v", resp.StatusCode, st, err)
+	}
+	kinds := map[string]string{}
+	for _, r := range st.Runs {
+		kinds[r.Kind] = r.Status
+	}
+	if kinds["accounts"] != string(stripesync.RunSucceeded) {
+		t.Errorf("runs %+v, want the accounts push succeeded", st.Runs)
 	}
 }

@@ -134,6 +134,7 @@ func (a *app) serve(ctx context.Context, f *front, routed func()) error {
 		Ready:      a.db.Heartbeat,
 		Metrics:    metrics.Handler(a.registry),
 		ReceiptPDF: a.receiptPDF,
+		Status:     &httpapi.StatusConfig{Read: a.db.OpsStatus, Version: version, Started: time.Now()},
 	}
 	if err := a.staffRoutes(&hcfg); err != nil {
 		return err

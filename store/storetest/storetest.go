@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 	t.Run("Receipts", func(t *testing.T) { testReceipts(t, setup) })
 	t.Run("Staff", func(t *testing.T) { testStaff(t, setup) })
 	t.Run("Failures", func(t *testing.T) { testFailures(t, setup) })
+	t.Run("OpsStatus", func(t *testing.T) { testOpsStatus(t, setup) })
 }
 
 // setupFunc gives a subtest its own store, whose clock it controls.
