@@ -275,7 +275,7 @@ func (h *Handler) formFailed(w http.ResponseWriter, r *http.Request, s session, 
 
 // paymentNotice says what became of a payment just taken.
 func paymentNotice(p stripesync.Payment) string {
-	what := "The payment of " + money(p.Amount)
+	what := "The payment of " + p.Amount.String()
 	if p.MethodDetail != "" {
 		what += " by " + p.MethodDetail
 	}
@@ -290,8 +290,6 @@ func paymentNotice(p stripesync.Payment) string {
 	}
 	return what + " is " + string(p.Status) + "."
 }
-
-func money(m stripesync.Money) string { return m.Decimal() + " " + m.Currency }
 
 // verify is POST /staff/invoices/{id}/verify: the micro-deposits of one of
 // the invoice's bank accounts, as two amounts in cents or the code.

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/stripesync/stripesync"
 	"github.com/stripesync/stripesync/metrics"
 )
 
@@ -161,4 +162,21 @@ func scrape(t *testing.T, g prometheus.Gatherer) string {
 		t.Errorf("Content-Type = %q, want text/plain exposition", ct)
 	}
 	return string(b)
+}
+
+func TestFailureCounted(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg)
+	m.FailureCounted(stripesync.FailureAutoPay, "insufficient_funds")
+	m.FailureCounted(stripesync.FailureAutoPay, "insufficient_funds")
+	m.FailureCounted(stripesync.FailureACHReturn, "R01")
+	want := `
+# HELP stripesync_payment_failures_total Entries of the failure inbox, counted once each when the ops digest reports them, by source (pay page, staff, auto-pay, ACH return, verification, customer, write-back) and Stripe code.
+# TYPE stripesync_payment_failures_total counter
+stripesync_payment_failures_total{code="R01",source="ACH return"} 1
+stripesync_payment_failures_total{code="insufficient_funds",source="auto-pay"} 2
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "stripesync_payment_failures_total"); err != nil {
+		t.Error(err)
+	}
 }

@@ -164,15 +164,10 @@ func (e *Engine) autoPayAll(ctx context.Context, now time.Time, dryRun bool) ([]
 	}
 }
 
-// autoPayKey names an invoice's auto-pay for its due date.
-func autoPayKey(inv stripesync.Invoice) string {
-	return stripesync.AutoPayFailureKey(inv.ID, inv.DueDate)
-}
-
 // autoPayOne charges one due invoice (or says what it would do).
 func (e *Engine) autoPayOne(ctx context.Context, inv stripesync.Invoice, now time.Time, dryRun bool) AutoPayResult {
 	res := AutoPayResult{InvoiceID: inv.ID, Number: inv.Number}
-	key := autoPayKey(inv)
+	key := stripesync.AutoPayFailureKey(inv.ID, inv.DueDate)
 	prev, err := e.failures.Inbox.FailureByKey(ctx, key)
 	attempt := 0
 	switch {
@@ -291,7 +286,7 @@ func (e *Engine) autoPayDeclined(ctx context.Context, inv stripesync.Invoice, re
 // autoPayLink e-mails the customer a payment link after auto-pay gave up,
 // and says so in the next step.
 func (e *Engine) autoPayLink(ctx context.Context, inv stripesync.Invoice, next string) string {
-	l, err := e.IssuePaymentLink(ctx, LinkRequest{InvoiceID: inv.ID, Email: true, RequestID: autoPayKey(inv) + ":link"})
+	l, err := e.IssuePaymentLink(ctx, LinkRequest{InvoiceID: inv.ID, Email: true, RequestID: stripesync.AutoPayFailureKey(inv.ID, inv.DueDate) + ":link"})
 	if err != nil {
 		e.logger.WarnContext(ctx, "auto-pay: payment link not sent", "invoice_id", inv.ID, "error", err)
 		return next + " (A payment link could not be sent: " + stripesync.MessageOf(err) + ")"

@@ -53,7 +53,8 @@ func TestAutoPayRetriesOnItsSchedule(t *testing.T) {
 		t.Errorf("%d PaymentIntents, %d succeeded; want the 3 attempts and one payment", n, succeeded)
 	}
 	entry, err := f.db.FailureByKey(ctx, stripesync.AutoPayFailureKey(f.invoices[0], time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)))
-	if err != nil || entry.Status != stripesync.FailureResolved || entry.Occurrences != 2 {
-		t.Errorf("the auto-pay failure: %+v, %v; want resolved after two declines", entry, err)
+	if err != nil || entry.Status != stripesync.FailureResolved || entry.Occurrences != 2 || entry.Code != "insufficient_funds" ||
+		entry.Amount != (stripesync.Money{Amount: 1000, Currency: "USD"}) {
+		t.Errorf("the auto-pay failure: %+v, %v; want resolved after two declines of 10.00 USD", entry, err)
 	}
 }

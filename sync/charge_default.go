@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/stripesync/stripesync"
 )
@@ -32,7 +33,9 @@ var errNoDefaultMethod = stripesync.WrapError(stripesync.EDECLINED,
 
 // ChargeDefault charges r's invoice, off session, for what can be paid
 // now (the balance less pending debits and other payers' reservations),
-// under the same no-overpay reservation as every other payment. A
+// under the same no-overpay reservation as every other payment. A charge
+// that was tried and failed returns, with its error, a Payment without an
+// ID that carries the amount asked. A
 // customer without a default method is EDECLINED with Decline code
 // no_payment_method; an invoice with nothing to charge is ECONFLICT.
 func (c *Collection) ChargeDefault(ctx context.Context, r DefaultCharge) (stripesync.Payment, error) {
@@ -56,12 +59,10 @@ func (c *Collection) ChargeDefault(ctx context.Context, r DefaultCharge) (stripe
 			"Nothing is left to charge on %s: its balance is covered by payments on their way", v.Invoice.Number)
 	}
 	if r.FreshMethods {
-		fresh, err := c.collector.SavedMethods(ctx, v.CustomerID)
+		// No copy, so freshMethods reads Stripe's (and saves it).
+		_, fresh, err := c.freshMethods(ctx, v.CustomerID, nil, time.Time{})
 		if err != nil {
 			return stripesync.Payment{}, err
-		}
-		if err := c.ledger.SaveMethods(ctx, v.CustomerID, fresh, c.now()); err != nil {
-			c.logger.Warn("save methods", "customer_id", v.CustomerID, "error", err)
 		}
 		v.Methods = fresh
 	}
@@ -86,7 +87,12 @@ func (c *Collection) ChargeDefault(ctx context.Context, r DefaultCharge) (stripe
 		CustomerID: v.CustomerID, PaymentMethodID: method.ID, MethodType: method.Type, InvoiceID: v.Invoice.ID,
 		Amount: amount, Channel: r.Channel, Description: "Invoice " + v.Invoice.Number, OffSession: true,
 	}
-	return c.charge(ctx, v, holder, req, stripesync.IdempotencyKey("default", r.Key), c.repeatError, nil)
+	p, err := c.charge(ctx, v, holder, req, stripesync.IdempotencyKey("default", r.Key), c.repeatError, nil)
+	if err != nil && p.ID == "" {
+		// What was asked, for the failure inbox's entry of a decline.
+		p = stripesync.Payment{InvoiceID: v.Invoice.ID, Amount: amount}
+	}
+	return p, err
 }
 
 // retryFailure tries again what failure f is about (see RetryFailure).

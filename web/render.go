@@ -22,7 +22,7 @@ var pageNames = []string{"message", "pay", "pending", "portal"}
 // everywhere: money prints "25.00 USD", date "2 January 2006" (or "—").
 func Funcs() template.FuncMap {
 	return template.FuncMap{
-		"money": func(m stripesync.Money) string { return m.Decimal() + " " + m.Currency },
+		"money": stripesync.Money.String,
 		"date": func(t time.Time) string {
 			if t.IsZero() {
 				return "—"

@@ -110,6 +110,16 @@ func testFailures(t *testing.T, setup setupFunc) {
 		entry.NextStep != stripesync.NextStepFor("expired_card") || entry.Amount != usd(5000) || entry.Status != stripesync.FailureOpen {
 		t.Errorf("the declined payment's entry: %+v, %v", entry, err)
 	}
+	// A bank payment that waited for its micro-deposits and failed failed
+	// its verification.
+	waiting := payment("pi_12", "a0B000000000001AAA", usd(2000), stripesync.PaymentAwaitingVerification, 3*time.Minute)
+	waiting.Method, waiting.Channel = stripesync.MethodACH, stripesync.ChannelPhone
+	record(t, db, waiting, true)
+	waiting.Status, waiting.ChargeID, waiting.ChargeCreated = stripesync.PaymentFailed, "ch_pi_12b", start.Add(4*time.Minute)
+	record(t, db, waiting, true)
+	if f, err := db.FailureByKey(ctx, "payment:pi_12"); err != nil || f.Source != stripesync.FailureVerification || f.Code != "verification_failed" {
+		t.Errorf("the failed verification's entry: %+v, %v", f, err)
+	}
 	if _, err := db.FailureByKey(ctx, "payment:pi_none"); stripesync.CodeOf(err) != stripesync.ENOTFOUND {
 		t.Errorf("an unknown key: %v, want ENOTFOUND", err)
 	}
