@@ -28,6 +28,7 @@ const (
 	envBaseline = "STRIPESYNC_BENCH_BASELINE"
 	envEvents   = "STRIPESYNC_BENCH_EVENTS"
 	envProfile  = "STRIPESYNC_BENCH_PROFILE"
+	envCeiling  = "STRIPESYNC_BENCH_CEILING"
 
 	defaultLoadgen = "../../../shared/tools/webhook-loadgen"
 	benchSecret    = "whsec_acceptanceBenchmark0123456789"
@@ -38,6 +39,21 @@ var (
 	loadgenBin  string
 	loadgenErr  error
 )
+
+// buildCeiling compiles internal/webhookceiling, the verify-parse-insert
+// server that bounds what any acceptance path can reach on the machine.
+func buildCeiling(b *testing.B) string {
+	b.Helper()
+	path := filepath.Join(filepath.Dir(binary), "webhookceiling")
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	out, err := exec.Command("go", "build", "-o", path, "../../internal/webhookceiling").CombinedOutput()
+	if err != nil {
+		b.Fatalf("build the ceiling server: %v\n%s", err, out)
+	}
+	return path
+}
 
 // buildLoadgen compiles the load generator once per benchmark process, so
 // that no run pays for `go run`'s compile on the two cores it measures.
@@ -81,7 +97,10 @@ func buildLoadgen(b *testing.B) string {
 // from an older commit); each case then runs it and this tree's binary in
 // turn, so the two meet the same load on a noisy machine. Run the command
 // several times rather than with -count, which repeats each binary's run
-// back to back. STRIPESYNC_BENCH_EVENTS
+// back to back. STRIPESYNC_BENCH_CEILING=1 adds a third contender,
+// internal/webhookceiling: a server that only verifies, parses and inserts
+// with a group commit, which is as fast as acceptance can be on the
+// machine, measured in the same run. STRIPESYNC_BENCH_EVENTS
 // changes the 10,000 measured events. STRIPESYNC_BENCH_PROFILE names a
 // directory that receives a CPU profile of this tree's daemon for each case
 // (cpu-DIALECT-SENDERS.pprof, taken through STRIPESYNC_PPROF_LISTEN over the
@@ -94,6 +113,9 @@ func BenchmarkWebhookAcceptance(b *testing.B) {
 	daemons := []daemon{{"head", binary}}
 	if base := os.Getenv(envBaseline); base != "" {
 		daemons = append([]daemon{{"baseline", base}}, daemons...)
+	}
+	if os.Getenv(envCeiling) == "1" {
+		daemons = append([]daemon{{"ceiling", buildCeiling(b)}}, daemons...)
 	}
 	for _, dialect := range []string{"sqlite", "postgres"} {
 		for _, senders := range []int{1, 8, 32} {
