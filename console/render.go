@@ -12,7 +12,7 @@ import (
 
 // pageNames are the templates in templates/, each rendered inside
 // layout.html.
-var pageNames = []string{"message", "reload", "signin", "search", "invoice", "failures"}
+var pageNames = []string{"message", "reload", "signin", "search", "invoice", "failures", "status"}
 
 func parsePages() (map[string]*template.Template, error) {
 	pages, err := web.ParsePages(templateFS, []string{"templates/layout.html"}, pageNames)

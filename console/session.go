@@ -16,16 +16,28 @@ import (
 	"github.com/stripesync/stripesync/web"
 )
 
-// The console's cookies, all with Path=/staff/, HttpOnly and
-// SameSite=Strict: the session id, the sign-in form's CSRF token (there is
-// no session to hold it yet), and the one-time notice shown after a
-// redirect.
+// The console's cookies, all HttpOnly and SameSite=Strict: the session
+// id, the sign-in form's CSRF token (there is no session to hold it yet),
+// and the one-time notice shown after a redirect.
 const (
 	sessionCookie = "stripesync_staff"
 	signInCookie  = "stripesync_staff_signin"
 	noticeCookie  = "stripesync_staff_notice"
-	cookiePath    = "/staff/"
 )
+
+// cookiePath is where the browser sends a cookie. The session and the
+// notice go to the whole site, so that the status page at /status (an
+// address operators know without the console's) shares the console's
+// session: every other path is the daemon's own (the pay pages, the API),
+// which read no cookie, and being HttpOnly and SameSite=Strict the cookie
+// is no more exposed there than under /staff/. The sign-in form's token is
+// only the console's.
+func cookiePath(name string) string {
+	if name == signInCookie {
+		return "/staff/"
+	}
+	return "/"
+}
 
 // randomToken is 32 bytes from crypto/rand, base64url.
 func randomToken() string {
@@ -50,7 +62,7 @@ func sessionHash(id string) string {
 
 func (h *Handler) setCookie(w http.ResponseWriter, name, value string, maxAge int) {
 	http.SetCookie(w, &http.Cookie{
-		Name: name, Value: value, Path: cookiePath, MaxAge: maxAge,
+		Name: name, Value: value, Path: cookiePath(name), MaxAge: maxAge,
 		HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteStrictMode,
 	})
 }
@@ -148,9 +160,12 @@ func (h *Handler) forbidden(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// localNext is where to go after signing in: a console path, never
-// another site.
+// localNext is where to go after signing in: a console path or the
+// status page, never another site.
 func localNext(next string) string {
+	if next == StatusPath {
+		return next
+	}
 	if !strings.HasPrefix(next, "/staff/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
 		return "/staff/invoices"
 	}
