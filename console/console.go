@@ -146,9 +146,11 @@ func (h *Handler) routes() {
 		h.mux.HandleFunc("POST "+StatusPath+"/dead-letters/{id}/{action}", h.signedIn(h.deadLetterAction))
 	}
 	h.mux.Handle("GET /staff/static/", http.StripPrefix("/staff/static/", staticFiles()))
-	h.mux.HandleFunc("/staff/", func(w http.ResponseWriter, r *http.Request) {
+	notFound := func(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusNotFound, "message", message{Title: "Page not found", Text: "There is no console page at this address."})
-	})
+	}
+	h.mux.HandleFunc("/staff/", notFound)
+	h.mux.HandleFunc(StatusPath+"/", notFound)
 }
 
 // staticFiles serves the console's own files and, under the same prefix,

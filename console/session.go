@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -107,19 +108,39 @@ func (h *Handler) signedIn(next staffHandler) http.HandlerFunc {
 
 // currentSession finds the request's session and keeps it alive. A
 // session whose staff member has left the token file is ended here.
+//
+// A browser may send two session cookies: one set with the Path=/staff/
+// of earlier versions, until it closes, beside the current one; the first
+// that names a live session counts, so that the stale one cannot shadow a
+// new sign-in.
 func (h *Handler) currentSession(r *http.Request) (session, bool, error) {
-	c, err := r.Cookie(sessionCookie)
-	if err != nil || !validToken(c.Value) {
-		return session{}, false, nil
-	}
 	ctx := r.Context()
-	s, err := h.cfg.Sessions.TouchSession(ctx, sessionHash(c.Value), h.cfg.Now(), IdleTimeout, AbsoluteTimeout)
-	switch {
-	case stripesync.CodeOf(err) == stripesync.ENOTFOUND:
-		return session{}, false, nil
-	case err != nil:
-		return session{}, false, err
+	for _, c := range r.CookiesNamed(sessionCookie) {
+		if !validToken(c.Value) {
+			continue
+		}
+		s, err := h.cfg.Sessions.TouchSession(ctx, sessionHash(c.Value), h.cfg.Now(), IdleTimeout, AbsoluteTimeout)
+		switch {
+		case stripesync.CodeOf(err) == stripesync.ENOTFOUND:
+			continue
+		case err != nil:
+			return session{}, false, err
+		}
+		return h.liveSession(ctx, s, c.Value)
 	}
+	return session{}, false, nil
+}
+
+// clearLegacySession expires the session cookie earlier versions set
+// with Path=/staff/, which the browser would otherwise keep sending until
+// it closes.
+func (h *Handler) clearLegacySession(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Path: "/staff/", MaxAge: -1,
+		HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteStrictMode})
+}
+
+// liveSession ends s when its staff member has left the token file.
+func (h *Handler) liveSession(ctx context.Context, s stripesync.StaffSession, id string) (session, bool, error) {
 	if !h.cfg.Known(s.Staff) {
 		if err := h.cfg.Sessions.DeleteSession(ctx, s.IDHash); err != nil {
 			return session{}, false, err
@@ -127,7 +148,7 @@ func (h *Handler) currentSession(r *http.Request) (session, bool, error) {
 		h.cfg.Logger.Info("console session ended: the staff member has no token any more", "staff", s.Staff)
 		return session{}, false, nil
 	}
-	return session{StaffSession: s, id: c.Value}, true, nil
+	return session{StaffSession: s, id: id}, true, nil
 }
 
 // signedOut answers a request that needs a session it does not have. A
@@ -227,6 +248,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 	// No Max-Age: the cookie goes with the browser; the ledger's expiry
 	// is what ends the session.
 	h.setCookie(w, sessionCookie, id, 0)
+	h.clearLegacySession(w)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
@@ -236,6 +258,7 @@ func (h *Handler) signOut(w http.ResponseWriter, r *http.Request, s session) {
 		return
 	}
 	h.setCookie(w, sessionCookie, "", -1)
+	h.clearLegacySession(w)
 	http.Redirect(w, r, "/staff/sign-in?signed-out=1", http.StatusSeeOther)
 }
 

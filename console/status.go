@@ -102,10 +102,10 @@ type deadLine struct {
 // token (curl); without either it is 401 with a way to sign in.
 func (h *Handler) statusPage(w http.ResponseWriter, r *http.Request) {
 	d := statusData{}
+	// A bearer token (curl) gets the page without the console's
+	// navigation, whose sign-out form needs a session.
 	var staffName, csrf string
-	if name, ok := h.bearer(r); ok {
-		staffName = name
-	} else {
+	if _, ok := h.bearer(r); !ok {
 		s, ok, err := h.currentSession(r)
 		if err != nil {
 			h.fail(w, r, err)
@@ -132,7 +132,7 @@ func (h *Handler) statusPage(w http.ResponseWriter, r *http.Request) {
 	now := h.cfg.Now()
 	d.fill(st, rep, now)
 	h.execute(w, r, http.StatusOK, "status", page{Business: h.cfg.Business, Title: d.title(), Staff: staffName, CSRF: csrf,
-		Failures: h.cfg.Failures != nil, Data: d})
+		Failures: h.cfg.Failures != nil, StatusPage: true, Data: d})
 }
 
 // bearer checks a staff token sent as Authorization: Bearer.

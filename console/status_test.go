@@ -153,3 +153,25 @@ func TestStatusPageRetriesADeadLetter(t *testing.T) {
 		t.Errorf("a second drop: %d, want the page with the notice", again.status)
 	}
 }
+
+// TestLegacySessionCookie: a browser still holding a session cookie of
+// the earlier Path=/staff/, sent before the current one, is served by the
+// current session, and signing in expires the old one.
+func TestLegacySessionCookie(t *testing.T) {
+	f := newFixture(t, "http://127.0.0.1:8080")
+	form := f.do(t, "GET", "/staff/sign-in", nil, nil)
+	in := f.do(t, "POST", "/staff/sign-in", url.Values{"csrf": {csrfOf(t, form)}, "token": {aliceToken}, "next": {"/status"}},
+		[]*http.Cookie{cookieOf(t, form, signInCookie)})
+	var cleared bool
+	for _, c := range (&http.Response{Header: in.header}).Cookies() {
+		cleared = cleared || (c.Name == sessionCookie && c.Path == "/staff/" && c.MaxAge < 0)
+	}
+	if !cleared {
+		t.Errorf("sign-in does not expire the Path=/staff/ session cookie: %v", in.header["Set-Cookie"])
+	}
+	stale := &http.Cookie{Name: sessionCookie, Value: randomToken()}
+	page := f.do(t, "GET", "/status", nil, []*http.Cookie{stale, cookieOf(t, in, sessionCookie)})
+	if page.status != http.StatusOK || !strings.Contains(page.body, "Signed in as <strong>alice</strong>") {
+		t.Errorf("with a stale cookie first: %d\n%s", page.status, page.body)
+	}
+}
