@@ -10,8 +10,8 @@ import (
 // OpsStatus reads the status report: the last run of each kind, the queue
 // by kind, the newest dead letters, the inbox backlog and the open
 // failures. The process's own part (next runs, API traffic) is the
-// caller's to add. A handful of grouped
-// reads, cheap enough for a page an operator reloads.
+// caller's to add. A handful of grouped reads, cheap enough for a page an
+// operator reloads.
 func (db *DB) OpsStatus(ctx context.Context) (stripesync.OpsStatus, error) {
 	var out stripesync.OpsStatus
 	var runs []runRow
