@@ -70,6 +70,8 @@ type Config struct {
 	PublishableKey string
 	StripeAccount  string
 	Business       stripesync.Business
+	// Status turns the status page (GET /status) on; nil leaves it out.
+	Status *StatusPageConfig
 	// PublicURL decides the cookies' Secure flag (https).
 	PublicURL string
 	Logger    *slog.Logger
@@ -99,6 +101,9 @@ func New(cfg Config) (*Handler, error) {
 	js, err := url.Parse(cfg.StripeJSURL)
 	if err != nil || (js.Scheme != "https" && js.Scheme != "http") || js.Host == "" {
 		return nil, errors.New("console: StripeJSURL must be an http(s) URL")
+	}
+	if cfg.Status != nil && (cfg.Status.Report == nil || cfg.Status.Report.Read == nil || cfg.Status.Revive == nil || cfg.Status.Drop == nil) {
+		return nil, errors.New("console: Status needs Report (with Read), Revive and Drop")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -136,10 +141,16 @@ func (h *Handler) routes() {
 		h.mux.HandleFunc("GET /staff/failures", h.signedIn(h.failuresPage))
 		h.mux.HandleFunc("POST /staff/failures/{id}/{action}", h.signedIn(h.failureAction))
 	}
+	if h.cfg.Status != nil {
+		h.mux.HandleFunc("GET "+StatusPath, h.statusPage)
+		h.mux.HandleFunc("POST "+StatusPath+"/dead-letters/{id}/{action}", h.signedIn(h.deadLetterAction))
+	}
 	h.mux.Handle("GET /staff/static/", http.StripPrefix("/staff/static/", staticFiles()))
-	h.mux.HandleFunc("/staff/", func(w http.ResponseWriter, r *http.Request) {
+	notFound := func(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusNotFound, "message", message{Title: "Page not found", Text: "There is no console page at this address."})
-	})
+	}
+	h.mux.HandleFunc("/staff/", notFound)
+	h.mux.HandleFunc(StatusPath+"/", notFound)
 }
 
 // staticFiles serves the console's own files and, under the same prefix,
@@ -157,9 +168,13 @@ func staticFiles() http.Handler {
 }
 
 // ServeHTTP sets the security headers every console page carries, then
-// routes.
+// routes. The status page, which takes no card, allows this site only.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	web.SetSecurityHeaders(w.Header(), h.csp, h.secure, strings.HasPrefix(r.URL.Path, "/staff/static/"))
+	csp := h.csp
+	if r.URL.Path == StatusPath || strings.HasPrefix(r.URL.Path, StatusPath+"/") {
+		csp = statusCSP
+	}
+	web.SetSecurityHeaders(w.Header(), csp, h.secure, strings.HasPrefix(r.URL.Path, "/staff/static/"))
 	h.mux.ServeHTTP(w, r)
 }
 

@@ -84,6 +84,15 @@ func newFixture(t *testing.T, publicURL string) *fixture {
 		Verifications: func(context.Context, string) ([]stripesync.PendingVerification, error) {
 			return nil, nil
 		},
+		Status: &StatusPageConfig{
+			Report: &httpapi.StatusConfig{Read: func(ctx context.Context) (stripesync.OpsStatus, error) {
+				st, err := db.OpsStatus(ctx)
+				st.Stripe = stripesync.StripeTraffic{Window: time.Minute, Requests: 90, RateLimited: 2, RateLimitedEver: 5, PacingLimit: 12.5, PacingMax: 25}
+				st.Salesforce = stripesync.APIUsage{Used: 8500, Allocation: 10000}
+				return st, err
+			}, Version: "v9.9.9", Started: time.Date(2026, 12, 3, 7, 30, 0, 0, time.UTC)},
+			Revive: db.ReviveJob, Drop: db.DropJob,
+		},
 		StripeJSURL: "http://127.0.0.1:12111/v3/", PublishableKey: "pk_test_console",
 		PublicURL: publicURL,
 		Logger:    slog.New(slog.NewTextHandler(t.Output(), nil)),
@@ -201,8 +210,8 @@ func TestSignIn(t *testing.T) {
 		t.Errorf("a wrong token: %d\n%s", wrong.status, wrong.body)
 	}
 	session, _ := f.signIn(t)
-	if !session.HttpOnly || session.SameSite != http.SameSiteStrictMode || session.Path != "/staff/" || session.Secure {
-		t.Errorf("session cookie %+v: want HttpOnly, SameSite=Strict, Path=/staff/, not Secure on http", session)
+	if !session.HttpOnly || session.SameSite != http.SameSiteStrictMode || session.Path != "/" || session.Secure {
+		t.Errorf("session cookie %+v: want HttpOnly, SameSite=Strict, Path=/ (the status page shares it), not Secure on http", session)
 	}
 	// The ledger keeps the id's hash only.
 	if _, err := f.db.TouchSession(t.Context(), session.Value, f.now, IdleTimeout, AbsoluteTimeout); stripesync.CodeOf(err) != stripesync.ENOTFOUND {

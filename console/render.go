@@ -12,7 +12,7 @@ import (
 
 // pageNames are the templates in templates/, each rendered inside
 // layout.html.
-var pageNames = []string{"message", "reload", "signin", "search", "invoice", "failures"}
+var pageNames = []string{"message", "reload", "signin", "search", "invoice", "failures", "status"}
 
 func parsePages() (map[string]*template.Template, error) {
 	pages, err := web.ParsePages(templateFS, []string{"templates/layout.html"}, pageNames)
@@ -30,9 +30,10 @@ type page struct {
 	Title    string
 	Staff    string
 	CSRF     string
-	// Failures shows the failures page in the navigation.
-	Failures bool
-	Data     any
+	// Failures and StatusPage show those pages in the navigation.
+	Failures   bool
+	StatusPage bool
+	Data       any
 }
 
 // titled is implemented by page data that names its page.
@@ -46,7 +47,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 // renderStaff executes a page for the session's staff member.
 func (h *Handler) renderStaff(w http.ResponseWriter, r *http.Request, status int, name string, s session, data titled) {
 	h.execute(w, r, status, name, page{Business: h.cfg.Business, Title: data.title(), Staff: s.Staff, CSRF: s.CSRF,
-		Failures: h.cfg.Failures != nil, Data: data})
+		Failures: h.cfg.Failures != nil, StatusPage: h.cfg.Status != nil, Data: data})
 }
 
 // execute writes a page (web.WritePage), logging a template error.

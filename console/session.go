@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -16,16 +17,28 @@ import (
 	"github.com/stripesync/stripesync/web"
 )
 
-// The console's cookies, all with Path=/staff/, HttpOnly and
-// SameSite=Strict: the session id, the sign-in form's CSRF token (there is
-// no session to hold it yet), and the one-time notice shown after a
-// redirect.
+// The console's cookies, all HttpOnly and SameSite=Strict: the session
+// id, the sign-in form's CSRF token (there is no session to hold it yet),
+// and the one-time notice shown after a redirect.
 const (
 	sessionCookie = "stripesync_staff"
 	signInCookie  = "stripesync_staff_signin"
 	noticeCookie  = "stripesync_staff_notice"
-	cookiePath    = "/staff/"
 )
+
+// cookiePath is where the browser sends a cookie. The session and the
+// notice go to the whole site, so that the status page at /status (an
+// address operators know without the console's) shares the console's
+// session: every other path is the daemon's own (the pay pages, the API),
+// which read no cookie, and being HttpOnly and SameSite=Strict the cookie
+// is no more exposed there than under /staff/. The sign-in form's token is
+// only the console's.
+func cookiePath(name string) string {
+	if name == signInCookie {
+		return "/staff/"
+	}
+	return "/"
+}
 
 // randomToken is 32 bytes from crypto/rand, base64url.
 func randomToken() string {
@@ -50,7 +63,7 @@ func sessionHash(id string) string {
 
 func (h *Handler) setCookie(w http.ResponseWriter, name, value string, maxAge int) {
 	http.SetCookie(w, &http.Cookie{
-		Name: name, Value: value, Path: cookiePath, MaxAge: maxAge,
+		Name: name, Value: value, Path: cookiePath(name), MaxAge: maxAge,
 		HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteStrictMode,
 	})
 }
@@ -95,19 +108,39 @@ func (h *Handler) signedIn(next staffHandler) http.HandlerFunc {
 
 // currentSession finds the request's session and keeps it alive. A
 // session whose staff member has left the token file is ended here.
+//
+// A browser may send two session cookies: one set with the Path=/staff/
+// of earlier versions, until it closes, beside the current one; the first
+// that names a live session counts, so that the stale one cannot shadow a
+// new sign-in.
 func (h *Handler) currentSession(r *http.Request) (session, bool, error) {
-	c, err := r.Cookie(sessionCookie)
-	if err != nil || !validToken(c.Value) {
-		return session{}, false, nil
-	}
 	ctx := r.Context()
-	s, err := h.cfg.Sessions.TouchSession(ctx, sessionHash(c.Value), h.cfg.Now(), IdleTimeout, AbsoluteTimeout)
-	switch {
-	case stripesync.CodeOf(err) == stripesync.ENOTFOUND:
-		return session{}, false, nil
-	case err != nil:
-		return session{}, false, err
+	for _, c := range r.CookiesNamed(sessionCookie) {
+		if !validToken(c.Value) {
+			continue
+		}
+		s, err := h.cfg.Sessions.TouchSession(ctx, sessionHash(c.Value), h.cfg.Now(), IdleTimeout, AbsoluteTimeout)
+		switch {
+		case stripesync.CodeOf(err) == stripesync.ENOTFOUND:
+			continue
+		case err != nil:
+			return session{}, false, err
+		}
+		return h.liveSession(ctx, s, c.Value)
 	}
+	return session{}, false, nil
+}
+
+// clearLegacySession expires the session cookie earlier versions set
+// with Path=/staff/, which the browser would otherwise keep sending until
+// it closes.
+func (h *Handler) clearLegacySession(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Path: "/staff/", MaxAge: -1,
+		HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteStrictMode})
+}
+
+// liveSession ends s when its staff member has left the token file.
+func (h *Handler) liveSession(ctx context.Context, s stripesync.StaffSession, id string) (session, bool, error) {
 	if !h.cfg.Known(s.Staff) {
 		if err := h.cfg.Sessions.DeleteSession(ctx, s.IDHash); err != nil {
 			return session{}, false, err
@@ -115,7 +148,7 @@ func (h *Handler) currentSession(r *http.Request) (session, bool, error) {
 		h.cfg.Logger.Info("console session ended: the staff member has no token any more", "staff", s.Staff)
 		return session{}, false, nil
 	}
-	return session{StaffSession: s, id: c.Value}, true, nil
+	return session{StaffSession: s, id: id}, true, nil
 }
 
 // signedOut answers a request that needs a session it does not have. A
@@ -148,9 +181,12 @@ func (h *Handler) forbidden(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// localNext is where to go after signing in: a console path, never
-// another site.
+// localNext is where to go after signing in: a console path or the
+// status page, never another site.
 func localNext(next string) string {
+	if next == StatusPath {
+		return next
+	}
 	if !strings.HasPrefix(next, "/staff/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
 		return "/staff/invoices"
 	}
@@ -212,6 +248,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 	// No Max-Age: the cookie goes with the browser; the ledger's expiry
 	// is what ends the session.
 	h.setCookie(w, sessionCookie, id, 0)
+	h.clearLegacySession(w)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
@@ -221,6 +258,7 @@ func (h *Handler) signOut(w http.ResponseWriter, r *http.Request, s session) {
 		return
 	}
 	h.setCookie(w, sessionCookie, "", -1)
+	h.clearLegacySession(w)
 	http.Redirect(w, r, "/staff/sign-in?signed-out=1", http.StatusSeeOther)
 }
 

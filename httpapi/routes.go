@@ -71,6 +71,10 @@ func (s *Server) routes() {
 	// their own security headers and check their own sessions.
 	if s.console != nil {
 		s.mux.Handle("/staff/", s.console)
+		// staff and operators, signed in or with a bearer token: the
+		// status page (the console's, when it has one; 404 otherwise).
+		s.mux.Handle("GET /status", s.console)
+		s.mux.Handle("POST /status/", s.console)
 	}
 	// anyone: what no route takes gets the JSON error body every other
 	// error has: 405 with Allow for a known path, 404 for the rest.

@@ -25,7 +25,7 @@ func (s *Scheduler) Daily(name string, hour, minute int, loc *time.Location, tim
 	}
 	var mu gosync.Mutex
 	var last time.Time // the last day run here, for a Scheduler without a Locker
-	return s.Every(name, dailyCheck, timeout, func(ctx context.Context) error {
+	err := s.Every(name, dailyCheck, timeout, func(ctx context.Context) error {
 		now := s.clock.Now().In(loc)
 		y, m, d := now.Date()
 		due := time.Date(y, m, d, hour, minute, 0, 0, loc)
@@ -49,4 +49,11 @@ func (s *Scheduler) Daily(name string, hour, minute int, loc *time.Location, tim
 		}
 		return run(context.WithValue(ctx, tickKey{}, day))
 	})
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.daily[name] = func(now time.Time) time.Time { return nextDaily(now, hour, minute, loc) }
+	s.mu.Unlock()
+	return nil
 }

@@ -36,8 +36,10 @@ type Scheduler struct {
 	locker Locker
 	clock  clockwork.Clock
 
-	mu       sync.Mutex
-	names    map[string]bool
+	mu    sync.Mutex
+	names map[string]bool
+	// daily tells a Daily job's next run, by name (see NextRuns).
+	daily    map[string]func(now time.Time) time.Time
 	stopping bool           // set by Shutdown: no new run starts
 	running  sync.WaitGroup // runs in progress, which Shutdown waits for
 }
@@ -49,6 +51,7 @@ func New(cfg Config) (*Scheduler, error) {
 		locker: cfg.Locker,
 		clock:  cfg.Clock,
 		names:  map[string]bool{},
+		daily:  map[string]func(time.Time) time.Time{},
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)

@@ -8,8 +8,10 @@ import (
 )
 
 // OpsStatus reads the status report: the last run of each kind, the queue
-// by kind, the inbox backlog and the open failures. A handful of grouped
-// reads, cheap enough for a page an operator reloads.
+// by kind, the newest dead letters, the inbox backlog and the open
+// failures. The process's own part (next runs, API traffic) is the
+// caller's to add. A handful of grouped reads, cheap enough for a page an
+// operator reloads.
 func (db *DB) OpsStatus(ctx context.Context) (stripesync.OpsStatus, error) {
 	var out stripesync.OpsStatus
 	var runs []runRow
@@ -38,6 +40,9 @@ func (db *DB) OpsStatus(ctx context.Context) (stripesync.OpsStatus, error) {
 	}
 	var err error
 	if out.Backlog, err = db.InboxBacklog(ctx); err != nil {
+		return out, err
+	}
+	if out.DeadLetters, err = db.DeadJobs(ctx, "", stripesync.DeadLetterLimit); err != nil {
 		return out, err
 	}
 	err = db.x.GetContext(ctx, &out.OpenFailures, db.x.Rebind("SELECT COUNT(*) FROM failures WHERE status IN (?, ?)"),

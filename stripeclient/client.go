@@ -20,6 +20,7 @@ type Client struct {
 	mode       string
 	maxRetries int
 	log        *slog.Logger
+	tr         *transport // for Traffic
 }
 
 var (
@@ -61,7 +62,8 @@ func New(cfg Config) (*Client, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	hc.Transport = &transport{base: base, pace: newPacer(perSecond), account: cfg.Account, onCall: cfg.OnCall}
+	tr := &transport{base: base, pace: newPacer(perSecond), account: cfg.Account, onCall: cfg.OnCall}
+	hc.Transport = tr
 
 	backend := func(kind stripe.SupportedBackend) stripe.Backend {
 		bc := &stripe.BackendConfig{
@@ -84,8 +86,18 @@ func New(cfg Config) (*Client, error) {
 		Connect: backend(stripe.ConnectBackend),
 		Uploads: backend(stripe.UploadsBackend),
 	})
-	return &Client{api: api, mode: mode, maxRetries: maxRetries, log: log}, nil
+	return &Client{api: api, mode: mode, maxRetries: maxRetries, log: log, tr: tr}, nil
 }
 
 // Mode is "test" or "live", from the key's prefix.
 func (c *Client) Mode() string { return c.mode }
+
+// Traffic reports this client's requests to Stripe over the last minute,
+// the 429s among them and since the start, and the pacing limit now and
+// at most, for the status page and its metrics.
+func (c *Client) Traffic() stripesync.StripeTraffic {
+	req, limited, ever := c.tr.traffic.read(time.Now())
+	cur, max := c.tr.pace.limit()
+	return stripesync.StripeTraffic{Window: trafficWindow, Requests: req, RateLimited: limited, RateLimitedEver: ever,
+		PacingLimit: cur, PacingMax: max}
+}

@@ -79,7 +79,37 @@ func TestRateLimitedCallsAreRetried(t *testing.T) {
 	if got := len(srv.Customers()); got != n {
 		t.Errorf("%d customers, want %d", got, n)
 	}
-	if st := srv.Stats(); st.RateLimited == 0 {
+	st := srv.Stats()
+	if st.RateLimited == 0 {
 		t.Errorf("stats %+v: want some 429s to prove the retries", st)
+	}
+	// The client's own count, which the status page shows, is what the
+	// server saw.
+	tr := c.Traffic()
+	if tr.Requests != int64(st.Total) || tr.RateLimited != int64(st.RateLimited) || tr.RateLimitedEver != int64(st.RateLimited) {
+		t.Errorf("traffic %+v, want the server's %d requests and %d 429s", tr, st.Total, st.RateLimited)
+	}
+	if tr.PacingMax != defaultTestRate || tr.PacingLimit <= 0 || tr.PacingLimit > tr.PacingMax {
+		t.Errorf("pacing %v of %v req/s, want at most test mode's %v", tr.PacingLimit, tr.PacingMax, defaultTestRate)
+	}
+}
+
+// TestTrafficForgetsAfterAMinute counts requests of the last minute only,
+// while the 429s since the start stay.
+func TestTrafficForgetsAfterAMinute(t *testing.T) {
+	var tr traffic
+	now := time.Unix(1_800_000_000, 0)
+	tr.add(now.Add(-90*time.Second), true)
+	tr.add(now.Add(-30*time.Second), false)
+	tr.add(now.Add(-time.Second), true)
+	tr.add(now, false)
+	req, limited, ever := tr.read(now)
+	if req != 3 || limited != 1 || ever != 2 {
+		t.Errorf("read %d requests, %d 429s, %d ever; want 3, 1, 2", req, limited, ever)
+	}
+	// A minute on, only what came since counts, in reused buckets.
+	tr.add(now.Add(-30*time.Second+time.Minute), false)
+	if req, _, _ := tr.read(now.Add(time.Minute)); req != 1 {
+		t.Errorf("a minute on, %d requests counted, want 1", req)
 	}
 }

@@ -21,6 +21,7 @@ import (
 type transport struct {
 	base    http.RoundTripper
 	pace    *pacer
+	traffic traffic
 	account string
 	onCall  func(outcome string, status int)
 }
@@ -43,6 +44,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
+		t.traffic.add(time.Now(), false)
 		t.report("network_error", 0)
 		if a != nil {
 			a.netErr = err
@@ -50,6 +52,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	t.pace.observe(resp.StatusCode)
+	t.traffic.add(time.Now(), resp.StatusCode == http.StatusTooManyRequests)
 	t.report(outcome(resp.StatusCode), resp.StatusCode)
 	if a != nil {
 		a.method = req.Method
@@ -193,4 +196,53 @@ func (p *pacer) observe(status int) {
 	if cur < p.max {
 		p.lim.SetLimit(min(p.max, cur+p.max/50))
 	}
+}
+
+// limit is the pacer's current rate and the rate it creeps back to.
+func (p *pacer) limit() (current, max float64) {
+	return float64(p.lim.Limit()), float64(p.max)
+}
+
+// trafficWindow is how far back the status page's request rate counts.
+const trafficWindow = time.Minute
+
+// traffic counts the attempts sent and the 429s among them, per second
+// over the last trafficWindow (a ring of one-second buckets, so the count
+// costs no allocation and forgets on its own), and the 429s since the
+// start.
+type traffic struct {
+	mu          sync.Mutex
+	second      [60]int64 // the Unix second each bucket counts
+	requests    [60]int64
+	limited     [60]int64
+	limitedEver int64
+}
+
+func (t *traffic) add(now time.Time, limited bool) {
+	sec := now.Unix()
+	i := sec % int64(len(t.second))
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.second[i] != sec {
+		t.second[i], t.requests[i], t.limited[i] = sec, 0, 0
+	}
+	t.requests[i]++
+	if limited {
+		t.limited[i]++
+		t.limitedEver++
+	}
+}
+
+// read sums the buckets of the last trafficWindow before now.
+func (t *traffic) read(now time.Time) (requests, limited, limitedEver int64) {
+	from := now.Unix() - int64(len(t.second))
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i, sec := range t.second {
+		if sec > from {
+			requests += t.requests[i]
+			limited += t.limited[i]
+		}
+	}
+	return requests, limited, t.limitedEver
 }

@@ -312,7 +312,7 @@ func (a *app) staffRoutes(hcfg *httpapi.Config) error {
 			FingerprintKey: a.subKey("stripesync request fingerprints"),
 		}
 		hcfg.Payments = payments
-		if hcfg.Console, err = a.console(tokens, payments, hcfg.Failures); err != nil {
+		if hcfg.Console, err = a.console(tokens, payments, hcfg.Failures, hcfg.Status); err != nil {
 			return err
 		}
 	}
@@ -334,14 +334,18 @@ func (a *app) staffRoutes(hcfg *httpapi.Config) error {
 	return nil
 }
 
-// console builds the staff console on the staff API's functions. Sending
-// payment links from it needs links and mail.
-func (a *app) console(tokens *staff.File, payments *httpapi.PaymentConfig, failures *httpapi.FailureConfig) (*console.Handler, error) {
+// console builds the staff console on the staff API's functions, with the
+// status page on status's report. Sending payment links from it needs
+// links and mail.
+func (a *app) console(tokens *staff.File, payments *httpapi.PaymentConfig, failures *httpapi.FailureConfig, status *httpapi.StatusConfig) (*console.Handler, error) {
 	cfg := console.Config{
 		Authenticate: tokens.Authenticate, Known: tokens.Known, Sessions: a.db,
 		Payments: payments, Failures: failures, Search: a.db.SearchInvoices, Verifications: a.db.PendingVerifications,
 		StripeJSURL: a.cfg.StripeJSURL, PublishableKey: a.cfg.StripePublishableKey, StripeAccount: a.cfg.StripeAccount,
 		Business: a.business(), PublicURL: a.cfg.PublicURL, Logger: a.logger.With("component", "console"),
+	}
+	if status != nil {
+		cfg.Status = &console.StatusPageConfig{Report: status, Revive: a.db.ReviveJob, Drop: a.db.DropJob}
 	}
 	if a.linkSigner != nil && a.receiptSender != nil {
 		cfg.SendLink = func(ctx context.Context, invoiceID, staff, requestID string) (string, error) {

@@ -333,15 +333,15 @@ func consoleCookies(t *testing.T, b *browser) []*network.Cookie {
 
 // checkSessionCookie checks the session cookie's attributes: script
 // cannot read it, no other site's request carries it, and it goes only to
-// the console.
+// the daemon's own pages (the console and the status page).
 func checkSessionCookie(t *testing.T, b *browser) {
 	t.Helper()
 	for _, c := range consoleCookies(t, b) {
 		if c.Name != "stripesync_staff" {
 			continue
 		}
-		if !c.HTTPOnly || c.SameSite != network.CookieSameSiteStrict || c.Path != "/staff/" {
-			t.Errorf("session cookie: HttpOnly %v, SameSite %q, Path %q; want HttpOnly, Strict, /staff/", c.HTTPOnly, c.SameSite, c.Path)
+		if !c.HTTPOnly || c.SameSite != network.CookieSameSiteStrict || c.Path != "/" {
+			t.Errorf("session cookie: HttpOnly %v, SameSite %q, Path %q; want HttpOnly, Strict, /", c.HTTPOnly, c.SameSite, c.Path)
 		}
 		return
 	}

@@ -73,7 +73,9 @@ func TestJobsCLI(t *testing.T) {
 }
 
 // TestStatusOfServe reads GET /v1/status from the serve binary with a
-// staff token: the account push the world ran is its last accounts run.
+// staff token: the account push the world ran is its last accounts run,
+// the payment pull's next run is the next quarter hour from the daemon's
+// scheduler, and the Stripe pacing limit is test mode's.
 func TestStatusOfServe(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the serve binary")
@@ -93,6 +95,11 @@ func TestStatusOfServe(t *testing.T) {
 			Status string `json:"status"`
 		} `json:"runs"`
 		Inbox map[string]float64 `json:"inbox"`
+		Jobs  []struct {
+			Name      string    `json:"name"`
+			NextRunAt time.Time `json:"next_run_at"`
+		} `json:"jobs"`
+		Stripe map[string]float64 `json:"stripe"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || resp.StatusCode != http.StatusOK || st.Version == "" || st.Inbox == nil {
 		t.Fatalf("status: %d %+v %v", resp.StatusCode, st, err)
@@ -103,5 +110,15 @@ func TestStatusOfServe(t *testing.T) {
 	}
 	if kinds["accounts"] != string(stripesync.RunSucceeded) {
 		t.Errorf("runs %+v, want the accounts push succeeded", st.Runs)
+	}
+	next := map[string]time.Time{}
+	for _, j := range st.Jobs {
+		next[j.Name] = j.NextRunAt
+	}
+	if p := next["payments"]; p.Before(time.Now()) || p.After(time.Now().Add(15*time.Minute)) || p.Unix()%(15*60) != 0 {
+		t.Errorf("the payment pull's next run %v, want the next quarter hour", p)
+	}
+	if st.Stripe["pacing_max_per_second"] != 25 || st.Stripe["pacing_limit_per_second"] != 25 {
+		t.Errorf("stripe %v, want test mode's 25 req/s", st.Stripe)
 	}
 }

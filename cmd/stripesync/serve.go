@@ -134,8 +134,9 @@ func (a *app) serve(ctx context.Context, f *front, routed func()) error {
 		Ready:      a.db.Heartbeat,
 		Metrics:    metrics.Handler(a.registry),
 		ReceiptPDF: a.receiptPDF,
-		Status:     &httpapi.StatusConfig{Read: a.db.OpsStatus, Version: version, Started: time.Now()},
+		Status:     &httpapi.StatusConfig{Read: a.statusReader(sched), Version: version, Started: time.Now()},
 	}
+	a.registry.MustRegister(metrics.NewStatusCollector(hcfg.Status.Read, version, nil))
 	if err := a.staffRoutes(&hcfg); err != nil {
 		return err
 	}

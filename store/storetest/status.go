@@ -14,12 +14,17 @@ import (
 func testOpsStatus(t *testing.T, setup setupFunc) {
 	db, _ := setup(t)
 	ctx := t.Context()
-	for i, kind := range []string{"accounts", "accounts", "payments"} {
+	// The reconcile run is written as the reconcile command writes it:
+	// Seen compared, Failed the drift, Pushed repaired.
+	for i, kind := range []string{"accounts", "accounts", "payments", stripesync.RunKindReconcile} {
 		run, err := db.StartRun(ctx, kind, start.Add(time.Duration(i)*time.Minute))
 		if err != nil {
 			t.Fatal(err)
 		}
 		run.Status, run.FinishedAt, run.Seen = stripesync.RunSucceeded, start.Add(time.Duration(i)*time.Minute+time.Second), i
+		if kind == stripesync.RunKindReconcile {
+			run.Status, run.Failed, run.Pushed = stripesync.RunPartial, 3, 1
+		}
 		if err := db.FinishRun(ctx, run); err != nil {
 			t.Fatal(err)
 		}
@@ -39,8 +44,18 @@ func testOpsStatus(t *testing.T, setup setupFunc) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(st.Runs) != 2 || st.Runs[0].Kind != "accounts" || st.Runs[0].Seen != 1 || st.Runs[1].Kind != "payments" || st.Runs[1].Status != stripesync.RunSucceeded {
-		t.Errorf("last runs %+v, want the second accounts run and the payments run", st.Runs)
+	if len(st.Runs) != 3 || st.Runs[0].Kind != "accounts" || st.Runs[0].Seen != 1 || st.Runs[1].Kind != "payments" || st.Runs[1].Status != stripesync.RunSucceeded {
+		t.Errorf("last runs %+v, want the second accounts run, the payments run and the reconcile run", st.Runs)
+	}
+	if r, ok := st.LastRun(stripesync.RunKindReconcile); !ok || r.Failed != 3 || r.Seen != 3 {
+		t.Errorf("last reconcile %+v (%v), want 3 compared with a drift of 3", r, ok)
+	}
+	if len(st.DeadLetters) != 1 || st.DeadLetters[0].ID != jobs[0].ID || st.DeadLetters[0].LastError != "mail down" ||
+		st.DeadLetters[0].Attempts != 1 || st.DeadLetters[0].Kind != "receipt.send" {
+		t.Errorf("dead letters %+v, want the failed receipt with its error and attempt", st.DeadLetters)
+	}
+	if n := st.DeadLetterCount(); n != 1 {
+		t.Errorf("dead letter count %d, want 1", n)
 	}
 	want := map[string][2]int64{"crm.invoice": {2, 0}, "receipt.send": {0, 1}}
 	if len(st.Queues) != 2 {
