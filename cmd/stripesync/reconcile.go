@@ -126,3 +126,25 @@ func writeReconcileTable(w io.Writer, rep syncer.ReconcileReport) error {
 	}
 	return tw.Flush()
 }
+
+// scheduledReconcile is the STRIPESYNC_RECONCILE_EVERY job: a report
+// without repair, whose drift goes to the run log and the
+// stripesync_reconcile_drift gauges; repairing is for a person running
+// `stripesync reconcile --repair` after reading it.
+func (a *app) scheduledReconcile(ctx context.Context) error {
+	rep, err := a.engine.Reconcile(ctx, a.reconcileSources(), syncer.ReconcileOptions{})
+	return runError(rep.Run, err)
+}
+
+// parseReconcileEvery reads STRIPESYNC_RECONCILE_EVERY: a positive
+// duration, or 0 for no scheduled reconcile.
+func parseReconcileEvery(p *problems, name, raw string) time.Duration {
+	d, err := time.ParseDuration(raw)
+	switch {
+	case err != nil:
+		p.add("%s: %q is not a duration (e.g. 168h; 0 turns the scheduled reconcile off)", name, raw)
+	case d < 0:
+		p.add("%s: %q must not be negative (0 turns the scheduled reconcile off)", name, raw)
+	}
+	return d
+}

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"flag"
+	"log/slog"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stripesync/stripesync"
 	"github.com/stripesync/stripesync/stripeclient/stripetest"
@@ -93,5 +96,49 @@ func TestReconcileCommand(t *testing.T) {
 	}
 	if _, _, code := stripesyncCmd("reconcile", "--since", "last tuesday"); code != 2 {
 		t.Errorf("a bad --since: exit %d, want 2", code)
+	}
+}
+
+// TestScheduledReconcileSetsTheDriftGauge runs the scheduled job in
+// process: it reports without repairing, and stripesync_reconcile_drift
+// shows the drift by kind.
+func TestScheduledReconcileSetsTheDriftGauge(t *testing.T) {
+	emu, _ := emulatorEnv(t, "", 0)
+	env := emu.env()
+	env["STRIPESYNC_DATABASE_URL"] = "sqlite:" + filepath.Join(t.TempDir(), "ledger.db")
+	acct := emu.sf.Insert("Account", map[string]any{"Name": "Initech"})
+	emu.st.CreateCustomer(stripetest.Customer{Name: "Initech", Metadata: map[string]string{stripesync.MetadataAccountID: acct}})
+	cfg, err := loadConfig(flag.NewFlagSet("serve", flag.ContinueOnError), nil, mapEnv(env), Needs{Stripe: true, Salesforce: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ReconcileEvery != 168*time.Hour {
+		t.Errorf("STRIPESYNC_RECONCILE_EVERY defaults to %s, want 168h", cfg.ReconcileEvery)
+	}
+	a, err := openApp(t.Context(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if err := a.scheduledReconcile(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	drift := map[string]float64{}
+	families, err := a.registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == "stripesync_reconcile_drift" {
+			for _, m := range f.GetMetric() {
+				drift[m.GetLabel()[0].GetValue()] = m.GetGauge().GetValue()
+			}
+		}
+	}
+	if len(drift) != 12 || drift["customer_unlinked"] != 1 || drift["payment_missing"] != 0 {
+		t.Errorf("stripesync_reconcile_drift by kind: %v, want every kind, customer_unlinked 1", drift)
+	}
+	if links, _ := a.db.AccountLinks(t.Context(), []string{acct}); len(links) != 0 {
+		t.Errorf("the scheduled reconcile repaired: %+v", links)
 	}
 }
