@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stripesync/stripesync"
 	"github.com/stripesync/stripesync/stripeclient/stripetest"
@@ -63,7 +66,10 @@ func BenchmarkReconcile10k(b *testing.B) {
 	for range b.N {
 		emu.st.ResetRequests()
 		sfBefore := emu.sf.Calls()
+		selfBefore, childBefore := cpuTime(b, os.Getpid()), childrenCPU(b)
 		wall, rss := runMeasured(b, env, "reconcile") // exit 0: no drift
+		// This process is the emulators; its children, the binary.
+		emulatorCPU, daemonCPU := cpuTime(b, os.Getpid())-selfBefore, childrenCPU(b)-childBefore
 		byPath := map[string]int{}
 		for _, r := range emu.st.Requests() {
 			if r.Method != http.MethodGet {
@@ -80,8 +86,20 @@ func BenchmarkReconcile10k(b *testing.B) {
 		b.ReportMetric(float64(byPath["/v1/payment_intents"]+byPath["/v1/customers"]), "stripe-calls")
 		b.ReportMetric(float64(sf.Query+sf.QueryAll+sf.QueryMore-sfBefore.Query-sfBefore.QueryAll-sfBefore.QueryMore), "sf-query-pages")
 		b.ReportMetric(float64(rss)/(1<<20), "peak-rss-MiB")
+		b.ReportMetric(emulatorCPU.Seconds(), "emulator-cpu-s")
+		b.ReportMetric(daemonCPU.Seconds(), "reconcile-cpu-s")
 		if rss >= 100<<20 {
 			b.Errorf("peak RSS %d MiB, want < 100", rss>>20)
 		}
 	}
+}
+
+// childrenCPU is the user and system CPU time of this process's children
+// that have been waited for.
+func childrenCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
