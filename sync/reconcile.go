@@ -40,7 +40,7 @@ const (
 	// Stripe customers ↔ account links.
 	DriftCustomerUnlinked    DriftKind = "customer_unlinked"     // a customer names an account that has no link
 	DriftCustomerDuplicate   DriftKind = "customer_duplicate"    // a second customer names one account
-	DriftCustomerLinkedTwice DriftKind = "customer_linked_twice" // two accounts' links name one customer
+	DriftCustomerLinkedTwice DriftKind = "customer_linked_twice" // two accounts' links name one customer (one item per customer)
 	DriftLinkCustomerMissing DriftKind = "link_customer_missing" // a bound link names a deleted or missing customer
 	// CRM accounts ↔ account links.
 	DriftCRMCustomerID DriftKind = "crm_customer_id" // Stripe_Customer_Id__c differs from the link
@@ -502,8 +502,10 @@ func (r *reconciler) customers(ctx context.Context) error {
 func (r *reconciler) customersOf(ctx context.Context, acct string, customers []string, links map[string]stripesync.AccountLink) error {
 	link, ok := links[acct]
 	switch {
-	case ok && link.State == stripesync.LinkIgnored:
-		return nil // the account is not the daemon's to map
+	case ok && (link.State == stripesync.LinkIgnored || link.State == stripesync.LinkUnbound):
+		// Not the daemon's to map (policy Ignore), or the CRM account
+		// was deleted and its customer is left alone on purpose.
+		return nil
 	case ok && link.State == stripesync.LinkBound:
 		for _, c := range customers {
 			if c != link.StripeID {
@@ -602,9 +604,16 @@ func (r *reconciler) links(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, l := range shared {
-		r.add(Drift{Kind: DriftCustomerLinkedTwice, ID: l.CRMID, Detail: fmt.Sprintf(
-			"bound to %s, which another account's link also names; needs a person", l.StripeID)})
+	// One item per customer, naming every account that claims it.
+	for i := 0; i < len(shared); {
+		j := i
+		var accounts []string
+		for ; j < len(shared) && shared[j].StripeID == shared[i].StripeID; j++ {
+			accounts = append(accounts, shared[j].CRMID)
+		}
+		r.add(Drift{Kind: DriftCustomerLinkedTwice, ID: shared[i].StripeID, Detail: fmt.Sprintf(
+			"the links of accounts %s all name it; needs a person", strings.Join(accounts, ", "))})
+		i = j
 	}
 	r.progress()
 	return nil
