@@ -165,6 +165,10 @@ type reconciler struct {
 	// checked against it. Customers are few beside payments (one per
 	// account), so it is kept; payments are compared a page at a time.
 	live map[string]bool
+	// claimed holds the CRM ids of links that share their customer with
+	// another link: which is right needs a person, so no repair spreads
+	// either to the CRM.
+	claimed map[string]bool
 }
 
 // Reconcile compares Stripe, the ledger and the CRM and returns what
@@ -183,7 +187,8 @@ type reconciler struct {
 // would), Stripe_Customer_Id__c is written from the link, and a link to a
 // deleted customer is handled as the customer.deleted event is. A
 // duplicate customer, and a customer two accounts claim, need a person:
-// they are reported, never repaired.
+// they are reported, never repaired, and the link of such a customer is
+// not written to Stripe_Customer_Id__c either.
 //
 // The returned error is set only when the run could not be recorded; a
 // run that stopped early is returned with Status RunFailed.
@@ -197,7 +202,7 @@ func (e *Engine) Reconcile(ctx context.Context, src ReconcileSources, opts Recon
 		return ReconcileReport{}, fmt.Errorf("start reconcile: %w", err)
 	}
 	rep := ReconcileReport{Run: run, Compared: map[string]int{}}
-	r := &reconciler{e: e, src: src, opts: opts, rep: &rep, live: map[string]bool{}}
+	r := &reconciler{e: e, src: src, opts: opts, rep: &rep, live: map[string]bool{}, claimed: map[string]bool{}}
 	stop := r.run(ctx)
 	return rep, r.finish(ctx, started, stop)
 }
@@ -610,6 +615,7 @@ func (r *reconciler) links(ctx context.Context) error {
 		var accounts []string
 		for ; j < len(shared) && shared[j].StripeID == shared[i].StripeID; j++ {
 			accounts = append(accounts, shared[j].CRMID)
+			r.claimed[shared[j].CRMID] = true
 		}
 		r.add(Drift{Kind: DriftCustomerLinkedTwice, ID: shared[i].StripeID, Detail: fmt.Sprintf(
 			"the links of accounts %s all name it; needs a person", strings.Join(accounts, ", "))})
@@ -646,11 +652,15 @@ func (r *reconciler) accounts(ctx context.Context) error {
 			if strings.TrimSpace(a.StripeCustomerID) == link.StripeID {
 				continue
 			}
-			found = append(found, Drift{Kind: DriftCRMCustomerID, ID: a.ID, Repaired: r.opts.Repair,
-				Detail: fmt.Sprintf("Stripe_Customer_Id__c is %q; the link is %s", a.StripeCustomerID, link.StripeID)})
-			fixes = append(fixes, stripesync.AccountSyncUpdate{AccountID: a.ID, StripeCustomerID: link.StripeID, SyncedAt: r.e.now()})
+			d := Drift{Kind: DriftCRMCustomerID, ID: a.ID,
+				Detail: fmt.Sprintf("Stripe_Customer_Id__c is %q; the link is %s", a.StripeCustomerID, link.StripeID)}
+			if r.opts.Repair && !r.claimed[a.ID] {
+				d.Repaired = true
+				fixes = append(fixes, stripesync.AccountSyncUpdate{AccountID: a.ID, StripeCustomerID: link.StripeID, SyncedAt: r.e.now()})
+			}
+			found = append(found, d)
 		}
-		if r.opts.Repair && len(fixes) > 0 {
+		if len(fixes) > 0 {
 			if err := r.writeCustomerIDs(ctx, fixes); err != nil {
 				return err
 			}

@@ -204,3 +204,44 @@ func testReconcile(t *testing.T, db *store.DB) {
 		t.Errorf("run log (newest first): %+v", runs[:2])
 	}
 }
+
+func TestReconcileReportsACustomerTwoLinksNameOnceAndLeavesIt(t *testing.T) {
+	w := reconcileWorld(t, storetest.OpenSQLite(t))
+	accts := w.seed(2, nil)
+	w.push(t)
+	links, err := w.db.AccountLinks(t.Context(), accts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The second account's link is pointed at the first account's customer.
+	second := links[accts[1]]
+	own := second.StripeID
+	second.StripeID = links[accts[0]].StripeID
+	if err := w.db.SaveAccountLink(t.Context(), second); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		got := kinds(w.reconcile(t, true))
+		if ids := got[syncer.DriftCustomerLinkedTwice]; len(ids) != 1 || ids[0] != second.StripeID {
+			t.Errorf("customer_linked_twice: %v, want once, on %s", ids, second.StripeID)
+		}
+		// The second account's own customer now looks like a duplicate:
+		// reported, never deleted.
+		if ids := got[syncer.DriftCustomerDuplicate]; len(ids) != 1 || ids[0] != own {
+			t.Errorf("customer_duplicate: %v, want %s", ids, own)
+		}
+		// Nor is the disputed link written to the CRM.
+		if ids := got[syncer.DriftCRMCustomerID]; len(ids) != 1 || ids[0] != accts[1] {
+			t.Errorf("crm_customer_id: %v, want %s", ids, accts[1])
+		}
+	}
+	if l, _ := w.db.AccountLinks(t.Context(), accts[1:]); l[accts[1]].StripeID != second.StripeID {
+		t.Errorf("repair changed the link a person must decide on: %+v", l[accts[1]])
+	}
+	if rec, _ := w.sf.Get("Account", accts[1]); rec["Stripe_Customer_Id__c"] != own {
+		t.Errorf("Stripe_Customer_Id__c of %s = %v, want %s kept", accts[1], rec["Stripe_Customer_Id__c"], own)
+	}
+	if n := len(w.st.Customers()); n != 2 {
+		t.Errorf("%d customers in Stripe, want both kept", n)
+	}
+}
