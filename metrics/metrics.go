@@ -28,6 +28,7 @@ type Metrics struct {
 	// eventsIgnored counts the webhook events acknowledged but not
 	// applied.
 	eventsIgnored *prometheus.CounterVec
+	reconcile     reconcileGauges
 }
 
 // runBuckets span a no-op run (well under a second) to a full push of a
@@ -98,6 +99,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	m.reconcile = newReconcileGauges(reg)
 	return m
 }
 

@@ -119,6 +119,7 @@ type Config struct {
 
 	AccountSyncEvery time.Duration // STRIPESYNC_ACCOUNT_SYNC_EVERY
 	PaymentSyncEvery time.Duration // STRIPESYNC_PAYMENT_SYNC_EVERY
+	ReconcileEvery   time.Duration // STRIPESYNC_RECONCILE_EVERY; 0: no scheduled reconcile
 	// EventRetention is how long processed Stripe events and settled CRM
 	// triggers are remembered, as the inboxes' de-duplication memory,
 	// before the daily prune deletes them (STRIPESYNC_EVENT_RETENTION, at
@@ -172,6 +173,7 @@ type setting struct {
 // problem is reported together in a *ConfigError.
 func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, needs Needs) (Config, error) {
 	var c Config
+	var reconcileEvery string
 	var rate, accountEvery, paymentEvery, retention, address, linkTTL, autoLinks, moto, readTimeout, maxConns, maxConnsPerClient, dbWait string
 	var autoPayAt, timezone, autoPayRetry, autoPayLink string
 	settings := []setting{
@@ -215,6 +217,7 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, nee
 		{"STRIPESYNC_AUTOPAY_SEND_LINK_ON_FAILURE", "autopay-send-link-on-failure", "false", "e-mail the customer a payment link when auto-pay gives up", &autoPayLink},
 		{"STRIPESYNC_ACCOUNT_SYNC_EVERY", "account-sync-every", "1h", "interval of the account push", &accountEvery},
 		{"STRIPESYNC_PAYMENT_SYNC_EVERY", "payment-sync-every", "15m", "interval of the payment pull", &paymentEvery},
+		{"STRIPESYNC_RECONCILE_EVERY", "reconcile-every", "168h", "interval of the scheduled reconcile (report only, no repair); 0 turns it off", &reconcileEvery},
 		{"STRIPESYNC_EVENT_RETENTION", "event-retention", "720h", "how long processed Stripe events and settled CRM triggers are kept, at least 96h", &retention},
 		{"STRIPESYNC_LOG_FORMAT", "log-format", "json", "log format, json or text", &c.LogFormat},
 		{"STRIPESYNC_LOG_LEVEL", "log-level", "info", "log level: debug, info, warn or error", &c.LogLevel},
@@ -258,6 +261,7 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, nee
 	c.StripeRate = parseRate(&p, source[&rate], rate)
 	c.AccountSyncEvery = parseInterval(&p, source[&accountEvery], accountEvery)
 	c.PaymentSyncEvery = parseInterval(&p, source[&paymentEvery], paymentEvery)
+	c.ReconcileEvery = parseReconcileEvery(&p, source[&reconcileEvery], reconcileEvery)
 	c.EventRetention = parseRetention(&p, source[&retention], retention)
 	c.LinkTTL = parseInterval(&p, source[&linkTTL], linkTTL)
 	c.HTTPReadTimeout = parseInterval(&p, source[&readTimeout], readTimeout)

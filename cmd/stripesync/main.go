@@ -25,6 +25,9 @@ Usage:
   stripesync migrate                 apply database migrations
   stripesync sync accounts [--full]  push changed CRM accounts to Stripe now
   stripesync sync payments [--since T]  pull Stripe payments into the ledger and the CRM now
+  stripesync reconcile [--since T] [--repair] [--json]
+                                     compare Stripe, the ledger and the CRM; exit 1 on drift;
+                                     --repair fixes what the daemon owns (never deletes)
   stripesync receipt --payment ID [-o FILE | --resend]
                                      a payment's receipt: its link, the PDF, or mail it again
   stripesync link --invoice ID [--email | --revoke]
@@ -85,6 +88,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = cmdMigrate(ctx, rest, getenv, stdout, stderr)
 	case "sync":
 		err = cmdSync(ctx, rest, getenv, stdout, stderr)
+	case "reconcile":
+		err = cmdReconcile(ctx, rest, getenv, stdout, stderr)
 	case "receipt":
 		err = cmdReceipt(ctx, rest, getenv, stdout, stderr)
 	case "link":

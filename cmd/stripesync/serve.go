@@ -108,6 +108,11 @@ func (a *app) serve(ctx context.Context, f *front, routed func()) error {
 	if err != nil {
 		return err
 	}
+	if a.cfg.ReconcileEvery > 0 {
+		if err := sched.Every("reconcile", a.cfg.ReconcileEvery, a.cfg.ReconcileEvery, a.scheduledReconcile); err != nil {
+			return err
+		}
+	}
 	prune, err := schedules.Prune(schedules.PruneConfig{
 		Store:     a.db,
 		Retention: a.cfg.EventRetention,
