@@ -17,8 +17,12 @@ type QueueStatus struct {
 // queues' Dead counts say how many there are in all.
 const DeadLetterLimit = 50
 
-// RunKindReconcile is the run log's kind of the reconcile run, whose
-// Failed count is the drift it found.
+// RunKindReconcile is the run log's kind of a reconcile. Its SyncRun
+// counts: Seen = objects compared (PaymentIntents, invoices, customers,
+// links, accounts), Failed = drift items found, Pushed = drift items
+// repaired. Its Status is RunSucceeded when the comparison ran to the end,
+// with or without drift (drift is what the run reports, not a failure of
+// the run), and RunFailed when it could not finish (Error says why).
 const RunKindReconcile = "reconcile"
 
 // OpsStatus is what operators need to see the daemon working without

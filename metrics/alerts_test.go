@@ -20,12 +20,6 @@ import (
 // alertsFile is the example alerting rules the README points to.
 const alertsFile = "../deploy/prometheus/alerts.yml"
 
-// fromOtherBranches are metrics the alerts name that another branch of
-// issue 11 registers: stripesync_reconcile_drift comes with the reconcile
-// job (metrics/reconcile.go). The test tolerates them only while they are
-// missing, and fails once they are registered, so that the entry goes.
-var fromOtherBranches = []string{"stripesync_reconcile_drift"}
-
 // recorder is a Registerer that keeps the names of the metrics each
 // collector describes: every name the daemon can expose, whether or not a
 // scrape has a sample of it yet.
@@ -114,19 +108,12 @@ func TestAlertRules(t *testing.T) {
 			parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
 				if vs, ok := n.(*parser.VectorSelector); ok {
 					selected[vs.Name] = true
-					if !registered(names, vs.Name) && !slices.Contains(fromOtherBranches, vs.Name) {
+					if !registered(names, vs.Name) {
 						t.Errorf("alert %s selects %s, which the daemon does not register", rule.Alert, vs.Name)
 					}
 				}
 				return nil
 			})
-		}
-	}
-	for _, name := range fromOtherBranches {
-		if registered(names, name) {
-			t.Errorf("%s is registered now: take it out of fromOtherBranches", name)
-		} else if selected[name] {
-			t.Logf("%s is not registered on this branch; it comes with the reconcile job", name)
 		}
 	}
 	// What issue 11 asks the file to cover.

@@ -13,14 +13,6 @@ import (
 	"github.com/stripesync/stripesync"
 )
 
-// reconcileJob is the run log kind of a reconcile. Its SyncRun counts:
-// Seen = objects compared (PaymentIntents, invoices, customers, links,
-// accounts), Failed = drift items found, Pushed = drift items repaired.
-// Its Status is RunSucceeded when the comparison ran to the end, with or
-// without drift (drift is what the run reports, not a failure of the run),
-// and RunFailed when it could not finish (Error says why).
-const reconcileJob = "reconcile"
-
 // DriftKind names one kind of disagreement between Stripe, the ledger and
 // the CRM. The names are stable: they are the JSON output's kinds and the
 // stripesync_reconcile_drift metric's label values.
@@ -173,7 +165,7 @@ type reconciler struct {
 
 // Reconcile compares Stripe, the ledger and the CRM and returns what
 // differs (see DriftKinds), recording a "reconcile" run (see
-// reconcileJob). Every list is read a page at a time: PaymentIntents are
+// stripesync.RunKindReconcile). Every list is read a page at a time: PaymentIntents are
 // compared a Stripe page at a time against the ledger rows and the
 // Payment__c records of that page's ids (one query each); CRM invoices
 // and accounts a query page at a time against the ledger.
@@ -197,7 +189,7 @@ func (e *Engine) Reconcile(ctx context.Context, src ReconcileSources, opts Recon
 		return ReconcileReport{}, errors.New("sync: reconcile needs Config.Payments and Config.Queue and every ReconcileSources list")
 	}
 	started := e.now()
-	run, err := e.ledger.StartRun(ctx, reconcileJob, started)
+	run, err := e.ledger.StartRun(ctx, stripesync.RunKindReconcile, started)
 	if err != nil {
 		return ReconcileReport{}, fmt.Errorf("start reconcile: %w", err)
 	}
@@ -220,7 +212,7 @@ func (r *reconciler) run(ctx context.Context) error {
 	return nil
 }
 
-// finish records the run: see reconcileJob.
+// finish records the run: see stripesync.RunKindReconcile.
 func (r *reconciler) finish(ctx context.Context, started time.Time, stop error) error {
 	run := &r.rep.Run
 	run.FinishedAt = r.e.now()
@@ -239,7 +231,7 @@ func (r *reconciler) finish(ctx context.Context, started time.Time, stop error) 
 	}
 	err := r.e.ledger.FinishRun(context.WithoutCancel(ctx), *run)
 	if o := r.e.observer; o != nil {
-		o.RunFinished(reconcileJob, string(run.Status), run.FinishedAt.Sub(started))
+		o.RunFinished(stripesync.RunKindReconcile, string(run.Status), run.FinishedAt.Sub(started))
 		if ro, ok := o.(ReconcileObserver); ok && stop == nil {
 			drift := map[string]int{}
 			for k, n := range r.rep.Counts() {
@@ -252,7 +244,7 @@ func (r *reconciler) finish(ctx context.Context, started time.Time, stop error) 
 	if run.Status != stripesync.RunSucceeded || run.Failed > 0 {
 		level = r.e.logger.Warn
 	}
-	level("run finished", "job", reconcileJob, "run_id", run.ID, "status", run.Status,
+	level("run finished", "job", stripesync.RunKindReconcile, "run_id", run.ID, "status", run.Status,
 		"compared", run.Seen, "drift", run.Failed, "repaired", run.Pushed,
 		"duration_ms", run.FinishedAt.Sub(started).Milliseconds(), "error", run.Error)
 	if err != nil {
