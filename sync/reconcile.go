@@ -164,11 +164,11 @@ type reconciler struct {
 }
 
 // Reconcile compares Stripe, the ledger and the CRM and returns what
-// differs (see DriftKinds), recording a "reconcile" run (see
-// stripesync.RunKindReconcile). Every list is read a page at a time: PaymentIntents are
-// compared a Stripe page at a time against the ledger rows and the
-// Payment__c records of that page's ids (one query each); CRM invoices
-// and accounts a query page at a time against the ledger.
+// differs (see DriftKinds), recording a run of kind
+// stripesync.RunKindReconcile. Every list is read a page at a time:
+// PaymentIntents are compared a Stripe page at a time against the ledger
+// rows and the Payment__c records of that page's ids (one query each); CRM
+// invoices and accounts a query page at a time against the ledger.
 //
 // With Repair it fixes what the daemon owns, through the daemon's own
 // paths, and never deletes anything in Stripe or the CRM: a payment is
