@@ -291,6 +291,16 @@ type PayerView struct {
 	MethodsFetched time.Time
 }
 
+// PayPage is what the pay page shows of an invoice, read at once: the
+// invoice as InvoiceView shows it (its payments, and the rollup computed
+// from them), its account's customer and saved methods as in PayerView,
+// and the latest time its payment links were revoked (zero if never), so
+// that the page checks its link without another read.
+type PayPage struct {
+	PayerView
+	LinksRevokedAt time.Time
+}
+
 // CollectionLedger is the ledger's side of collection. Implemented by
 // store.DB.
 type CollectionLedger interface {
@@ -333,6 +343,10 @@ type CollectionLedger interface {
 	// (ENOTFOUND if unknown), in one read: a payment needs less than
 	// InvoiceView and AccountMethods together, which are three.
 	PayerView(ctx context.Context, invoiceID, holder string, now time.Time) (PayerView, error)
+	// PayPage returns what the pay page shows of the invoice (ENOTFOUND
+	// if unknown) in one read, where InvoiceView, AccountMethods and
+	// LinksRevokedAt are four.
+	PayPage(ctx context.Context, invoiceID, holder string, now time.Time) (PayPage, error)
 	// AccountInvoices returns the account's invoices with their rollups,
 	// newest due date first.
 	AccountInvoices(ctx context.Context, accountID string) ([]InvoiceView, error)

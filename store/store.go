@@ -46,6 +46,8 @@ type DB struct {
 	triggerWindow time.Duration
 	// claimer is who this process's claims are recorded as; see Register.
 	claimer *claimer
+	// stmts are the hot reads prepared on Postgres; see prepared.
+	stmts *preparedStmts
 	// target is the parsed URL: the SQLite file (for Register's lock
 	// file), and the password to scrub from the reasons Heartbeat shows
 	// on /readyz.
@@ -71,7 +73,7 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*DB, error) {
 		return nil, stripesync.WrapError(stripesync.EINVALID, t.scrub(err), "database URL is not usable")
 	}
 	db := &DB{x: x, dialect: t.dialect, logger: logger, now: time.Now, local: &localLocks{},
-		triggerWindow: DefaultTriggerWindow, claimer: &claimer{},
+		triggerWindow: DefaultTriggerWindow, claimer: &claimer{}, stmts: &preparedStmts{byQuery: map[string]*sqlx.Stmt{}},
 		target: t}
 	if err := x.PingContext(ctx); err != nil {
 		x.Close()

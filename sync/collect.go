@@ -101,20 +101,26 @@ type PayView struct {
 	// BankAllowed says whether a new US bank account may be used.
 	BankAllowed bool
 	CustomerID  string
+	// LinksRevokedAt is the latest revocation of the invoice's payment
+	// links (zero if none), read with the rest: a link issued before it
+	// no longer works (links.Link.RevokedBy).
+	LinksRevokedAt time.Time
 }
 
-// PayView loads the pay page of an invoice for holder.
+// PayView loads the pay page of an invoice for holder, from one read of
+// the ledger (PayPage).
 func (c *Collection) PayView(ctx context.Context, invoiceID, holder string) (PayView, error) {
-	iv, err := c.ledger.InvoiceView(ctx, invoiceID, holder, c.now())
+	pg, err := c.ledger.PayPage(ctx, invoiceID, holder, c.now())
 	if err != nil {
 		return PayView{}, err
 	}
-	v := newPayView(iv)
+	v := newPayView(pg.InvoiceView)
+	v.LinksRevokedAt = pg.LinksRevokedAt
 	if !v.Open {
 		return v, nil
 	}
 	var methods []stripesync.SavedMethod
-	v.CustomerID, methods, err = c.accountMethods(ctx, iv.Invoice.AccountID)
+	v.CustomerID, methods, err = c.freshMethods(ctx, pg.CustomerID, pg.Methods, pg.MethodsFetched)
 	return c.withMethods(v, methods, err)
 }
 

@@ -267,15 +267,9 @@ func (e *Engine) PortalLink(ctx context.Context, accountID string) (url string, 
 // (its Subject is the invoice id): ENOTFOUND for a token that is not one
 // of ours, ErrLinkExpired or ErrLinkRevoked for one that no longer works.
 func (e *Engine) VerifyPaymentLink(ctx context.Context, token string) (links.Link, error) {
-	if e.links == nil {
-		return links.Link{}, errLinksOff
-	}
-	l, err := e.links.Signer.Parse(token, links.Pay)
+	l, err := e.ParsePaymentLink(token)
 	if err != nil {
 		return l, err
-	}
-	if l.Expired(e.now()) {
-		return l, ErrLinkExpired
 	}
 	revokedAt, err := e.links.Revocations.LinksRevokedAt(ctx, l.Subject)
 	if err != nil {
@@ -287,14 +281,27 @@ func (e *Engine) VerifyPaymentLink(ctx context.Context, token string) (links.Lin
 	return l, nil
 }
 
+// ParsePaymentLink is VerifyPaymentLink without the revocation, which
+// needs the ledger: it checks the token's signature and expiry only, for
+// a caller that reads the revocation with the invoice (PayView's
+// LinksRevokedAt) and must check it then.
+func (e *Engine) ParsePaymentLink(token string) (links.Link, error) {
+	return e.parseLink(token, links.Pay)
+}
+
 // VerifyPortalLink checks a portal link's token and returns the link (its
 // Subject is the CRM account id): ENOTFOUND for a token that is not one
 // of ours, ErrLinkExpired for one that expired.
 func (e *Engine) VerifyPortalLink(token string) (links.Link, error) {
+	return e.parseLink(token, links.Portal)
+}
+
+// parseLink checks a token of kind: its signature, then its expiry.
+func (e *Engine) parseLink(token string, kind links.Kind) (links.Link, error) {
 	if e.links == nil {
 		return links.Link{}, errLinksOff
 	}
-	l, err := e.links.Signer.Parse(token, links.Portal)
+	l, err := e.links.Signer.Parse(token, kind)
 	if err == nil && l.Expired(e.now()) {
 		err = ErrLinkExpired
 	}

@@ -46,6 +46,18 @@ type methodOption struct {
 // a form.
 func (h *Handler) payLink(w http.ResponseWriter, r *http.Request) (l links.Link, expired, ok bool) {
 	l, err := h.cfg.VerifyPay(r.Context(), r.PathValue("token"))
+	return h.resolvePayLink(w, r, l, err)
+}
+
+// pageLink is payLink without the revocation, for a request that checks it
+// with the invoice it reads (payableInvoice).
+func (h *Handler) pageLink(w http.ResponseWriter, r *http.Request) (l links.Link, expired, ok bool) {
+	l, err := h.cfg.ParsePay(r.PathValue("token"))
+	return h.resolvePayLink(w, r, l, err)
+}
+
+// resolvePayLink is payLink and pageLink once the token is checked.
+func (h *Handler) resolvePayLink(w http.ResponseWriter, r *http.Request, l links.Link, err error) (links.Link, bool, bool) {
 	switch {
 	case err == nil:
 		return l, false, true
@@ -60,12 +72,18 @@ func (h *Handler) payLink(w http.ResponseWriter, r *http.Request) (l links.Link,
 }
 
 // payableInvoice loads the invoice of link l for the request's visitor,
-// or sends the plain page that says why it cannot be paid now (ok false).
+// or sends the plain page that says why it cannot be paid now (ok false):
+// not found for a link revoked since it was issued (an expired one shows
+// what was paid, revoked or not, as VerifyPay decides).
 func (h *Handler) payableInvoice(w http.ResponseWriter, r *http.Request, l links.Link, expired bool) (v syncer.PayView, holder string, ok bool) {
 	holder = h.visitorOf(w, r)
 	v, err := h.cfg.Collection.PayView(r.Context(), l.Subject, holder)
 	if err != nil {
 		h.fail(w, r, err)
+		return v, holder, false
+	}
+	if !expired && l.RevokedBy(v.LinksRevokedAt) {
+		h.notFound(w, r)
 		return v, holder, false
 	}
 	if expired || !v.Open || !canPayNow(v) {
@@ -76,7 +94,7 @@ func (h *Handler) payableInvoice(w http.ResponseWriter, r *http.Request, l links
 }
 
 func (h *Handler) payPage(w http.ResponseWriter, r *http.Request) {
-	l, expired, ok := h.payLink(w, r)
+	l, expired, ok := h.pageLink(w, r)
 	if !ok {
 		return
 	}

@@ -47,6 +47,10 @@ type Config struct {
 	// a genuine one past its expiry.
 	VerifyPay    func(ctx context.Context, token string) (links.Link, error)
 	VerifyPortal func(token string) (links.Link, error)
+	// ParsePay is VerifyPay without the revocation
+	// (sync.Engine.ParsePaymentLink): the pay page reads that with the
+	// invoice (PayView.LinksRevokedAt) rather than in a read of its own.
+	ParsePay func(token string) (links.Link, error)
 	// Links makes the pay links the portal shows.
 	Links *links.Signer
 	// ReceiptURL returns the download link of a succeeded payment's
@@ -82,8 +86,8 @@ const maxForm = 8 << 10
 // New builds the handler. It fails if the templates do not parse (a bug,
 // caught by any test).
 func New(cfg Config) (*Handler, error) {
-	if cfg.Collection == nil || cfg.VerifyPay == nil || cfg.VerifyPortal == nil || cfg.Links == nil || cfg.ReceiptURL == nil {
-		return nil, errors.New("web: Config needs Collection, VerifyPay, VerifyPortal, Links and ReceiptURL")
+	if cfg.Collection == nil || cfg.VerifyPay == nil || cfg.ParsePay == nil || cfg.VerifyPortal == nil || cfg.Links == nil || cfg.ReceiptURL == nil {
+		return nil, errors.New("web: Config needs Collection, VerifyPay, ParsePay, VerifyPortal, Links and ReceiptURL")
 	}
 	if len(cfg.FormKey) < links.MinKeySize {
 		return nil, errors.New("web: Config.FormKey needs at least 32 bytes")

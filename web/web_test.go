@@ -103,6 +103,7 @@ func newSite(t *testing.T) *site {
 		VerifyPay: func(ctx context.Context, token string) (links.Link, error) {
 			return verify(signer, token, links.Pay)
 		},
+		ParsePay:     func(token string) (links.Link, error) { return verify(signer, token, links.Pay) },
 		VerifyPortal: func(token string) (links.Link, error) { return verify(signer, token, links.Portal) },
 		ReceiptURL:   func(id string) string { return "/receipts/" + id + ".pdf" },
 		FormKey:      []byte(strings.Repeat("f", 32)), Business: stripesync.Business{Name: "Acme Supplies"},
@@ -215,6 +216,32 @@ func TestBadLinksGet404AndWriteNothing(t *testing.T) {
 	}
 	if len(s.fake.pays) != 0 {
 		t.Errorf("%d payments started by bad links", len(s.fake.pays))
+	}
+}
+
+// The pay page checks its link's revocation against the time read with
+// the invoice (PayView.LinksRevokedAt): a revocation after the link was
+// issued makes it not found, on GET and POST, one before it changes
+// nothing, and an expired link shows it expired either way.
+func TestPayPageRevokedLink(t *testing.T) {
+	s := newSite(t)
+	u := s.payURL(t, testNow.Add(time.Hour)) // issued an hour ago
+	s.fake.view.LinksRevokedAt = testNow.Add(-30 * time.Minute)
+	resp, body := s.get(t, u)
+	if resp.StatusCode != 404 || !strings.Contains(body, "not valid") || strings.Contains(body, "<form") {
+		t.Errorf("revoked: status %d, body %.300s", resp.StatusCode, body)
+	}
+	resp, _ = s.post(t, u, url.Values{"amount": {"20.00"}, "method": {"card"}})
+	if resp.StatusCode != 404 || len(s.fake.pays) != 0 {
+		t.Errorf("revoked POST: status %d, %d payments started; want 404, none", resp.StatusCode, len(s.fake.pays))
+	}
+	resp, body = s.get(t, s.payURL(t, testNow.Add(-time.Second)))
+	if resp.StatusCode != 404 || !strings.Contains(body, "expired") {
+		t.Errorf("revoked and expired: status %d, body %.300s; want the expired page", resp.StatusCode, body)
+	}
+	s.fake.view.LinksRevokedAt = testNow.Add(-2 * time.Hour) // before the link
+	if resp, body := s.get(t, u); resp.StatusCode != 200 || !strings.Contains(body, "<form") {
+		t.Errorf("revoked before issue: status %d, body %.300s; want the form", resp.StatusCode, body)
 	}
 }
 

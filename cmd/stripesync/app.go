@@ -386,6 +386,7 @@ func (a *app) pages() (*web.Handler, error) {
 	return web.New(web.Config{
 		Collection:      a.collection,
 		VerifyPay:       a.engine.VerifyPaymentLink,
+		ParsePay:        a.engine.ParsePaymentLink,
 		VerifyPortal:    a.engine.VerifyPortalLink,
 		Links:           a.linkSigner,
 		ReceiptURL:      a.links.URL,

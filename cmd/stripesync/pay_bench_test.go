@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -184,38 +186,86 @@ func getPage(c *http.Client, url string) (int, error) {
 // in all (default 4,000). Reported: p50 and p99 latency (target p99 <
 // 10 ms on the 2-core machine), requests/s, and the Stripe requests made
 // during the run (must be 0: a warm page asks the ledger only).
+//
+// STRIPESYNC_BENCH_BASELINE names another build of stripesync (an older
+// commit's) to compare with on the same machine at the same time: each
+// iteration then serves the same ledger with the baseline's serve, then
+// this tree's, each restarted and warmed, STRIPESYNC_BENCH_PAGE_ROUNDS
+// times (default 1), alternating, and the log names which served.
+// STRIPESYNC_BENCH_PROFILE names a directory that receives a CPU profile
+// of this tree's serve over the first round's load
+// (cpu-page-DIALECT.pprof).
 func BenchmarkPayPage(b *testing.B) {
 	clients := envInt(b, "STRIPESYNC_BENCH_PAGE_CLIENTS", 4)
 	requests := envInt(b, "STRIPESYNC_BENCH_PAGE_REQUESTS", 4000)
+	rounds := envInt(b, "STRIPESYNC_BENCH_PAGE_ROUNDS", 1)
+	baseline, profile := os.Getenv(envBaseline), os.Getenv(envProfile)
+	serves := []string{"head"}
+	if baseline != "" {
+		serves = []string{"baseline", "head"}
+	}
 	for _, dialect := range []string{"sqlite", "postgres"} {
 		b.Run(dialect, func(b *testing.B) {
 			b.StopTimer()
-			w := newPayWorld(b, dialect == "postgres", payBenchEnv...)
+			env := payBenchEnv
+			pprofAddr := ""
+			if profile != "" {
+				pprofAddr = freeAddr(b)
+				env = append(slices.Clone(env), "STRIPESYNC_PPROF_LISTEN="+pprofAddr)
+			}
+			w := newPayWorld(b, dialect == "postgres", env...)
 			link := w.historyPage(b)
-			loadPage(b, link, clients, 200) // warm the daemon's pools and caches
 			for range b.N {
-				w.emu.st.ResetRequests()
-				logFrom := w.d.log.Len()
-				b.StartTimer()
-				load := loadPage(b, link, clients, requests)
-				b.StopTimer()
-				reqs := w.emu.st.Requests()
-				if len(reqs) > 0 {
-					byPath, _ := stripeCalls(reqs)
-					b.Errorf("%d Stripe requests while rendering a warm pay page, want 0:", len(reqs))
-					logCalls(b, byPath)
+				for round := range rounds {
+					for _, serve := range serves {
+						if len(serves) > 1 {
+							w.d.stop()
+							w.d = launchDaemon(b, w.env, func(c *exec.Cmd) {
+								if serve == "baseline" {
+									c.Path, c.Args[0] = baseline, baseline
+								}
+							})
+							w.d.waitFor(b, "/readyz", http.StatusOK, 30*time.Second)
+						}
+						loadPage(b, link, clients, 200) // warm the daemon's pools and caches
+						profiled := make(chan error, 1)
+						if profile != "" && serve == "head" && round == 0 {
+							go func() {
+								profiled <- fetchProfile("http://"+pprofAddr+"/debug/pprof/profile?seconds=2",
+									filepath.Join(profile, "cpu-page-"+dialect+".pprof"))
+							}()
+						} else {
+							profiled <- nil
+						}
+						w.emu.st.ResetRequests()
+						logFrom := w.d.log.Len()
+						b.StartTimer()
+						load := loadPage(b, link, clients, requests)
+						b.StopTimer()
+						if err := <-profiled; err != nil {
+							b.Errorf("CPU profile: %v", err)
+						}
+						reqs := w.emu.st.Requests()
+						if len(reqs) > 0 {
+							byPath, _ := stripeCalls(reqs)
+							b.Errorf("%d Stripe requests while rendering a warm pay page, want 0:", len(reqs))
+							logCalls(b, byPath)
+						}
+						if warns, errs, sample := w.d.logLevels(logFrom); warns+errs > 0 {
+							b.Errorf("the daemon logged %d WARN and %d ERROR lines, e.g. %q", warns, errs, sample)
+						}
+						p50, p99 := quantile(load.latencies, 0.50), quantile(load.latencies, 0.99)
+						rate := float64(len(load.latencies)) / load.elapsed.Seconds()
+						b.Logf("%s %s: %d pay pages (%d bytes) by %d visitors: p50 %.2f ms, p99 %.2f ms (target < 10 ms), max %.2f ms, %.0f req/s, %d Stripe requests",
+							dialect, serve, len(load.latencies), load.bytes, clients, ms(p50), ms(p99), ms(load.latencies[len(load.latencies)-1]), rate, len(reqs))
+						if serve == "head" {
+							b.ReportMetric(ms(p50), "p50-ms")
+							b.ReportMetric(ms(p99), "p99-ms")
+							b.ReportMetric(rate, "req/s")
+							b.ReportMetric(float64(len(reqs)), "stripe-requests")
+						}
+					}
 				}
-				if warns, errs, sample := w.d.logLevels(logFrom); warns+errs > 0 {
-					b.Errorf("the daemon logged %d WARN and %d ERROR lines, e.g. %q", warns, errs, sample)
-				}
-				p50, p99 := quantile(load.latencies, 0.50), quantile(load.latencies, 0.99)
-				rate := float64(len(load.latencies)) / load.elapsed.Seconds()
-				b.Logf("%s: %d pay pages (%d bytes) by %d visitors: p50 %.2f ms, p99 %.2f ms (target < 10 ms), max %.2f ms, %.0f req/s, %d Stripe requests",
-					dialect, len(load.latencies), load.bytes, clients, ms(p50), ms(p99), ms(load.latencies[len(load.latencies)-1]), rate, len(reqs))
-				b.ReportMetric(ms(p50), "p50-ms")
-				b.ReportMetric(ms(p99), "p99-ms")
-				b.ReportMetric(rate, "req/s")
-				b.ReportMetric(float64(len(reqs)), "stripe-requests")
 			}
 		})
 	}

@@ -535,12 +535,17 @@ func testCollection(t *testing.T, setup setupFunc) {
 		db, now := fixture(t)
 		ctx := t.Context()
 		// wantPayerView checks that PayerView tells what InvoiceView and
-		// AccountMethods do, but for the payments, and returns it.
-		wantPayerView := func(what, holder string) stripesync.PayerView {
+		// AccountMethods do, but for the payments, and that PayPage
+		// tells what they and LinksRevokedAt do, and returns both.
+		wantPayerView := func(what, holder string) (stripesync.PayerView, stripesync.PayPage) {
 			t.Helper()
 			got, err := db.PayerView(ctx, invoiceID, holder, now)
 			if err != nil {
 				t.Fatalf("%s: PayerView: %v", what, err)
+			}
+			page, err := db.PayPage(ctx, invoiceID, holder, now)
+			if err != nil {
+				t.Fatalf("%s: PayPage: %v", what, err)
 			}
 			iv, err := db.InvoiceView(ctx, invoiceID, holder, now)
 			if err != nil {
@@ -550,16 +555,26 @@ func testCollection(t *testing.T, setup setupFunc) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			iv.Payments = nil
-			want := stripesync.PayerView{InvoiceView: iv, CustomerID: customer, Methods: methods, MethodsFetched: at}
-			if diff := cmp.Diff(want, got); diff != "" {
+			revoked, err := db.LinksRevokedAt(ctx, invoiceID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := stripesync.PayPage{
+				PayerView:      stripesync.PayerView{InvoiceView: iv, CustomerID: customer, Methods: methods, MethodsFetched: at},
+				LinksRevokedAt: revoked,
+			}
+			if diff := cmp.Diff(want, page); diff != "" {
+				t.Errorf("%s: PayPage (-InvoiceView, AccountMethods and LinksRevokedAt +got):\n%s", what, diff)
+			}
+			want.Payments = nil
+			if diff := cmp.Diff(want.PayerView, got); diff != "" {
 				t.Errorf("%s: PayerView (-InvoiceView and AccountMethods +got):\n%s", what, diff)
 			}
-			return got
+			return got, page
 		}
 		reserve(t, db, hold("k1", alice, 1000, now), now)
 		reserve(t, db, hold("k2", bob, 500, now), now)
-		if v := wantPayerView("an account not in Stripe", alice); v.CustomerID != "" || v.Reserved != usd(500) || v.Payable != usd(2500) {
+		if v, _ := wantPayerView("an account not in Stripe", alice); v.CustomerID != "" || v.Reserved != usd(500) || v.Payable != usd(2500) {
 			t.Errorf("PayerView = customer %q, reserved %s, payable %s; want none, 5.00, 25.00", v.CustomerID, v.Reserved, v.Payable)
 		}
 		account := invoice(invoiceID, 5000).AccountID
@@ -567,7 +582,7 @@ func testCollection(t *testing.T, setup setupFunc) {
 			Policy: stripesync.PolicyCreate, State: stripesync.LinkBound}); err != nil {
 			t.Fatal(err)
 		}
-		if v := wantPayerView("methods never read", bob); v.CustomerID != "cus_1" || v.Methods != nil || !v.MethodsFetched.IsZero() {
+		if v, _ := wantPayerView("methods never read", bob); v.CustomerID != "cus_1" || v.Methods != nil || !v.MethodsFetched.IsZero() {
 			t.Errorf("PayerView = %q, %v, %v; want cus_1 with no methods, never read", v.CustomerID, v.Methods, v.MethodsFetched)
 		}
 		card := stripesync.SavedMethod{ID: "pm_card", CustomerID: "cus_1", Type: stripesync.MethodTypeCard, Brand: "visa",
@@ -576,22 +591,45 @@ func testCollection(t *testing.T, setup setupFunc) {
 		if err := db.SaveMethods(ctx, "cus_1", []stripesync.SavedMethod{bank, card}, now); err != nil {
 			t.Fatal(err)
 		}
-		if v := wantPayerView("two methods", staff); len(v.Methods) != 2 || v.Reserved != usd(1500) {
+		if v, _ := wantPayerView("two methods", staff); len(v.Methods) != 2 || v.Reserved != usd(1500) {
 			t.Errorf("PayerView = %d methods, reserved %s; want 2, 15.00", len(v.Methods), v.Reserved)
 		}
 		// The stored rollup counts a payment just recorded.
 		record(t, db, payment("pi_2", invoiceID, usd(1000), stripesync.PaymentSucceeded, time.Minute), true)
-		if v := wantPayerView("after a payment", staff); v.Rollup.Balance != usd(2000) {
+		if v, _ := wantPayerView("after a payment", staff); v.Rollup.Balance != usd(2000) {
 			t.Errorf("PayerView balance = %s, want 20.00", v.Rollup.Balance)
 		}
-		if _, err := db.PayerView(ctx, "a0B000000000404AAA", staff, now); stripesync.CodeOf(err) != stripesync.ENOTFOUND {
-			t.Errorf("PayerView of an unknown invoice = %v, want ENOTFOUND", err)
+		// The page's payments, in the company of two methods rows (a plain
+		// join would multiply them), and a revocation; another invoice's
+		// payment is not the page's.
+		record(t, db, payment("pi_3", invoiceID, usd(700), stripesync.PaymentProcessing, 2*time.Minute), true)
+		other := invoice("a0B000000000009AAA", 5000)
+		saveInvoices(t, db, other)
+		record(t, db, payment("pi_other", other.ID, usd(300), stripesync.PaymentSucceeded, 3*time.Minute), true)
+		if err := db.RevokeLinks(ctx, invoiceID, start.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if _, pg := wantPayerView("payments and a revocation", staff); len(pg.Payments) != 3 || len(pg.Methods) != 2 ||
+			pg.Rollup.Pending != usd(700) || pg.LinksRevokedAt.IsZero() {
+			t.Errorf("PayPage = %d payments, %d methods, pending %s, revoked %v; want 3, 2, 7.00, a time",
+				len(pg.Payments), len(pg.Methods), pg.Rollup.Pending, pg.LinksRevokedAt)
+		}
+		for what, read := range map[string]func(id string) error{
+			"PayerView": func(id string) error { _, err := db.PayerView(ctx, id, staff, now); return err },
+			"PayPage":   func(id string) error { _, err := db.PayPage(ctx, id, staff, now); return err },
+		} {
+			if err := read("a0B000000000404AAA"); stripesync.CodeOf(err) != stripesync.ENOTFOUND {
+				t.Errorf("%s of an unknown invoice = %v, want ENOTFOUND", what, err)
+			}
 		}
 		deleted := invoice(invoiceID, 5000)
 		deleted.Deleted = true
 		saveInvoices(t, db, deleted)
 		if _, err := db.PayerView(ctx, invoiceID, staff, now); stripesync.CodeOf(err) != stripesync.ENOTFOUND {
 			t.Errorf("PayerView of a deleted invoice = %v, want ENOTFOUND", err)
+		}
+		if _, err := db.PayPage(ctx, invoiceID, staff, now); stripesync.CodeOf(err) != stripesync.ENOTFOUND {
+			t.Errorf("PayPage of a deleted invoice = %v, want ENOTFOUND", err)
 		}
 	})
 
