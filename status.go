@@ -142,7 +142,7 @@ var jobDefs = []jobDef{
 
 // Jobs lists the daemon's jobs with their last and next runs or their
 // queues. A scheduled job that neither ran nor is scheduled in this
-// process (reconcile before it exists, auto-pay on a daemon without it)
+// process (reconcile with STRIPESYNC_RECONCILE_EVERY=0, auto-pay when off)
 // is left out.
 func (s OpsStatus) Jobs() []JobStatus {
 	var out []JobStatus

@@ -51,6 +51,29 @@ func (c *Client) PaymentRecords(ctx context.Context, stripeIDs []string) (map[st
 	return out, nil
 }
 
+// PaymentStripeIDs streams the Stripe ids (Stripe_Payment_Id__c) of the
+// live Payment__c records stamped at or after since (all when zero),
+// through queryAll a page at a time; records without one are skipped.
+func (c *Client) PaymentStripeIDs(ctx context.Context, since time.Time) iter.Seq2[string, error] {
+	m := c.cfg.Mapping.Payment
+	records := c.QueryAll(ctx, changedSOQL(m.Object, selectList(m.StripePaymentID), since))
+	return func(yield func(string, error) bool) {
+		for r, err := range records {
+			if err != nil {
+				yield("", err)
+				return
+			}
+			id := strings.TrimSpace(r.String(m.StripePaymentID))
+			if id == "" || r.Bool("IsDeleted") {
+				continue
+			}
+			if !yield(id, nil) {
+				return
+			}
+		}
+	}
+}
+
 // InvoiceRollups streams the rollup fields of the invoices stamped at or
 // after since (all when zero), deleted ones included, through queryAll, a
 // page at a time. An invoice whose amounts or status cannot be read is

@@ -28,6 +28,7 @@ const (
 	// Ledger ↔ CRM.
 	DriftCRMPaymentMissing DriftKind = "crm_payment_missing" // no Payment__c for a ledger payment
 	DriftCRMPayment        DriftKind = "crm_payment"         // Payment__c amount, refunded or status differs
+	DriftCRMPaymentUnknown DriftKind = "crm_payment_unknown" // a Payment__c names a PaymentIntent the ledger does not hold
 	DriftCRMInvoiceRollup  DriftKind = "crm_invoice_rollup"  // Amount_Paid__c, Balance_Due__c or Status__c differs
 	// Stripe customers ↔ account links.
 	DriftCustomerUnlinked    DriftKind = "customer_unlinked"     // a customer names an account that has no link
@@ -42,7 +43,7 @@ const (
 // zero for a kind that found nothing.
 var DriftKinds = []DriftKind{
 	DriftPaymentMissing, DriftPaymentStatus, DriftPaymentAmount, DriftPaymentRefunded,
-	DriftCRMPaymentMissing, DriftCRMPayment, DriftCRMInvoiceRollup,
+	DriftCRMPaymentMissing, DriftCRMPayment, DriftCRMPaymentUnknown, DriftCRMInvoiceRollup,
 	DriftCustomerUnlinked, DriftCustomerDuplicate, DriftCustomerLinkedTwice, DriftLinkCustomerMissing,
 	DriftCRMCustomerID,
 }
@@ -68,6 +69,7 @@ type ReconcileStripe interface {
 // Implemented by crm.Client: query pages only.
 type ReconcileCRM interface {
 	PaymentRecords(ctx context.Context, stripeIDs []string) (map[string]stripesync.CRMPayment, error)
+	PaymentStripeIDs(ctx context.Context, since time.Time) iter.Seq2[string, error]
 	InvoiceRollups(ctx context.Context, since time.Time) iter.Seq2[stripesync.CRMInvoice, error]
 }
 
@@ -203,7 +205,7 @@ func (r *reconciler) run(ctx context.Context) error {
 	// A payment re-recorded by a repair changes its invoice's rollup and
 	// queues the write-back; it is drained before the invoices are
 	// compared, so the CRM is not reported behind for a write in flight.
-	steps := []func(context.Context) error{r.payments, r.drainWriteBack, r.invoices, r.customers, r.links, r.accounts, r.drainWriteBack}
+	steps := []func(context.Context) error{r.payments, r.drainWriteBack, r.paymentRecords, r.invoices, r.customers, r.links, r.accounts, r.drainWriteBack}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return err
@@ -400,14 +402,39 @@ func (r *reconciler) drainWriteBack(ctx context.Context) error {
 	return nil
 }
 
+// paymentRecords finds the Payment__c records whose PaymentIntent the
+// ledger does not hold, a batch of CRM records at a time: the PaymentIntent
+// listing finds a payment missing from the CRM, this the reverse. The
+// daemon deletes nothing in the CRM, so such a record needs a person. One
+// already reported as payment_missing (Stripe has it, the ledger not) is
+// not reported again.
+func (r *reconciler) paymentRecords(ctx context.Context) error {
+	reported := map[string]bool{}
+	for _, d := range r.rep.Drift {
+		if d.Kind == DriftPaymentMissing {
+			reported[d.ID] = true
+		}
+	}
+	return inBatches(r.src.CRM.PaymentStripeIDs(ctx, r.opts.Since), "Payment__c records", func(batch []string) error {
+		stored, err := r.e.payments.PaymentsByID(ctx, batch)
+		if err != nil {
+			return err
+		}
+		for _, id := range batch {
+			if _, ok := stored[id]; !ok && !reported[id] {
+				r.add(Drift{Kind: DriftCRMPaymentUnknown, ID: id, Detail: "a Payment__c record names it; the ledger does not hold it"})
+			}
+		}
+		r.rep.Compared["payment_records"] += len(batch)
+		r.progress()
+		return nil
+	})
+}
+
 // invoices compares the CRM's rollup fields with the ledger's rollups,
 // a batch of CRM records at a time.
 func (r *reconciler) invoices(ctx context.Context) error {
-	batch := make([]stripesync.CRMInvoice, 0, reconcileBatch)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
+	return inBatches(r.src.CRM.InvoiceRollups(ctx, r.opts.Since), "invoices from the CRM", func(batch []stripesync.CRMInvoice) error {
 		ids := make([]string, len(batch))
 		for i, inv := range batch {
 			ids[i] = inv.ID
@@ -437,21 +464,9 @@ func (r *reconciler) invoices(ctx context.Context) error {
 			}
 			r.add(d)
 		}
-		batch = batch[:0]
 		r.progress()
 		return nil
-	}
-	for inv, err := range r.src.CRM.InvoiceRollups(ctx, r.opts.Since) {
-		if err != nil {
-			return fmt.Errorf("read invoices from the CRM: %w", err)
-		}
-		if batch = append(batch, inv); len(batch) == reconcileBatch {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-	}
-	return flush()
+	})
 }
 
 // customers compares the customers that name a CRM account with the
@@ -620,11 +635,7 @@ func (r *reconciler) links(ctx context.Context) error {
 // accounts compares Stripe_Customer_Id__c with the bound links, a batch
 // of CRM accounts at a time.
 func (r *reconciler) accounts(ctx context.Context) error {
-	batch := make([]stripesync.Account, 0, reconcileBatch)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
+	return inBatches(r.e.crm.Accounts(ctx, r.opts.Since), "accounts from the CRM", func(batch []stripesync.Account) error {
 		ids := make([]string, len(batch))
 		for i, a := range batch {
 			ids[i] = a.ID
@@ -660,19 +671,29 @@ func (r *reconciler) accounts(ctx context.Context) error {
 		for _, d := range found {
 			r.add(d)
 		}
-		batch = batch[:0]
 		r.progress()
 		return nil
-	}
-	for a, err := range r.e.crm.Accounts(ctx, r.opts.Since) {
+	})
+}
+
+// inBatches reads items and hands them to flush reconcileBatch at a time
+// (the last batch shorter, none when there are none), so that each batch
+// costs one ledger query. A read error is named after what was read.
+func inBatches[T any](items iter.Seq2[T, error], what string, flush func([]T) error) error {
+	batch := make([]T, 0, reconcileBatch)
+	for v, err := range items {
 		if err != nil {
-			return fmt.Errorf("read accounts from the CRM: %w", err)
+			return fmt.Errorf("read %s: %w", what, err)
 		}
-		if batch = append(batch, a); len(batch) == reconcileBatch {
-			if err := flush(); err != nil {
+		if batch = append(batch, v); len(batch) == reconcileBatch {
+			if err := flush(batch); err != nil {
 				return err
 			}
+			batch = batch[:0]
 		}
 	}
-	return flush()
+	if len(batch) == 0 {
+		return nil
+	}
+	return flush(batch)
 }

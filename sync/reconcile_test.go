@@ -245,3 +245,47 @@ func TestReconcileReportsACustomerTwoLinksNameOnceAndLeavesIt(t *testing.T) {
 		t.Errorf("%d customers in Stripe, want both kept", n)
 	}
 }
+
+func TestReconcileReportsAPaymentRecordTheLedgerLacksAndKeepsIt(t *testing.T) {
+	w := reconcileWorld(t, storetest.OpenSQLite(t))
+	ctx := t.Context()
+	accts := w.seed(1, nil)
+	w.push(t)
+	links, err := w.db.AccountLinks(ctx, accts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := w.sf.Insert("Invoice__c", map[string]any{"Name": "INV-1", "Account__c": accts[0], "Amount__c": "50.00",
+		"CurrencyIsoCode": "USD", "Status__c": "Open", "Due_Date__c": "2026-12-31"})
+	if _, err := w.engine.PullInvoices(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.st.Pay(stripetest.PayParams{Customer: links[accts[0]].StripeID, Amount: 2000, Currency: "usd",
+		Metadata: map[string]string{stripesync.MetadataInvoiceID: inv}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.engine.PullPayments(ctx, syncer.PullOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	w.drainWriteBack(t)
+	if clean := w.reconcile(t, false); len(clean.Drift) != 0 || clean.Compared["payment_records"] != 1 {
+		t.Fatalf("a clean world: drift %+v, compared %v (want 1 payment record)", clean.Drift, clean.Compared)
+	}
+
+	// A Payment__c naming a PaymentIntent neither Stripe nor the ledger
+	// holds (made by hand, or copied from another org), and a deleted one.
+	orphan := w.sf.Insert("Payment__c", map[string]any{"Stripe_Payment_Id__c": "pi_madeByHand", "Invoice__c": inv,
+		"Account__c": accts[0], "Amount__c": "5.00", "Status__c": "Succeeded"})
+	deleted := w.sf.Insert("Payment__c", map[string]any{"Stripe_Payment_Id__c": "pi_deletedRecord", "Invoice__c": inv,
+		"Account__c": accts[0], "Amount__c": "5.00", "Status__c": "Succeeded"})
+	w.sf.Delete("Payment__c", deleted)
+	for _, repair := range []bool{false, true, false} {
+		rep := w.reconcile(t, repair)
+		if len(rep.Drift) != 1 || rep.Drift[0].Kind != syncer.DriftCRMPaymentUnknown || rep.Drift[0].ID != "pi_madeByHand" || rep.Drift[0].Repaired {
+			t.Errorf("repair=%t: drift %+v, want pi_madeByHand once as crm_payment_unknown, not repaired", repair, rep.Drift)
+		}
+	}
+	if _, ok := w.sf.Get("Payment__c", orphan); !ok {
+		t.Errorf("reconcile deleted the Payment__c %s", orphan)
+	}
+}

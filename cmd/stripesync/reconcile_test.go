@@ -14,6 +14,7 @@ import (
 
 	"github.com/stripesync/stripesync"
 	"github.com/stripesync/stripesync/stripeclient/stripetest"
+	syncer "github.com/stripesync/stripesync/sync"
 )
 
 // TestReconcileCommand runs the binary against the emulators: exit 0 and
@@ -74,7 +75,7 @@ func TestReconcileCommand(t *testing.T) {
 	if code != 0 || doc.DriftTotal != 0 || len(doc.Drift) != 0 || doc.Compared["payments"] != 1 || doc.Status != stripesync.RunSucceeded {
 		t.Fatalf("clean world: exit %d, %+v", code, doc)
 	}
-	if len(doc.Counts) != 12 {
+	if len(doc.Counts) != len(syncer.DriftKinds) {
 		t.Errorf("drift_counts has %d kinds, want every kind: %v", len(doc.Counts), doc.Counts)
 	}
 
@@ -135,7 +136,7 @@ func TestScheduledReconcileSetsTheDriftGauge(t *testing.T) {
 			}
 		}
 	}
-	if len(drift) != 12 || drift["customer_unlinked"] != 1 || drift["payment_missing"] != 0 {
+	if len(drift) != len(syncer.DriftKinds) || drift["customer_unlinked"] != 1 || drift["payment_missing"] != 0 {
 		t.Errorf("stripesync_reconcile_drift by kind: %v, want every kind, customer_unlinked 1", drift)
 	}
 	if links, _ := a.db.AccountLinks(t.Context(), []string{acct}); len(links) != 0 {
