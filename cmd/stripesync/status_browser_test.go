@@ -119,6 +119,25 @@ func TestStatusPageInChromium(t *testing.T) {
 	if err := db.QueryRow("SELECT dead FROM jobs WHERE id = ?", dead).Scan(&isDead); err != nil || isDead {
 		t.Errorf("after the retry job %d: dead %v, %v; want it back in the queue", dead, isDead, err)
 	}
+
+	// The page refreshes its figures without a reload: a dead letter that
+	// appears after it was drawn shows up on the same document.
+	value(t, b, "mark the document", chromedp.Evaluate[bool](`document.activeElement.blur(); window.drawnOnce = true`))
+	if _, err := db.Exec("INSERT INTO jobs (kind, key, payload, attempts, max_attempts, run_at, last_error, dead, created_at)"+
+		" VALUES ('receipt.send', '', ?, 8, 8, ?, ?, 1, ?)", []byte(`{"id":"pi_late"}`), us(0), "SMTP 554: mailbox unavailable", us(0)); err != nil {
+		t.Fatal(err)
+	}
+	waitForText := func() bool { return strings.Contains(b.text(t), "SMTP 554: mailbox unavailable") }
+	deadline := time.Now().Add(25 * time.Second)
+	for !waitForText() && time.Now().Before(deadline) {
+		time.Sleep(500 * time.Millisecond)
+	}
+	if !waitForText() {
+		t.Errorf("the page did not refresh itself within 25 s:\n%s", b.text(t))
+	}
+	if same := value(t, b, "check the document", chromedp.Evaluate[bool](`window.drawnOnce === true`)); !same {
+		t.Error("the page reloaded itself instead of refreshing its figures")
+	}
 }
 
 // envValue is the value of key in env.
