@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"sync"
@@ -18,11 +19,32 @@ type autoPayWorld struct {
 
 func newAutoPayWorld(t *testing.T, postgres bool, extra ...string) *autoPayWorld {
 	t.Helper()
-	// The daemon's own daily run is set half a day away, so that only
-	// the test's runs charge.
-	away := time.Now().UTC().Add(12 * time.Hour).Format("15:04")
-	env := append([]string{"STRIPESYNC_OPS_EMAIL=ops@acme.test", "STRIPESYNC_AUTOPAY_RETRY=2s,4s,8s", "STRIPESYNC_AUTOPAY_AT=" + away}, extra...)
+	// Only the test's runs may charge: the daemon's own daily run must not
+	// be due today, and a time earlier in the day would be (a daemon
+	// started after its time runs it at once). So the daemon keeps a zone
+	// where it is now noon-something, on today's UTC date, and runs at
+	// 23:30 there, more than ten hours away.
+	now := time.Now()
+	zone := noonZone(now)
+	if loc, err := time.LoadLocation(zone); err != nil || now.In(loc).Hour() != 12 || now.In(loc).Day() != now.UTC().Day() {
+		t.Fatalf("zone %s at %s: %v", zone, now.UTC(), err)
+	}
+	env := append([]string{"STRIPESYNC_OPS_EMAIL=ops@acme.test", "STRIPESYNC_AUTOPAY_RETRY=2s,4s,8s",
+		"STRIPESYNC_TIMEZONE=" + zone, "STRIPESYNC_AUTOPAY_AT=23:30"}, extra...)
 	return &autoPayWorld{newPayWorld(t, postgres, env...)}
+}
+
+// noonZone names a fixed zone whose clock reads 12:xx at now, on now's UTC
+// date.
+func noonZone(now time.Time) string {
+	switch offset := 12 - now.UTC().Hour(); {
+	case offset > 0:
+		return fmt.Sprintf("Etc/GMT-%d", offset) // POSIX signs: GMT-3 is UTC+3
+	case offset < 0:
+		return fmt.Sprintf("Etc/GMT+%d", -offset)
+	default:
+		return "UTC"
+	}
 }
 
 // customer adds a CRM account with an auto-pay invoice of amount due on
