@@ -51,23 +51,21 @@ func (c *Client) SavedMethods(ctx context.Context, customerID string) ([]stripes
 	}
 
 	var methods []stripesync.SavedMethod
-	after := ""
-	for {
-		page, more, err := c.methodPage(ctx, customerID, after)
+	page := func(after, _ string) ([]*stripe.PaymentMethod, bool, error) {
+		return c.methodPage(ctx, customerID, after)
+	}
+	for items, err := range newestFirst(page, func(pm *stripe.PaymentMethod) string { return pm.ID }) {
 		if err != nil {
 			return nil, err
 		}
-		for _, pm := range page {
+		for _, pm := range items {
 			if m, ok := toSavedMethod(pm, customerID); ok {
 				m.Default = m.ID == def
 				methods = append(methods, m)
 			}
 		}
-		if !more || len(page) == 0 {
-			return methods, nil
-		}
-		after = page[len(page)-1].ID
 	}
+	return methods, nil
 }
 
 // methodPage fetches one page of a customer's payment methods of every

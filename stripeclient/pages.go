@@ -1,6 +1,9 @@
 package stripeclient
 
-import "slices"
+import (
+	"iter"
+	"slices"
+)
 
 // listPageSize is the largest page Stripe's lists return.
 const listPageSize = 100
@@ -9,6 +12,30 @@ const listPageSize = 100
 // first). At most one of startingAfter and endingBefore is set. more is
 // has_more: whether items lie beyond the page in the direction of travel.
 type pageFunc[T any] func(startingAfter, endingBefore string) (items []T, more bool, err error)
+
+// newestFirst streams a Stripe list a page at a time in Stripe's order
+// (newest first), holding only the page in hand: a list of k pages costs
+// k requests. Empty pages are not yielded. The first error is yielded with
+// a nil page and ends the walk; so does a yield that returns false.
+func newestFirst[T any](page pageFunc[T], id func(T) string) iter.Seq2[[]T, error] {
+	return func(yield func([]T, error) bool) {
+		after := ""
+		for {
+			items, more, err := page(after, "")
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if len(items) > 0 && !yield(items, nil) {
+				return
+			}
+			if !more || len(items) == 0 {
+				return
+			}
+			after = id(items[len(items)-1])
+		}
+	}
+}
 
 // oldestFirst streams a newest-first Stripe list oldest first, holding one
 // page at a time.
