@@ -89,15 +89,7 @@ func BenchmarkPush100kOnePercentChanged(b *testing.B) {
 				"BillingCountry":   "US",
 			})
 		}
-		env := []string{
-			"HOME=" + b.TempDir(),
-			"STRIPESYNC_DATABASE_URL=sqlite:" + filepath.Join(b.TempDir(), "ledger.db"),
-			"STRIPESYNC_STRIPE_RATE=1000000", // the emulator is local; pacing is not what is measured here
-			"STRIPESYNC_LOG_LEVEL=warn",
-		}
-		for k, v := range emu.env() {
-			env = append(env, k+"="+v)
-		}
+		env := unpacedBenchEnv(b, emu)
 		initialWall, initialRSS := runMeasured(b, env, "sync", "accounts")
 		if n := len(emu.st.Customers()); n != accounts {
 			b.Fatalf("initial push made %d customers, want %d", n, accounts)
@@ -121,4 +113,20 @@ func BenchmarkPush100kOnePercentChanged(b *testing.B) {
 		b.ReportMetric(float64(initialRSS)/(1<<20), "initial-peak-RSS-MiB")
 		b.ReportMetric(initialWall.Seconds(), "initial-s")
 	}
+}
+
+// unpacedBenchEnv is the environment of a benchmarked command against emu:
+// a fresh SQLite ledger, warnings only, and Stripe unpaced (the emulator
+// is local; pacing is not what these benchmarks measure).
+func unpacedBenchEnv(b *testing.B, emu *emulators) []string {
+	env := []string{
+		"HOME=" + b.TempDir(),
+		"STRIPESYNC_DATABASE_URL=sqlite:" + filepath.Join(b.TempDir(), "ledger.db"),
+		"STRIPESYNC_STRIPE_RATE=1000000",
+		"STRIPESYNC_LOG_LEVEL=warn",
+	}
+	for k, v := range emu.env() {
+		env = append(env, k+"="+v)
+	}
+	return env
 }

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -31,15 +30,7 @@ func BenchmarkReconcile10k(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(emu.Close)
-	env := []string{
-		"HOME=" + b.TempDir(),
-		"STRIPESYNC_DATABASE_URL=sqlite:" + filepath.Join(b.TempDir(), "ledger.db"),
-		"STRIPESYNC_STRIPE_RATE=1000000", // the emulator is local; pacing is not what is measured here
-		"STRIPESYNC_LOG_LEVEL=warn",
-	}
-	for k, v := range emu.env() {
-		env = append(env, k+"="+v)
-	}
+	env := unpacedBenchEnv(b, emu)
 	accts := make([]string, accounts)
 	invoices := make([]string, accounts)
 	for i := range accounts {
