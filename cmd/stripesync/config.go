@@ -261,13 +261,13 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, nee
 	c.StripeRate = parseRate(&p, source[&rate], rate)
 	c.AccountSyncEvery = parseInterval(&p, source[&accountEvery], accountEvery)
 	c.PaymentSyncEvery = parseInterval(&p, source[&paymentEvery], paymentEvery)
-	c.ReconcileEvery = parseReconcileEvery(&p, source[&reconcileEvery], reconcileEvery)
+	c.ReconcileEvery = parseZeroable(&p, source[&reconcileEvery], reconcileEvery, "168h", "no scheduled reconcile")
 	c.EventRetention = parseRetention(&p, source[&retention], retention)
 	c.LinkTTL = parseInterval(&p, source[&linkTTL], linkTTL)
 	c.HTTPReadTimeout = parseInterval(&p, source[&readTimeout], readTimeout)
 	c.HTTPMaxConns = parseCount(&p, source[&maxConns], maxConns)
 	c.HTTPMaxConnsPerClient = parseCount(&p, source[&maxConnsPerClient], maxConnsPerClient)
-	c.DBWait = parseWait(&p, source[&dbWait], dbWait)
+	c.DBWait = parseZeroable(&p, source[&dbWait], dbWait, "30s, 2m", "no wait")
 	c.AutoPaymentLinks = parseBool(&p, source[&autoLinks], autoLinks)
 	c.MOTO = parseBool(&p, source[&moto], moto)
 	c.AutoPaySendLink = parseBool(&p, source[&autoPayLink], autoPayLink)
@@ -395,14 +395,15 @@ func parseInterval(p *problems, name, raw string) time.Duration {
 	return d
 }
 
-// parseWait reads a duration that may be zero, meaning no wait.
-func parseWait(p *problems, name, raw string) time.Duration {
+// parseZeroable reads a duration that may be zero, which means zero (say
+// "no wait" or "off"); example shows the form.
+func parseZeroable(p *problems, name, raw, example, zero string) time.Duration {
 	d, err := time.ParseDuration(raw)
 	switch {
 	case err != nil:
-		p.add("%s: %q is not a duration (e.g. 30s, 2m; 0 for no wait)", name, raw)
+		p.add("%s: %q is not a duration (e.g. %s; 0 for %s)", name, raw, example, zero)
 	case d < 0:
-		p.add("%s: %q must not be negative (0 for no wait)", name, raw)
+		p.add("%s: %q must not be negative (0 for %s)", name, raw, zero)
 	}
 	return d
 }

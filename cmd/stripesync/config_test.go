@@ -283,6 +283,8 @@ func TestLoadConfigProblems(t *testing.T) {
 			`STRIPESYNC_DB_WAIT: "60" is not a duration (e.g. 30s, 2m; 0 for no wait)`},
 		{"DBWaitNegative", nil, []string{"-db-wait", "-1s"}, Needs{},
 			`-db-wait: "-1s" must not be negative (0 for no wait)`},
+		{"ReconcileEveryNegative", map[string]string{"STRIPESYNC_RECONCILE_EVERY": "-1h"}, nil, Needs{},
+			`STRIPESYNC_RECONCILE_EVERY: "-1h" must not be negative (0 for no scheduled reconcile)`},
 		{"RateSyntax", map[string]string{"STRIPESYNC_STRIPE_RATE": "fast"}, nil, Needs{},
 			`STRIPESYNC_STRIPE_RATE: "fast" is not a number of requests per second`},
 		{"RateNegative", map[string]string{"STRIPESYNC_STRIPE_RATE": "-1"}, nil, Needs{},

@@ -105,9 +105,9 @@ func writeReconcileJSON(w io.Writer, rep syncer.ReconcileReport) error {
 
 func writeReconcileTable(w io.Writer, rep syncer.ReconcileReport) error {
 	run := rep.Run
-	fmt.Fprintf(w, "reconcile run #%d %s in %s: compared %d (payments %d, invoices %d, customers %d, links %d, accounts %d)\n",
+	fmt.Fprintf(w, "reconcile run #%d %s in %s: compared %d (payments %d, payment records %d, invoices %d, customers %d, links %d, accounts %d)\n",
 		run.ID, run.Status, run.FinishedAt.Sub(run.StartedAt).Round(time.Millisecond), run.Seen,
-		rep.Compared["payments"], rep.Compared["invoices"], rep.Compared["customers"], rep.Compared["links"], rep.Compared["accounts"])
+		rep.Compared["payments"], rep.Compared["payment_records"], rep.Compared["invoices"], rep.Compared["customers"], rep.Compared["links"], rep.Compared["accounts"])
 	if run.Error != "" {
 		fmt.Fprintf(w, "  %s\n", run.Error)
 	}
@@ -134,17 +134,4 @@ func writeReconcileTable(w io.Writer, rep syncer.ReconcileReport) error {
 func (a *app) scheduledReconcile(ctx context.Context) error {
 	rep, err := a.engine.Reconcile(ctx, a.reconcileSources(), syncer.ReconcileOptions{})
 	return runError(rep.Run, err)
-}
-
-// parseReconcileEvery reads STRIPESYNC_RECONCILE_EVERY: a positive
-// duration, or 0 for no scheduled reconcile.
-func parseReconcileEvery(p *problems, name, raw string) time.Duration {
-	d, err := time.ParseDuration(raw)
-	switch {
-	case err != nil:
-		p.add("%s: %q is not a duration (e.g. 168h; 0 turns the scheduled reconcile off)", name, raw)
-	case d < 0:
-		p.add("%s: %q must not be negative (0 turns the scheduled reconcile off)", name, raw)
-	}
-	return d
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -86,7 +87,8 @@ func TestReconcileCommand(t *testing.T) {
 	}
 
 	out, errOut, code := stripesyncCmd("reconcile", "--repair")
-	if code != 0 || !strings.Contains(out, "crm_invoice_rollup") || !strings.Contains(out, "repaired 1, left 0") {
+	if code != 0 || !regexp.MustCompile(`(?m)^crm_invoice_rollup +1$`).MatchString(out) || !strings.Contains(out, "repaired 1, left 0") ||
+		!strings.Contains(out, "payments 1, payment records 1,") {
 		t.Fatalf("reconcile --repair: exit %d\n%s%s", code, out, errOut)
 	}
 	if rec, _ := emu.sf.Get("Invoice__c", inv); rec["Amount_Paid__c"] == "1.00" {
